@@ -1,0 +1,50 @@
+"""Speech engines, chosen by name from the config. Adding one is adding a module here."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+from pathlib import Path
+
+from pipeline.asr.base import Engine, EngineSettings, Segment
+from pipeline.asr.models import ModelNotFound, resolve_ct2_model
+
+__all__ = ["Engine", "EngineSettings", "Segment", "ModelNotFound", "create_engine",
+           "pick_engine_name"]
+
+# name -> "module:Class"; imported only when chosen, so the main process stays light.
+REGISTRY = {
+    "faster-whisper": "pipeline.asr.faster_whisper_engine:FasterWhisperEngine",
+    "mlx": "pipeline.asr.mlx_engine:MlxEngine",
+}
+
+
+def on_apple_silicon() -> bool:
+    return sys.platform == "darwin" and platform.machine() == "arm64"
+
+
+def pick_engine_name(configured: str) -> str:
+    if configured != "auto":
+        return configured
+    if on_apple_silicon() and importlib.util.find_spec("mlx_whisper") is not None:
+        return "mlx"
+    return "faster-whisper"
+
+
+def create_engine(configured: str, model: str, cache_dir: Path, allow_download: bool,
+                  language: str, threads: int, compute_type: str, beam_size: int) -> Engine:
+    name = pick_engine_name(configured)
+    if name not in REGISTRY:
+        raise ModelNotFound(f"Unknown engine {name!r}: use one of {', '.join(REGISTRY)}.")
+    ct2_dir = resolve_ct2_model(model, cache_dir, allow_download)
+    module_name, class_name = REGISTRY[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelNotFound(f"The {name} engine is not installed ({exc.name} is missing): "
+                            f"pip install 'talks[mlx]' or set [transcription] engine = "
+                            f"\"faster-whisper\".") from None
+    settings = EngineSettings(model_dir=ct2_dir, language=None if language == "auto" else language,
+                              threads=threads, compute_type=compute_type, beam_size=beam_size)
+    return getattr(module, class_name)(settings, cache_dir)

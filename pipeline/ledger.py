@@ -1,0 +1,264 @@
+"""The ledger: one SQLite file that knows what is done. Stdlib sqlite3 in WAL mode.
+
+A recording is known by the hash of its content, so a renamed or moved file is not new. Each
+stage writes its result here before the next starts; a killed run resumes from what is here.
+The main process and its per-file worker process both write (WAL lets them), each with its
+own connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# The order a file moves through; `failed` and `skipped` end it early.
+STATES = ("new", "probed", "transcribed", "identified", "titled", "filed")
+ENDED = ("filed", "failed", "skipped")
+
+# Numbered migrations: the database's user_version says how many have run.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        duration REAL,
+        year INTEGER,
+        state TEXT NOT NULL DEFAULT 'new',
+        failed_stage TEXT,
+        error TEXT,
+        title TEXT,
+        speaker TEXT,
+        needs_review INTEGER NOT NULL DEFAULT 0,
+        planned_name TEXT,
+        destination TEXT,
+        transcripts TEXT,
+        raw_backup TEXT,
+        first_seen REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE chunks (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        text TEXT,
+        segments TEXT,
+        run_id INTEGER,
+        seconds REAL,
+        PRIMARY KEY (file_id, idx)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        summary TEXT
+    );
+    CREATE TABLE seen_paths (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    );
+    """,
+]
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    hash: str
+    path: str
+    size: int
+    duration: float | None
+    year: int | None
+    state: str
+    failed_stage: str | None
+    error: str | None
+    title: str | None
+    speaker: str | None
+    needs_review: bool
+    planned_name: str | None
+    destination: str | None
+    transcripts: list[str]
+    raw_backup: str | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    idx: int
+    start: float
+    end: float
+    text: str | None
+    segments: list[dict]
+    run_id: int | None
+
+    @property
+    def done(self) -> bool:
+        return self.text is not None
+
+
+def content_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    # --- runs -----------------------------------------------------------------------------
+    def start_run(self) -> int:
+        cur = self.db.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, summary: dict) -> None:
+        self.db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+                        (time.time(), json.dumps(summary), run_id))
+
+    # --- discovery ------------------------------------------------------------------------
+    def hash_of(self, path: Path, rehash: bool = False) -> str:
+        """The content hash, from the cache when the file's size and mtime are unchanged."""
+        st = path.stat()
+        key = str(path.resolve())
+        if not rehash:
+            row = self.db.execute("SELECT size, mtime_ns, hash FROM seen_paths WHERE path = ?",
+                                  (key,)).fetchone()
+            if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+                return str(row["hash"])
+        digest = content_hash(path)
+        self.db.execute("INSERT OR REPLACE INTO seen_paths VALUES (?, ?, ?, ?)",
+                        (key, st.st_size, st.st_mtime_ns, digest))
+        return digest
+
+    def register(self, path: Path, digest: str) -> tuple[FileRow, bool]:
+        """Record a recording seen at `path`; returns its row and whether it is new."""
+        now = time.time()
+        row = self.by_hash(digest)
+        if row is None:
+            self.db.execute(
+                "INSERT INTO files (hash, path, size, state, first_seen, updated_at) "
+                "VALUES (?, ?, ?, 'new', ?, ?)",
+                (digest, str(path), path.stat().st_size, now, now))
+            found = self.by_hash(digest)
+            assert found is not None
+            return found, True
+        if row.path != str(path) and not Path(row.path).exists():
+            # Renamed or moved since we last saw it: same talk, new address.
+            self.update(row.id, path=str(path))
+            row = self.get(row.id)
+        return row, False
+
+    # --- files ----------------------------------------------------------------------------
+    @staticmethod
+    def _row(r: sqlite3.Row) -> FileRow:
+        return FileRow(
+            id=r["id"], hash=r["hash"], path=r["path"], size=r["size"], duration=r["duration"],
+            year=r["year"], state=r["state"], failed_stage=r["failed_stage"], error=r["error"],
+            title=r["title"], speaker=r["speaker"], needs_review=bool(r["needs_review"]),
+            planned_name=r["planned_name"], destination=r["destination"],
+            transcripts=json.loads(r["transcripts"]) if r["transcripts"] else [],
+            raw_backup=r["raw_backup"])
+
+    def get(self, file_id: int) -> FileRow:
+        r = self.db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        if r is None:
+            raise KeyError(file_id)
+        return self._row(r)
+
+    def by_hash(self, digest: str) -> FileRow | None:
+        r = self.db.execute("SELECT * FROM files WHERE hash = ?", (digest,)).fetchone()
+        return self._row(r) if r else None
+
+    def all_files(self) -> list[FileRow]:
+        return [self._row(r) for r in self.db.execute("SELECT * FROM files ORDER BY id")]
+
+    def update(self, file_id: int, **fields: object) -> None:
+        if "transcripts" in fields:
+            fields["transcripts"] = json.dumps(fields["transcripts"])
+        fields["updated_at"] = time.time()
+        names = ", ".join(f"{k} = ?" for k in fields)
+        self.db.execute(f"UPDATE files SET {names} WHERE id = ?", (*fields.values(), file_id))
+
+    def advance(self, file_id: int, state: str, **fields: object) -> None:
+        assert state in STATES or state == "skipped", state
+        self.update(file_id, state=state, failed_stage=None, error=None, **fields)
+
+    def fail(self, file_id: int, stage: str, reason: str) -> None:
+        self.update(file_id, state="failed", failed_stage=stage, error=reason)
+
+    def reset(self, file_id: int) -> None:
+        """Forget all work on a file (for --full-scan); where it was filed is kept so the
+        new filing can replace the old one instead of duplicating it."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+            db.execute("UPDATE files SET state = 'new', failed_stage = NULL, error = NULL, "
+                       "planned_name = NULL, updated_at = ? WHERE id = ?", (time.time(), file_id))
+
+    # --- chunks ---------------------------------------------------------------------------
+    def chunks(self, file_id: int) -> list[ChunkRow]:
+        rows = self.db.execute("SELECT * FROM chunks WHERE file_id = ? ORDER BY idx", (file_id,))
+        return [ChunkRow(r["idx"], r["start"], r["end"], r["text"],
+                         json.loads(r["segments"]) if r["segments"] else [], r["run_id"])
+                for r in rows]
+
+    def save_plan(self, file_id: int, plan: list[tuple[float, float]]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+            db.executemany("INSERT INTO chunks (file_id, idx, start, end) VALUES (?, ?, ?, ?)",
+                           [(file_id, i, s, e) for i, (s, e) in enumerate(plan)])
+
+    def save_chunk(self, file_id: int, idx: int, text: str, segments: list[dict],
+                   run_id: int, seconds: float) -> None:
+        self.db.execute("UPDATE chunks SET text = ?, segments = ?, run_id = ?, seconds = ? "
+                        "WHERE file_id = ? AND idx = ?",
+                        (text, json.dumps(segments), run_id, seconds, file_id, idx))

@@ -1,0 +1,216 @@
+"""ffprobe and ffmpeg, through ffmpeg-python: look at a recording, decode one range of it.
+
+Nothing here decodes a whole long recording into memory: probing reads headers only, and
+decoding always asks ffmpeg for one time range, piped back as 16 kHz mono float32.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from pipeline.asr.base import SAMPLE_RATE
+
+
+class MediaError(Exception):
+    """A recording that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    duration: float
+    audio_streams: int
+    video_streams: int
+    codec: str
+    year: int | None  # from the recording's own date tag, when it has one
+
+
+FFMPEG_MISSING = ("ffmpeg/ffprobe were not found on PATH: install ffmpeg "
+                  "(apt-get install ffmpeg, or brew install ffmpeg) and run again.")
+
+# Tag keys that carry a recording date, in the order we trust them.
+_DATE_TAGS = ("date", "creation_time", "year", "tdrc", "tyer", "tdat",
+              "com.apple.quicktime.creationdate", "originaldate", "original_date")
+
+
+def require_ffmpeg() -> None:
+    if not shutil.which("ffmpeg") or not shutil.which("ffprobe"):
+        raise MediaError(FFMPEG_MISSING)
+
+
+def _first_line(stderr: bytes | str | None) -> str:
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else "no details"
+
+
+def year_from_tags(tags: dict[str, str]) -> int | None:
+    lowered = {k.lower(): v for k, v in tags.items()}
+    for key in _DATE_TAGS:
+        value = lowered.get(key)
+        if not value:
+            continue
+        match = re.search(r"\b(1[89]\d\d|2[01]\d\d)\b", str(value))
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def probe(path: Path) -> Probe:
+    """Duration and streams from the container's headers; raises MediaError with a fix."""
+    require_ffmpeg()
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as exc:
+        raise MediaError(f"{path.name} could not be read as audio ({_first_line(exc.stderr)}): "
+                         "check that it plays, or move it out of the input folder.") from None
+    streams = info.get("streams", [])
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    video = [s for s in streams if s.get("codec_type") == "video"
+             and not s.get("disposition", {}).get("attached_pic")]
+    if not audio:
+        raise MediaError(f"{path.name} has no audio stream: it is not a recording talks can "
+                         "file; move it out of the input folder.")
+    fmt = info.get("format", {})
+    duration = _float(fmt.get("duration")) or _float(audio[0].get("duration"))
+    if not duration:
+        duration = measure_duration(path)
+    tags = dict(fmt.get("tags", {}))
+    tags.update({k: v for k, v in audio[0].get("tags", {}).items() if k not in tags})
+    return Probe(duration=duration, audio_streams=len(audio), video_streams=len(video),
+                 codec=str(audio[0].get("codec_name", "?")), year=year_from_tags(tags))
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def measure_duration(path: Path) -> float:
+    """For containers whose headers hold no duration: let ffmpeg stream through it once.
+
+    ffmpeg decodes to the null muxer and reports the last timestamp; nothing reaches Python."""
+    proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-vn",
+                           "-f", "null", "-"], capture_output=True, text=True)
+    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
+    if proc.returncode != 0 or not times:
+        raise MediaError(f"{path.name} has no readable duration ({_first_line(proc.stderr)}): "
+                         "check that it plays, or move it out of the input folder.")
+    h, m, s = times[-1]
+    seconds = int(h) * 3600 + int(m) * 60 + float(s)
+    if seconds <= 0:
+        raise MediaError(f"{path.name} holds no audio to speak of: move it out of the input "
+                         "folder.")
+    return seconds
+
+
+def decode_range(path: Path, start: float, duration: float) -> np.ndarray:
+    """Samples of [start, start+duration) as 16 kHz mono float32, decoded by ffmpeg alone."""
+    require_ffmpeg()
+    try:
+        out, _ = (
+            ffmpeg.input(str(path), ss=max(0.0, start), t=duration)
+            .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
+            .global_args("-nostdin", "-vn", "-v", "error")
+            .run(capture_stdout=True, capture_stderr=True)
+        )
+    except ffmpeg.Error as exc:
+        raise MediaError(f"{path.name} could not be decoded at {start:.0f} s "
+                         f"({_first_line(exc.stderr)}): check that it plays, or move it out "
+                         "of the input folder.") from None
+    return np.frombuffer(out, dtype=np.float32).copy()
+
+
+def cut_sample(path: Path, start: float, duration: float, target: Path) -> Path:
+    """Write [start, start+duration) of a recording to `target` (format from its suffix)."""
+    require_ffmpeg()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        (ffmpeg.input(str(path), ss=max(0.0, start), t=duration)
+         .output(str(target), ac=1, ar=SAMPLE_RATE)
+         .global_args("-nostdin", "-vn", "-v", "error", "-y")
+         .run(capture_stdout=True, capture_stderr=True))
+    except ffmpeg.Error as exc:
+        raise MediaError(f"Could not cut {duration:.0f} s at {start:.0f} s from {path.name} "
+                         f"({_first_line(exc.stderr)}).") from None
+    return target
+
+
+def frame_levels_db(pcm: np.ndarray, frame_s: float = 0.02) -> np.ndarray:
+    """Loudness of each short frame in dBFS: the basis of silence finding."""
+    n = int(SAMPLE_RATE * frame_s)
+    frames = len(pcm) // n
+    if frames == 0:
+        return np.zeros(0, dtype=np.float32)
+    blocks = pcm[: frames * n].reshape(frames, n).astype(np.float64)
+    rms = np.sqrt(np.mean(blocks * blocks, axis=1))
+    return (20 * np.log10(np.maximum(rms, 1e-10))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Squeezed:
+    pcm: np.ndarray
+    # (position in squeezed audio, position in original audio) pairs, both in seconds,
+    # one per kept piece: enough to map a timestamp back.
+    pieces: tuple[tuple[float, float], ...]
+
+    def to_original(self, t: float) -> float:
+        result = t
+        for squeezed_start, original_start in self.pieces:
+            if squeezed_start <= t:
+                result = original_start + (t - squeezed_start)
+        return result
+
+
+def squeeze_silence(pcm: np.ndarray, threshold_db: float, min_silence_s: float,
+                    keep_s: float = 0.4) -> Squeezed:
+    """Shorten every silence longer than `min_silence_s` to `keep_s`, remembering where.
+
+    Only the engine's input is squeezed: the filed recording is never altered, and the map
+    turns transcript times back into times of the original."""
+    frame_s = 0.02
+    levels = frame_levels_db(pcm, frame_s)
+    quiet = levels < threshold_db
+    n = int(SAMPLE_RATE * frame_s)
+    keep_frames = max(1, int(keep_s / frame_s))
+    min_frames = max(keep_frames + 1, int(min_silence_s / frame_s))
+    kept: list[np.ndarray] = []
+    pieces: list[tuple[float, float]] = []
+    squeezed_pos = 0
+    piece_start = 0  # frame where the current kept piece begins
+    i = 0
+    while i < len(quiet):
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(quiet) and quiet[j]:
+            j += 1
+        if j - i >= min_frames:
+            half = keep_frames // 2
+            cut_from, cut_to = i + half, j - (keep_frames - half)
+            kept.append(pcm[piece_start * n: cut_from * n])
+            pieces.append((squeezed_pos / SAMPLE_RATE, piece_start * frame_s))
+            squeezed_pos += (cut_from - piece_start) * n
+            piece_start = cut_to
+        i = j
+    kept.append(pcm[piece_start * n:])
+    pieces.append((squeezed_pos / SAMPLE_RATE, piece_start * frame_s))
+    return Squeezed(pcm=np.concatenate(kept) if kept else pcm, pieces=tuple(pieces))
+
+
+def file_year(path: Path, tag_year: int | None) -> int:
+    """The recording's year: its date tag, else its file time (never today's date)."""
+    if tag_year:
+        return tag_year
+    return datetime.fromtimestamp(path.stat().st_mtime).year

@@ -1,0 +1,40 @@
+"""Memory readings with psutil: this process, and the whole tree of the main process."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+from pipeline.events import MemoryCheckpoint
+
+MB = 1024 * 1024
+
+
+def rss_mb(pid: int | None = None) -> float:
+    return psutil.Process(pid or os.getpid()).memory_info().rss / MB
+
+
+def tree_rss_mb(root_pid: int) -> float:
+    """RSS of a process and all its descendants (gone processes are simply not counted)."""
+    try:
+        root = psutil.Process(root_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / MB
+
+
+def checkpoint(label: str, root_pid: int | None = None) -> MemoryCheckpoint:
+    return MemoryCheckpoint(label=label, rss_mb=round(rss_mb(), 1),
+                            tree_rss_mb=round(tree_rss_mb(root_pid or os.getpid()), 1))
+
+
+def machine_total_mb() -> float:
+    return psutil.virtual_memory().total / MB
