@@ -7,6 +7,7 @@ a short remainder instead of becoming a fragment of its own.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -51,24 +52,33 @@ def quietest_point(pcm: np.ndarray, window_start: float) -> float:
     return window_start + best[2] * FRAME_S
 
 
+def chunk_count(duration: float, chunk_seconds: float) -> int:
+    """How many chunks: enough that none is much over `chunk_seconds`, but a remainder shorter
+    than TAIL_SHARE of a chunk is spread over the others rather than made a chunk of its own."""
+    count = max(1, math.ceil(duration / chunk_seconds))
+    remainder = duration - (count - 1) * chunk_seconds
+    if count > 1 and remainder < chunk_seconds * TAIL_SHARE:
+        count -= 1
+    return count
+
+
 def plan_chunks(duration: float, chunk_seconds: float,
                 find_cut: Callable[[float, float], float]) -> list[tuple[float, float]]:
-    """[(start, end), …] covering [0, duration] in pieces of about `chunk_seconds`.
+    """[(start, end), …] covering [0, duration] in even pieces of at most about
+    `chunk_seconds`, each cut moved into the quietest moment near its target.
 
-    `find_cut(lo, hi)` returns a cut time inside [lo, hi]; the runner gives it one that
+    `find_cut(lo, hi)` returns a cut time inside [lo, hi]; the worker gives it one that
     decodes just that window and looks for silence."""
-    limit = chunk_seconds * (1 + TAIL_SHARE)
-    window = min(20.0, chunk_seconds * 0.15)
-    chunks: list[tuple[float, float]] = []
-    start = 0.0
-    while duration - start > limit:
-        target = start + chunk_seconds
+    count = chunk_count(duration, chunk_seconds)
+    length = duration / count
+    window = min(20.0, length * 0.15)
+    cuts = [0.0]
+    for k in range(1, count):
+        target = k * length
         cut = find_cut(target - window, target + window)
-        cut = min(max(cut, target - window), target + window)
-        chunks.append((start, cut))
-        start = cut
-    chunks.append((start, duration))
-    return chunks
+        cuts.append(min(max(cut, target - window, cuts[-1] + 1.0), target + window))
+    cuts.append(duration)
+    return list(zip(cuts, cuts[1:], strict=False))
 
 
 _WORD = re.compile(r"\S+")
@@ -84,30 +94,38 @@ def collapse_repeats(text: str, max_ngram: int = 8) -> str:
     Whisper's typical loop repeats a phrase many times; people rarely say the same 2+ word
     phrase three times running, or one word four times."""
     words = _WORD.findall(text)
+    while True:
+        kept = _collapse_once(words, max_ngram)
+        if len(kept) == len(words):
+            return " ".join(words)
+        words = kept
+
+
+def _collapse_once(words: list[str], max_ngram: int) -> list[str]:
     norm = [_norm(w) for w in words]
-    out: list[int] = []  # indices of words kept
+    out: list[str] = []
     i = 0
     while i < len(words):
-        collapsed = False
-        for n in range(max_ngram, 0, -1):
+        step = 1
+        # The shortest repeating phrase first, so "a b a b a b a b" becomes "a b".
+        for n in range(1, max_ngram + 1):
             min_repeats = 4 if n == 1 else 3
             if i + n * min_repeats > len(words):
-                continue
+                break
             phrase = norm[i: i + n]
-            if not any(phrase):
+            if not all(phrase):
                 continue
             repeats = 1
             while norm[i + repeats * n: i + (repeats + 1) * n] == phrase:
                 repeats += 1
             if repeats >= min_repeats:
-                out.extend(range(i, i + n))
-                i += repeats * n
-                collapsed = True
+                out.extend(words[i: i + n])
+                step = repeats * n
                 break
-        if not collapsed:
-            out.append(i)
-            i += 1
-    return " ".join(words[k] for k in out)
+        if step == 1:
+            out.append(words[i])
+        i += step
+    return out
 
 
 def drop_repetition_loops(segments: list[Segment]) -> list[Segment]:

@@ -7,10 +7,10 @@ tensor) and writes the safetensors file as it goes, so peak memory is about one 
 the model twice.
 
 The weights are written as float32. Upcasting the shipped float16 (or bfloat16, or
-dequantized int8/int16) values is exact, mlx-whisper on a CPU must run in float32 anyway
-(`fp16=False`), and on Apple silicon the engine casts the loaded model down to float16 itself,
-so one cached folder serves both. The price is disk: twice the float16 size (~150 MB for
-tiny.en, ~290 MB for base).
+dequantized int8/int16) values is exact; on a CPU mlx gains no speed from float16 (measured
+here) and loses accuracy, so the engine runs float32 there (`fp16=False`), while on Apple
+silicon it casts the loaded model down to float16 itself: one cached folder serves both. The
+price is disk: twice the float16 size (~150 MB for tiny.en, ~290 MB for base).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pipeline.asr.models import folder_fingerprint
+from pipeline.asr.models import ModelNotFound, folder_fingerprint
 
-_SUPPORTED_BINARY_VERSION = 6  # what ctranslate2 >= 3 writes; older layouts differ
+_SUPPORTED_BINARY_VERSION = 6  # what ctranslate2 4.x writes; other layouts are not known here
 
 # CT2 data type ids, in the order of its DataType enum. bfloat16 has no numpy type: its raw
 # 16-bit words are read and widened by hand.
@@ -110,7 +110,7 @@ class Ct2Model:
             if int(np.prod(shape, dtype=np.int64)) * tensor.dtype.itemsize != nbytes:
                 raise ValueError(f"{name} in {self.path}: size does not match its shape")
             self.tensors[name] = tensor
-            self._file.seek(nbytes, os.SEEK_CUR)  # data is read lazily, see read()
+            self._file.seek(nbytes, os.SEEK_CUR)  # data is read lazily, see _raw()
         for _ in range(self._unpack("I")):
             alias = self._string()
             self.aliases[alias] = self._string()
@@ -138,7 +138,14 @@ class Ct2Model:
         row = int(np.prod(tensor.shape[1:], dtype=np.int64))
         self._file.seek(tensor.offset + start * row * tensor.dtype.itemsize)
         data = np.fromfile(self._file, dtype=tensor.dtype, count=(stop - start) * row)
+        if data.size != (stop - start) * row:
+            raise ValueError(f"{self.path} ends inside {tensor.name}: the file is truncated")
         return data.reshape((stop - start, *tensor.shape[1:]))
+
+    def read_stored(self, name: str) -> np.ndarray:
+        """A whole tensor exactly as stored (bfloat16 as its raw 16-bit words)."""
+        tensor = self.resolve(name)
+        return self._raw(tensor, 0, tensor.shape[0] if tensor.shape else 1)
 
     def read_float32(self, name: str, rows: tuple[int, int] | None = None) -> np.ndarray:
         """A tensor (or a row range of it) as float32, dequantizing integer weights.
@@ -402,7 +409,14 @@ def _remove_dead_partials(cache_dir: Path, prefix: str) -> None:
 
 def ensure_mlx_model(ct2_dir: Path, cache_dir: Path) -> Path:
     """The mlx-whisper folder converted from `ct2_dir`, converting it on first use only."""
-    ct2_dir = Path(ct2_dir).resolve()
+    given = ct2_dir
+    ct2_dir = Path(os.path.expanduser(str(ct2_dir))).resolve()
+    if not (ct2_dir / "model.bin").is_file():
+        # resolve_ct2_model hands back a bare hub name when downloads are allowed; faster-whisper
+        # can fetch that, but this converter needs the files on disk.
+        raise ModelNotFound(f"The mlx engine needs a local CTranslate2 Whisper folder, and "
+                            f"{str(given)!r} has no model.bin: set [transcription] model to one, or "
+                            "use engine = \"faster-whisper\".")
     cache_dir = Path(os.path.expanduser(str(cache_dir)))
     name = f"mlx-{folder_fingerprint(ct2_dir)}"
     target = cache_dir / name

@@ -1,0 +1,339 @@
+"""Spoken test material made on the spot with a speech synthesizer.
+
+The project never ships real recordings of real people, so every test, benchmark
+and the bundled demo speaks its own "talks" with espeak-ng or flite and encodes
+them with ffmpeg.  The talks are written so that a tiny Whisper model transcribes
+them almost word for word (plain words, no names, numbers or homophones) and so
+that each one repeats a few topic words that a keyword titler can pick out.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import random
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+import wave
+from pathlib import Path
+
+# Every sentence is brought to this one format before joining, because ffmpeg's
+# concat demuxer only joins pieces whose sample format matches exactly; it is
+# also what Whisper wants, so nothing is lost on the way.
+SAMPLE_RATE = 16_000
+
+FLITE_VOICES = ("kal", "slt", "awb", "rms")
+
+# espeak-ng speaks 175 words a minute by default; flite's pace is close to that,
+# so a flite "speed" is turned into a duration stretch around the same anchor.
+_ESPEAK_DEFAULT_SPEED = 175
+
+TALKS: dict[str, list[str]] = {
+    "bees": [
+        "Today we will talk about honey bees and the flowers they visit.",
+        "Honey bees live together in a hive with a single queen.",
+        "The worker bees fly from flower to flower to collect nectar and pollen.",
+        "While they gather food, the bees carry pollen between the flowers.",
+        "This movement of pollen from one flower to another is called pollination.",
+        "Without pollination, many fruit trees and garden plants would not make seeds.",
+        "Back in the hive, the bees turn the nectar into honey.",
+        "They store the honey in wax cells to feed the hive during the winter.",
+        "Farmers often bring hives of honey bees into orchards in the spring.",
+        "A healthy hive needs clean water and many different flowers nearby.",
+        "When we protect honey bees and pollination, we also protect our food.",
+    ],
+    "forgiveness": [
+        "This morning I want to speak about patience and forgiveness.",
+        "Patience is the quiet strength to wait without anger.",
+        "We all know how hard it is to be patient with the people we love.",
+        "Forgiveness asks even more of us than patience does.",
+        "To forgive someone is to let go of the debt they owe us.",
+        "Forgiveness does not mean that the harm did not matter.",
+        "It means we choose not to carry bitterness in our hearts.",
+        "Patience gives us the time we need to find forgiveness.",
+        "When we are patient with others, we learn to be patient with ourselves.",
+        "Let us practice patience and forgiveness in our homes and in our work.",
+        "May patience and forgiveness guide us in everything we do.",
+    ],
+    "kayaking": [
+        "This talk is about safety when you paddle a kayak on a river.",
+        "Before you paddle, always put on a life jacket that fits you well.",
+        "Check the river level and the forecast before you leave home.",
+        "Tell a friend where you plan to start and where you plan to finish.",
+        "Never paddle a river alone, and keep your group close together.",
+        "Strong currents can push a kayak against rocks and fallen trees.",
+        "Learn how to get out of a kayak that has turned over in the river.",
+        "If you fall into the river, float on your back with your feet downstream.",
+        "Look at the rapids from the shore before you paddle through them.",
+        "A helmet protects your head if the kayak flips in shallow water.",
+        "Good safety habits make every river trip in a kayak more enjoyable.",
+    ],
+    "lighthouses": [
+        "Tonight we look at the long history of the lighthouse.",
+        "For centuries, sailors feared the rocks along a dark coast.",
+        "The earliest lighthouses were simple towers with open fires burning on top.",
+        "Later, lighthouse builders used oil lamps and polished mirrors to make the light brighter.",
+        "A great change came with the glass lens, which bent the light into a strong beam.",
+        "Every lighthouse had a keeper who climbed the stairs each evening to light the lamp.",
+        "The keeper cleaned the lens and watched the ships through the night.",
+        "In fog, the lighthouse also sounded a loud horn to warn the ships.",
+        "Each lighthouse flashed its own pattern, so sailors could tell one tower from another.",
+        "Today most lighthouses run automatically, and the keepers are gone.",
+        "Yet the lighthouse remains a symbol of safety along the coast.",
+    ],
+    "sourdough": [
+        "Let us talk about baking sourdough bread at home.",
+        "Sourdough bread rises without any yeast from the store.",
+        "Instead, the baker keeps a starter of wild yeast and friendly bacteria.",
+        "To feed the starter, you stir fresh grain and water into the jar each morning.",
+        "A lively starter is bubbly and smells pleasantly sour.",
+        "To make the dough, combine the starter with water, salt and wheat.",
+        "Fold the dough gently several times so it becomes strong and smooth.",
+        "Then let the sourdough dough rest slowly in a cool kitchen overnight.",
+        "The next day, shape the dough into a round loaf.",
+        "Bake the bread in a very hot oven until the crust is dark and crisp.",
+        "Wait until the sourdough bread cools before you cut the first slice.",
+    ],
+}
+
+# ffmpeg muxer and codec options per file suffix.  The muxer is named explicitly
+# so ffmpeg never guesses a format from an odd file name.
+_FORMATS: dict[str, tuple[str, list[str]]] = {
+    ".wav": ("wav", ["-c:a", "pcm_s16le"]),
+    ".mp3": ("mp3", ["-c:a", "libmp3lame", "-b:a", "40k"]),
+    ".m4a": ("ipod", ["-c:a", "aac", "-b:a", "48k"]),
+    ".mp4": ("mp4", ["-c:a", "aac", "-b:a", "48k"]),
+    ".flac": ("flac", ["-c:a", "flac", "-sample_fmt", "s16"]),
+    ".ogg": ("ogg", ["-c:a", "libvorbis", "-q:a", "3"]),
+    ".opus": ("opus", ["-c:a", "libopus", "-b:a", "32k"]),
+}
+
+
+def _need(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        raise RuntimeError(f"{tool} is not installed; the spoken test material needs it")
+    return found
+
+
+def _run(cmd: list[str], *, stdin: str | None = None) -> None:
+    # Errors carry the tool's own message, which is the only useful clue when a
+    # synthesizer or ffmpeg refuses something.
+    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+
+
+# Sentences are synthesized once per process and reused: tests make many short
+# talks from the same sentences, and long benchmark talks repeat them by design.
+_cache_dir: Path | None = None
+
+
+def _cache() -> Path:
+    global _cache_dir
+    if _cache_dir is None:
+        _cache_dir = Path(tempfile.mkdtemp(prefix="talks-speech-"))
+        atexit.register(shutil.rmtree, _cache_dir, ignore_errors=True)
+    return _cache_dir
+
+
+def _synthesize(sentence: str, *, voice: str, speed: int, tool: str) -> Path:
+    """One sentence as a 16 kHz mono 16-bit wav, cached by everything that shapes it."""
+    key = hashlib.sha1(f"{tool}\0{voice}\0{speed}\0{sentence}".encode()).hexdigest()[:20]
+    out = _cache() / f"{key}.wav"
+    if out.exists():
+        return out
+    raw = out.with_suffix(".raw.wav")
+    if tool == "espeak-ng":
+        # Text goes in on stdin so a sentence can never be read as an option.
+        _run([_need("espeak-ng"), "-v", voice, "-s", str(speed), "-w", str(raw), "--stdin"],
+             stdin=sentence)
+    elif tool == "flite":
+        if voice not in FLITE_VOICES:
+            raise ValueError(f"flite voice must be one of {FLITE_VOICES}, not {voice!r}")
+        text_file = out.with_suffix(".txt")
+        text_file.write_text(sentence, encoding="utf-8")
+        stretch = _ESPEAK_DEFAULT_SPEED / speed
+        _run([_need("flite"), "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}",
+              "-f", str(text_file), "-o", str(raw)])
+    else:
+        raise ValueError(f"unknown speech tool {tool!r} (use 'espeak-ng' or 'flite')")
+    # espeak-ng speaks at 22.05 kHz and flite's kal at 8 kHz: bring all to one format.
+    tmp = out.with_suffix(".tmp.wav")
+    _run([_need("sox"), str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(tmp)])
+    raw.unlink()
+    tmp.replace(out)  # a finished file or none, so the cache never holds half a sentence
+    return out
+
+
+def _silence_wav(seconds: float) -> Path:
+    """Digital silence (all-zero samples) of the given length, cached by length."""
+    frames = round(seconds * SAMPLE_RATE)
+    out = _cache() / f"silence-{frames}.wav"
+    if not out.exists():
+        tmp = out.with_suffix(".tmp.wav")
+        with wave.open(str(tmp), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            block = bytes(2 * SAMPLE_RATE)  # one second at a time, never the whole length
+            left = frames
+            while left > 0:
+                n = min(left, SAMPLE_RATE)
+                w.writeframes(block[: 2 * n])
+                left -= n
+        tmp.replace(out)
+    return out
+
+
+def _wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
+def _output_args(path: Path, year: int | None) -> list[str]:
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"no encoder set up for {path.suffix!r}; use one of {sorted(_FORMATS)}")
+    muxer, codec = fmt
+    args = ["-map", "0:a", "-ar", str(SAMPLE_RATE), "-ac", "1", *codec,
+            # Drop whatever the inputs carried so the only date is the one asked for.
+            "-map_metadata", "-1"]
+    if year is not None:
+        args += ["-metadata", f"date={year}"]
+    # "file:" keeps a name with a colon from being read as a protocol.
+    return [*args, "-f", muxer, "file:" + str(path.resolve())]
+
+
+def _encode_concat(pieces: list[Path], path: Path, year: int | None) -> None:
+    """Join wav pieces into `path` with ffmpeg's concat demuxer, which streams them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".ffconcat", encoding="utf-8",
+                                     dir=_cache(), delete=False) as listing:
+        listing.write("ffconcat version 1.0\n")
+        for piece in pieces:
+            quoted = str(piece).replace("'", "'\\''")
+            listing.write(f"file '{quoted}'\n")
+    try:
+        _run([_need("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+              "-f", "concat", "-safe", "0", "-i", listing.name, *_output_args(path, year)])
+    finally:
+        Path(listing.name).unlink(missing_ok=True)
+
+
+def _interleave(sentences: list[Path], pause: Path) -> list[Path]:
+    pieces: list[Path] = []
+    for i, sentence in enumerate(sentences):
+        if i:
+            pieces.append(pause)
+        pieces.append(sentence)
+    return pieces
+
+
+def make_talk(
+    path: Path,
+    sentences: list[str],
+    *,
+    voice: str = "en-us",
+    pause_s: float = 1.2,
+    speed: int = 160,
+    year: int | None = None,
+    tool: str = "espeak-ng",
+) -> str:
+    """Speak `sentences` into `path` (format from its suffix); return the spoken text.
+
+    Sentences are separated by `pause_s` of digital silence so that silence-based
+    chunking has clean places to cut.  `year` becomes the file's `date` tag.
+    """
+    if not sentences:
+        raise ValueError("a talk needs at least one sentence")
+    path = Path(path)
+    spoken = [_synthesize(s, voice=voice, speed=speed, tool=tool) for s in sentences]
+    _encode_concat(_interleave(spoken, _silence_wav(pause_s)), path, year)
+    return " ".join(sentences)
+
+
+def make_long_talk(
+    path: Path,
+    seconds_target: float,
+    *,
+    topics: list[str] | None = None,
+    seed: int = 0,
+    voice: str = "en-us",
+    pause_s: float = 1.2,
+    speed: int = 160,
+    year: int | None = None,
+    tool: str = "espeak-ng",
+) -> str:
+    """A talk at least `seconds_target` long, cycling sentences from several TALKS.
+
+    Each distinct sentence is synthesized once; every round through the pool is
+    shuffled afresh (seeded, so runs repeat) so the audio is not one phrase looped.
+    The long file is joined by ffmpeg straight from the cached pieces, so Python
+    only ever holds the list of pieces, never the audio.
+    """
+    if seconds_target <= 0:
+        raise ValueError("seconds_target must be positive")
+    path = Path(path)
+    pool = [s for topic in (topics or list(TALKS)) for s in TALKS[topic]]
+    wavs = {s: _synthesize(s, voice=voice, speed=speed, tool=tool) for s in pool}
+    lengths = {s: _wav_seconds(w) for s, w in wavs.items()}
+    pause = _silence_wav(pause_s)
+    rng = random.Random(seed)
+
+    chosen: list[str] = []
+    total = 0.0
+    while total < seconds_target:
+        order = pool[:]
+        rng.shuffle(order)
+        for sentence in order:
+            if chosen:
+                total += pause_s
+            chosen.append(sentence)
+            total += lengths[sentence]
+            if total >= seconds_target:
+                break
+
+    _encode_concat(_interleave([wavs[s] for s in chosen], pause), path, year)
+    return " ".join(chosen)
+
+
+def make_silence(path: Path, seconds: float, *, year: int | None = None) -> None:
+    """Pure digital silence of `seconds`, in the format of `path`'s suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _run([_need("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+          "-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono", "-t", f"{seconds:.3f}",
+          *_output_args(path, year)])
+
+
+def make_not_audio(path: Path) -> None:
+    """A file whose name says audio but whose bytes are plain text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"These are notes about a talk, written as text, not recorded sound.\n" * 8)
+
+
+def probe(path: Path) -> dict | None:
+    """ffprobe's JSON for `path` (format and streams), or None when ffprobe rejects it."""
+    done = subprocess.run(
+        [_need("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
+         "-show_streams", "file:" + str(Path(path).resolve())],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        return None
+    return json.loads(done.stdout)
+
+
+def normalize_words(text: str) -> str:
+    """Lowercase words without punctuation, single-spaced: the form WER is scored on."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    # Apostrophes vanish ("don't" -> "dont") so contractions stay one word;
+    # every other punctuation or symbol mark separates words.
+    text = text.replace("'", "").replace("\u2019", "")
+    kept = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)
+    return " ".join(kept.split())
