@@ -168,6 +168,22 @@ def raw_backup(config: Config, src: Path, year: int, digest: str) -> Path:
     raise FilingError(f"Too many raw backups named {name}: clean up {folder}.")
 
 
+def _same_recording(path: Path, row: FileRow) -> bool:
+    return path.stat().st_size == row.size and content_hash(path) == row.hash
+
+
+def _reusable_stems(row: FileRow, speaker: str, title: str) -> list[str]:
+    """Names this talk already owns: the one reserved by an interrupted run, and the one it
+    was filed under before a --full-scan (when its speaker and title are unchanged)."""
+    stems = [row.planned_name] if row.planned_name else []
+    if row.destination:
+        old = Path(row.destination).stem
+        base = base_stem(speaker, title)
+        if old == base or re.fullmatch(re.escape(base) + r" \(\d+\)", old):
+            stems.append(old)
+    return stems
+
+
 @dataclass(frozen=True)
 class Filed:
     talk: Path
@@ -186,16 +202,14 @@ def file_talk(config: Config, row: FileRow, segments: Sequence[Segment], meta: d
                           "from where it is now.")
     ext = src.suffix.lower()
     names = None
-    if row.planned_name:
-        planned = names_for(config, year, speaker, title, ext, row.planned_name)
-        talk = planned.talk
-        if not talk.exists() or (talk.stat().st_size == row.size
-                                 and content_hash(talk) == row.hash):
-            names = planned
-    while names is None:
-        candidate = free_names(config, year, speaker, title, ext)
-        reserve(candidate.stem)
-        names = candidate
+    for stem in _reusable_stems(row, speaker, title):
+        candidate = names_for(config, year, speaker, title, ext, stem)
+        if not candidate.talk.exists() or _same_recording(candidate.talk, row):
+            names = candidate
+            break
+    if names is None:
+        names = free_names(config, year, speaker, title, ext)
+        reserve(names.stem)
     if not names.talk.exists():
         try:
             copy_verified(src, names.talk, row.hash, keep_times=True)

@@ -415,8 +415,8 @@ def ensure_mlx_model(ct2_dir: Path, cache_dir: Path) -> Path:
         # resolve_ct2_model hands back a bare hub name when downloads are allowed; faster-whisper
         # can fetch that, but this converter needs the files on disk.
         raise ModelNotFound(f"The mlx engine needs a local CTranslate2 Whisper folder, and "
-                            f"{str(given)!r} has no model.bin: set [transcription] model to one, or "
-                            "use engine = \"faster-whisper\".")
+                            f"{str(given)!r} has no model.bin: set [transcription] model to "
+                            "one, or use engine = \"faster-whisper\".")
     cache_dir = Path(os.path.expanduser(str(cache_dir)))
     name = f"mlx-{folder_fingerprint(ct2_dir)}"
     target = cache_dir / name
