@@ -101,14 +101,17 @@ def free_names(config: Config, year: int, speaker: str, title: str, ext: str) ->
 
 
 def _link_no_clobber(tmp: Path, final: Path) -> None:
-    """Give `tmp` its final name only if that name is free (never overwrite)."""
+    """Give `tmp` its final name only if that name is free (never overwrite); on a clash the
+    temporary copy is removed and FileExistsError raised."""
     try:
         os.link(tmp, final)
     except FileExistsError:
+        tmp.unlink(missing_ok=True)
         raise
     except OSError:
         # File systems without hard links (exFAT, some network shares): check, then rename.
         if final.exists():
+            tmp.unlink(missing_ok=True)
             raise FileExistsError(final) from None
         os.replace(tmp, final)
         return

@@ -27,8 +27,9 @@ CHUNK_SECONDS = 20
 
 
 def write_config(folder: Path, **overrides: str) -> Path:
+    max_duration = overrides.pop("max_duration_s", "600.0")
     sections = {
-        "input": f'folders = ["inbox"]\nmin_duration_s = 3.0\nmax_duration_s = {overrides.pop("max_duration_s", "600.0")}',
+        "input": f'folders = ["inbox"]\nmin_duration_s = 3.0\nmax_duration_s = {max_duration}',
         "output": f'root = "out"\noriginals = "{overrides.pop("originals", "keep")}"',
         "transcription": f'chunk_seconds = {overrides.pop("chunk_seconds", CHUNK_SECONDS)}\n'
                          'model_cache = "models"',
