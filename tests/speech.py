@@ -194,7 +194,7 @@ def _wav_seconds(path: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def _output_args(path: Path, year: int | None) -> list[str]:
+def _output_args(path: Path, year: int | None, video: bool = False) -> list[str]:
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"no encoder set up for {path.suffix!r}; use one of {sorted(_FORMATS)}")
@@ -202,13 +202,20 @@ def _output_args(path: Path, year: int | None) -> list[str]:
     args = ["-map", "0:a", "-ar", str(SAMPLE_RATE), "-ac", "1", *codec,
             # Drop whatever the inputs carried so the only date is the one asked for.
             "-map_metadata", "-1"]
+    if video:
+        if muxer != "mp4":
+            raise ValueError("a video track is only made for .mp4 files")
+        # A tiny black picture at one frame a second: a real video stream that
+        # costs a few kilobytes, ending with the sound.
+        args += ["-map", "1:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage",
+                 "-pix_fmt", "yuv420p", "-shortest"]
     if year is not None:
         args += ["-metadata", f"date={year}"]
     # "file:" keeps a name with a colon from being read as a protocol.
     return [*args, "-f", muxer, "file:" + str(path.resolve())]
 
 
-def _encode_concat(pieces: list[Path], path: Path, year: int | None) -> None:
+def _encode_concat(pieces: list[Path], path: Path, year: int | None, video: bool = False) -> None:
     """Join wav pieces into `path` with ffmpeg's concat demuxer, which streams them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".ffconcat", encoding="utf-8",
@@ -217,9 +224,11 @@ def _encode_concat(pieces: list[Path], path: Path, year: int | None) -> None:
         for piece in pieces:
             quoted = str(piece).replace("'", "'\\''")
             listing.write(f"file '{quoted}'\n")
+    black = ["-f", "lavfi", "-i", "color=c=black:s=64x64:r=1"] if video else []
     try:
         _run([_need("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-              "-f", "concat", "-safe", "0", "-i", listing.name, *_output_args(path, year)])
+              "-f", "concat", "-safe", "0", "-i", listing.name, *black,
+              *_output_args(path, year, video)])
     finally:
         Path(listing.name).unlink(missing_ok=True)
 
@@ -242,17 +251,19 @@ def make_talk(
     speed: int = 160,
     year: int | None = None,
     tool: str = "espeak-ng",
+    video: bool = False,
 ) -> str:
     """Speak `sentences` into `path` (format from its suffix); return the spoken text.
 
     Sentences are separated by `pause_s` of digital silence so that silence-based
     chunking has clean places to cut.  `year` becomes the file's `date` tag.
+    `video=True` (only for .mp4) adds a tiny black picture track.
     """
     if not sentences:
         raise ValueError("a talk needs at least one sentence")
     path = Path(path)
     spoken = [_synthesize(s, voice=voice, speed=speed, tool=tool) for s in sentences]
-    _encode_concat(_interleave(spoken, _silence_wav(pause_s)), path, year)
+    _encode_concat(_interleave(spoken, _silence_wav(pause_s)), path, year, video)
     return " ".join(sentences)
 
 

@@ -1,0 +1,78 @@
+"""Run one command as a subprocess while its process tree is sampled."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from benchmarks.sampler import SamplerReport, TreeSampler
+
+# Told each line a stream prints, with the sampler, so it can name the phase the tree is in.
+LineHook = Callable[[str, TreeSampler], None]
+
+
+@dataclass
+class ProcRun:
+    returncode: int
+    wall_s: float
+    stdout: str
+    stderr: str
+    memory: SamplerReport
+    # The kernel's own high-water mark of the largest single process in the tree (wait4):
+    # exact where the sampler can only be close, but it knows nothing of the sum.
+    kernel_max_process_mb: float | None
+
+
+def _pump(stream: IO[str], keep: list[str], hook: LineHook | None,
+          sampler: TreeSampler) -> None:
+    for line in stream:
+        keep.append(line)
+        if hook is not None:
+            hook(line.rstrip("\n"), sampler)
+
+
+def _wait_with_rusage(proc: subprocess.Popen[str]) -> float | None:
+    """Reap the child ourselves so its rusage (peak RSS) is not thrown away by Popen."""
+    if not hasattr(os, "wait4"):
+        proc.wait()
+        return None
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    # Linux reports ru_maxrss in KiB, macOS in bytes.
+    per_mb = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return usage.ru_maxrss / per_mb
+
+
+def run_sampled(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                on_stdout: LineHook | None = None, on_stderr: LineHook | None = None,
+                interval: float = 0.04) -> ProcRun:
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1)
+    sampler = TreeSampler(proc.pid, interval=interval).start()
+    out: list[str] = []
+    err: list[str] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = [threading.Thread(target=_pump, args=(proc.stdout, out, on_stdout, sampler)),
+             threading.Thread(target=_pump, args=(proc.stderr, err, on_stderr, sampler))]
+    for pump in pumps:
+        pump.start()
+    try:
+        kernel_mb = _wait_with_rusage(proc)
+        wall = time.perf_counter() - began
+    finally:
+        memory = sampler.stop()
+        if proc.returncode is None:  # interrupted: do not leave the child running
+            proc.kill()
+            proc.wait()
+        for pump in pumps:
+            pump.join()
+    return ProcRun(proc.returncode, wall, "".join(out), "".join(err), memory, kernel_mb)

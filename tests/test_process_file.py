@@ -1,0 +1,79 @@
+"""`runner.process_file`, the seam both faces call, driven in-process with real parts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import jiwer
+
+from pipeline.config import load_config
+from pipeline.events import ChunkDone, ChunkPlanned, FileFiled, MemoryCheckpoint, StageStarted
+from pipeline.runner import process_file
+from tests.speech import TALKS, make_talk, normalize_words
+
+
+def config_at(tmp_path: Path, chunk_seconds: int, extra: str = ""):
+    path = tmp_path / "config.toml"
+    path.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
+                    f'[output]\nroot = "out"\n[transcription]\nchunk_seconds = {chunk_seconds}\n'
+                    '[logging]\nfile = "out/log"\n' + extra, encoding="utf-8")
+    return load_config(path)
+
+
+def test_events_arrive_in_order_and_silence_removal_keeps_true_times(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rec = inbox / "lighthouses.wav"
+    # Long pauses between sentences: the squeezed audio is much shorter than the recording.
+    spoken = make_talk(rec, TALKS["lighthouses"][:6], pause_s=4.0)
+    # Chunks under ~20 s cost tiny.en accuracy (it is trained on 30 s windows), so 30 here.
+    config = config_at(tmp_path, 30, "[audio]\nremove_silence = true\nmin_silence_s = 1.5\n")
+    events: list = []
+    outcome = process_file(rec, config, events.append)
+    assert outcome.status == "filed", outcome
+    stages = [e.stage for e in events if isinstance(e, StageStarted)]
+    assert stages == ["probe", "transcribe", "identify", "title", "organize"]
+    plan = next(e for e in events if isinstance(e, ChunkPlanned))
+    chunks = [e for e in events if isinstance(e, ChunkDone)]
+    assert len(chunks) == plan.total >= 2
+    assert [c.index for c in chunks] == list(range(plan.total))
+    assert any(isinstance(e, MemoryCheckpoint) and e.label == "model unloaded" for e in events)
+    filed = next(e for e in events if isinstance(e, FileFiled))
+    data = json.loads(next(Path(p) for p in filed.transcripts if p.endswith(".json"))
+                      .read_text(encoding="utf-8"))
+    segs = data["segments"]
+    text = " ".join(s["text"] for s in segs)
+    assert jiwer.wer(normalize_words(spoken), normalize_words(text)) <= 0.15, text
+    # Times are those of the original: the last words end near the end of the recording,
+    # not at the end of the squeezed audio (about 15 s shorter).
+    assert data["duration"] - segs[-1]["end"] < 3.0
+    assert segs[-1]["end"] <= data["duration"] + 0.5
+
+
+def test_cancel_between_chunks_then_resume(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rec = inbox / "bees.mp3"
+    make_talk(rec, TALKS["bees"] + TALKS["bees"])
+    config = config_at(tmp_path, 15)
+    cancel = threading.Event()
+    seen: list = []
+
+    def on_event(event) -> None:
+        seen.append(event)
+        if isinstance(event, ChunkDone):
+            cancel.set()  # ask to stop as soon as one chunk is done
+
+    first = process_file(rec, config, on_event, cancel)
+    assert first.status == "cancelled"
+    done_first = [e.index for e in seen if isinstance(e, ChunkDone)]
+    assert done_first == [0]
+    events: list = []
+    second = process_file(rec, config, events.append)
+    assert second.status == "filed"
+    plan = next(e for e in events if isinstance(e, ChunkPlanned))
+    assert plan.already_done == 1
+    assert [e.index for e in events if isinstance(e, ChunkDone)] == \
+        list(range(1, plan.total))
