@@ -43,7 +43,7 @@ def _joined_base(cache_dir: Path) -> Path | None:
     target = cache_dir / "whisper-base-ct2"
     stamp = target / ".joined-from"
     # The stamp remembers which parts made model.bin, so an upgraded package re-joins.
-    origin = f"{p1.stat().st_size}:{p1.stat().st_mtime_ns}:{p2.stat().st_size}:{p2.stat().st_mtime_ns}"
+    origin = ":".join(f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (p1, p2))
     if stamp.is_file() and stamp.read_text() == origin and (target / "model.bin").is_file():
         return target
     target.mkdir(parents=True, exist_ok=True)
