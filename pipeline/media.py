@@ -72,7 +72,9 @@ def probe(path: Path) -> Probe:
         raise MediaError(f"{path.name} could not be read as audio ({_first_line(exc.stderr)}): "
                          "check that it plays, or move it out of the input folder.") from None
     streams = info.get("streams", [])
-    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    # A text file named .flac probes as a flac stream with no channels: not audio either.
+    audio = [s for s in streams if s.get("codec_type") == "audio"
+             and int(s.get("channels") or 0) > 0 and int(s.get("sample_rate") or 0) > 0]
     video = [s for s in streams if s.get("codec_type") == "video"
              and not s.get("disposition", {}).get("attached_pic")]
     if not audio:

@@ -35,6 +35,7 @@ way ways we we'd we'll we're we've well went were weren't what what's when when'
 where's whether which while who who's whole whom whose why why's will with within without
 won't would wouldn't yes yet you you'd you'll you're you've your yours yourself yourselves
 also actually get got going gonna yeah thank thanks
+talk talks lecture lectures sermon speech tonight morning evening welcome everyone friends
 """.split())
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -65,7 +66,8 @@ def keyword_title(text: str, max_words: int) -> str:
     for word, _count in unigrams.most_common():
         if len(phrases) >= 3:
             break
-        if word not in used and not any(word.rstrip("s") == u.rstrip("s") for u in used):
+        # Skip near-repeats of a chosen word: "bee" beside "bees", "light" beside "lighthouse".
+        if not any(word.rstrip("s") in u or u.rstrip("s") in word for u in used):
             phrases.append((word,))
             used.add(word)
     chosen: list[tuple[str, ...]] = []

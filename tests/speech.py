@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import unicodedata
+import uuid
 import wave
 from pathlib import Path
 
@@ -75,7 +76,7 @@ TALKS: dict[str, list[str]] = {
         "Tonight we look at the long history of the lighthouse.",
         "For centuries, sailors feared the rocks along a dark coast.",
         "The earliest lighthouse was a simple tower with an open fire burning on top.",
-        "Later, lighthouse builders used oil lamps and polished mirrors to make the light stronger.",
+        "Later, lighthouse builders used oil lamps and polished mirrors for a stronger light.",
         "A great change came with a special lens, which gathered the light into a strong beam.",
         "Every lighthouse had a keeper who climbed the stairs each evening to light the lamp.",
         "The keeper cleaned the lens and watched the ships through the night.",
@@ -146,7 +147,9 @@ def _synthesize(sentence: str, *, voice: str, speed: int, tool: str) -> Path:
     out = _cache() / f"{key}.wav"
     if out.exists():
         return out
-    raw = out.with_suffix(".raw.wav")
+    # Scratch names are unique so two threads making the same sentence never collide.
+    scratch = f"{key}.{uuid.uuid4().hex[:8]}"
+    raw = out.with_name(f"{scratch}.raw.wav")
     if tool == "espeak-ng":
         # Text goes in on stdin so a sentence can never be read as an option.
         _run([_need("espeak-ng"), "-v", voice, "-s", str(speed), "-w", str(raw), "--stdin"],
@@ -154,15 +157,16 @@ def _synthesize(sentence: str, *, voice: str, speed: int, tool: str) -> Path:
     elif tool == "flite":
         if voice not in FLITE_VOICES:
             raise ValueError(f"flite voice must be one of {FLITE_VOICES}, not {voice!r}")
-        text_file = out.with_suffix(".txt")
+        text_file = out.with_name(f"{scratch}.txt")
         text_file.write_text(sentence, encoding="utf-8")
         stretch = _ESPEAK_DEFAULT_SPEED / speed
         _run([_need("flite"), "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}",
               "-f", str(text_file), "-o", str(raw)])
+        text_file.unlink()
     else:
         raise ValueError(f"unknown speech tool {tool!r} (use 'espeak-ng' or 'flite')")
     # espeak-ng speaks at 22.05 kHz and flite's kal at 8 kHz: bring all to one format.
-    tmp = out.with_suffix(".tmp.wav")
+    tmp = out.with_name(f"{scratch}.tmp.wav")
     _run([_need("sox"), str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(tmp)])
     raw.unlink()
     tmp.replace(out)  # a finished file or none, so the cache never holds half a sentence
@@ -174,7 +178,7 @@ def _silence_wav(seconds: float) -> Path:
     frames = round(seconds * SAMPLE_RATE)
     out = _cache() / f"silence-{frames}.wav"
     if not out.exists():
-        tmp = out.with_suffix(".tmp.wav")
+        tmp = out.with_name(f"silence-{frames}.{uuid.uuid4().hex[:8]}.tmp.wav")
         with wave.open(str(tmp), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
@@ -205,10 +209,10 @@ def _output_args(path: Path, year: int | None, video: bool = False) -> list[str]
     if video:
         if muxer != "mp4":
             raise ValueError("a video track is only made for .mp4 files")
-        # A tiny black picture at one frame a second: a real video stream that
-        # costs a few kilobytes, ending with the sound.
+        # A tiny black picture at four frames a second: a real video stream that
+        # costs a few kilobytes.
         args += ["-map", "1:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage",
-                 "-pix_fmt", "yuv420p", "-shortest"]
+                 "-pix_fmt", "yuv420p"]
     if year is not None:
         args += ["-metadata", f"date={year}"]
     # "file:" keeps a name with a colon from being read as a protocol.
@@ -224,7 +228,12 @@ def _encode_concat(pieces: list[Path], path: Path, year: int | None, video: bool
         for piece in pieces:
             quoted = str(piece).replace("'", "'\\''")
             listing.write(f"file '{quoted}'\n")
-    black = ["-f", "lavfi", "-i", "color=c=black:s=64x64:r=1"] if video else []
+    black: list[str] = []
+    if video:
+        # The picture is given the sound's exact length; ffmpeg's -shortest
+        # overshoots by seconds when the video stream is this sparse.
+        seconds = sum(_wav_seconds(piece) for piece in pieces)
+        black = ["-f", "lavfi", "-i", f"color=c=black:s=64x64:r=4:d={seconds:.3f}"]
     try:
         _run([_need("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
               "-f", "concat", "-safe", "0", "-i", listing.name, *black,
@@ -300,6 +309,9 @@ def make_long_talk(
     while total < seconds_target:
         order = pool[:]
         rng.shuffle(order)
+        if chosen and len(order) > 1 and order[0] == chosen[-1]:
+            # Never the same sentence twice in a row where two rounds meet.
+            order.append(order.pop(0))
         for sentence in order:
             if chosen:
                 total += pause_s

@@ -146,3 +146,14 @@ def test_output_paths(tmp_path: Path):
     out = OutputConfig(root=tmp_path)
     assert out.talks_dir == tmp_path / "talks"
     assert out.ledger_path.parent == tmp_path / ".talks"
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".wav", ".m4a", ".mp4", ".flac"])
+def test_a_file_that_is_not_audio_is_refused_with_what_to_do(tmp_path, suffix):
+    from pipeline.media import MediaError, probe
+    from tests.speech import make_not_audio
+
+    path = tmp_path / f"notes{suffix}"
+    make_not_audio(path)
+    with pytest.raises(MediaError, match="move it out of the input folder"):
+        probe(path)

@@ -1,0 +1,57 @@
+"""Write the bundled demo recordings into demo/inbox/.
+
+The demo talks are spoken by speech synthesizers (espeak-ng and flite), so the
+project ships no one's real voice.  Each file differs from the others in the
+ways the pipeline has to cope with: container and codec, voice, whether it
+carries a year tag, and a folder and file name outside ASCII.
+
+Run from anywhere:  python demo/make_demo.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# tests/ is not an installed package; the repository root makes it importable.
+sys.path.insert(0, str(ROOT))
+
+from tests.speech import TALKS, make_talk, probe  # noqa: E402
+
+INBOX = ROOT / "demo" / "inbox"
+SIZE_LIMIT = 2 * 1024 * 1024  # the demo travels with the repository, so it stays small
+
+# (file inside the inbox, talk, how many of its sentences, synthesizer, voice, year tag)
+DEMO: list[tuple[str, str, int, str, str, int | None]] = [
+    ("recording A.mp3", "bees", 11, "espeak-ng", "en-us", 2019),
+    # 16 kHz wav costs 32 kB a second, so this one is kept to about 25 seconds.
+    ("recording B.wav", "sourdough", 5, "flite", "slt", None),
+    ("Été 2024/soirée à la côte.m4a", "lighthouses", 9, "flite", "rms", 2024),
+]
+
+
+def main() -> int:
+    total = 0
+    for name, topic, count, tool, voice, year in DEMO:
+        path = INBOX / name
+        make_talk(path, TALKS[topic][:count], tool=tool, voice=voice, year=year)
+        info = probe(path)
+        if info is None:
+            print(f"ffprobe cannot read {path}", file=sys.stderr)
+            return 1
+        seconds = float(info["format"]["duration"])
+        size = path.stat().st_size
+        total += size
+        tag = info["format"].get("tags", {}).get("date", "none")
+        print(f"{size / 1024:8.1f} KiB  {seconds:5.1f} s  date={tag:<5} {tool}/{voice:<6} "
+              f"{path.relative_to(ROOT)}")
+    print(f"{total / 1024:8.1f} KiB  total")
+    if total > SIZE_LIMIT:
+        print(f"the demo is over {SIZE_LIMIT // 1024} KiB; shorten a talk", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
