@@ -40,14 +40,20 @@ tools-test: tools
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
 
+# resemblyzer goes in without its dependencies: they are in pyproject.toml, but with
+# webrtcvad-wheels in place of webrtcvad, which no longer builds from source.
+RESEMBLYZER := $(BIN)/pip install -q --no-deps resemblyzer==0.1.4
+
 $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/pip tools
 	$(TORCH_FIRST)
 	$(BIN)/pip install -q -e .
+	$(RESEMBLYZER)
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/pip tools
 	$(TORCH_FIRST)
 	$(BIN)/pip install -q -e '.[dev]'
+	$(RESEMBLYZER)
 	touch $@ $(VENV)/.run-installed
 
 clean-output:

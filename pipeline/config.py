@@ -67,13 +67,28 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class SpeakersConfig:
-    folder: Path = _opt(Path("speakers"), "enrolled speaker clips (NAME.mp3, NAME_1.mp3, NAME/…)")
-    identify: bool = _opt(False, "recognise speakers by voice (off: every talk is filed under "
-                                 "Miscellaneous Speakers)")
-    default_speaker: str = _opt(MISC_SPEAKER, "folder name for talks with no recognised speaker")
-    sample_seconds: float = _opt(30.0, "length of each voice sample taken from a talk", min=1)
-    sample_offset_s: float = _opt(60.0, "where the first voice sample starts", min=0)
-    threshold: float = _opt(0.75, "cosine score a speaker must reach to be named", min=0, max=1)
+    folder: Path = _opt(Path("speaker-library"),
+                        "enrolled speaker clips (NAME.mp3, NAME_1.mp3, NAME/…)")
+    identify: bool = _opt(True, "recognise speakers by voice (off: every talk is filed under "
+                                "default_speaker)")
+    default_speaker: str = _opt(MISC_SPEAKER, "folder for talks with no recognised speaker")
+    backend: str = _opt("resemblyzer", "speaker embedding model",
+                        choices=["resemblyzer", "pyannote"])
+    pyannote_checkpoint: str = _opt("", "pyannote: a local checkpoint file or folder, or a "
+                                        "Hugging Face model name (with pyannote_token)")
+    pyannote_token: str = _opt("", "pyannote: Hugging Face token for a hub model name")
+    sample_count: int = _opt(5, "voice samples taken from each talk", min=1, max=50)
+    sample_seconds: float = _opt(20.0, "length of each voice sample", min=2, max=120)
+    sample_offset_s: float = _opt(60.0, "skip this much at the start (introductions)", min=0)
+    skip_end_s: float = _opt(60.0, "skip this much at the end (closing words)", min=0)
+    scoring: str = _opt("centroid", "compare with the mean of a person's clips, or their "
+                                    "closest clip", choices=["centroid", "best_clip"])
+    threshold: float = _opt(0.80, "a match needs at least this cosine score", min=0, max=1)
+    unknown_below: float = _opt(0.70, "below this nobody is close: filed as unknown, not "
+                                      "listed for review", min=0, max=1)
+    margin: float = _opt(0.03, "a match must beat the runner-up by this much", min=0, max=1)
+    min_agreement: float = _opt(0.6, "share of samples whose best person must agree",
+                                min=0, max=1)
 
 
 @dataclass(frozen=True)
@@ -249,6 +264,10 @@ def from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
         sections[name] = cls(**values)
     config = Config(**sections, source=source)
     problems.extend(_extension_problems(config.input.extensions))
+    if config.speakers.unknown_below > config.speakers.threshold:
+        problems.append(ConfigProblem("speakers.unknown_below", config.speakers.unknown_below,
+                                      "must not be above speakers.threshold "
+                                      f"({config.speakers.threshold})"))
     if config.input.min_duration_s >= config.input.max_duration_s:
         problems.append(ConfigProblem("input.min_duration_s", config.input.min_duration_s,
                                       "must be less than input.max_duration_s "

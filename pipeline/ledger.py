@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 # The order a file moves through; `failed` and `skipped` end it early.
 STATES = ("new", "probed", "transcribed", "identified", "titled", "filed")
 ENDED = ("filed", "failed", "skipped")
@@ -68,6 +70,26 @@ MIGRATIONS: list[str] = [
         hash TEXT NOT NULL
     );
     """,
+    # 2: speaker identification — the embedding cache and each talk's evidence.
+    """
+    CREATE TABLE clip_embeddings (
+        hash TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        dim INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (hash, backend)
+    );
+    CREATE TABLE speaker_scores (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        speaker TEXT NOT NULL,
+        sample INTEGER NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY (file_id, speaker, sample)
+    );
+    ALTER TABLE files ADD COLUMN speaker_decision TEXT;
+    ALTER TABLE files ADD COLUMN speaker_evidence TEXT;
+    """,
 ]
 
 
@@ -89,6 +111,8 @@ class FileRow:
     destination: str | None
     transcripts: list[str]
     raw_backup: str | None
+    speaker_decision: str | None = None
+    speaker_evidence: dict | None = None
 
     @property
     def name(self) -> str:
@@ -207,7 +231,8 @@ class Ledger:
             title=r["title"], speaker=r["speaker"], needs_review=bool(r["needs_review"]),
             planned_name=r["planned_name"], destination=r["destination"],
             transcripts=json.loads(r["transcripts"]) if r["transcripts"] else [],
-            raw_backup=r["raw_backup"])
+            raw_backup=r["raw_backup"], speaker_decision=r["speaker_decision"],
+            speaker_evidence=json.loads(r["speaker_evidence"]) if r["speaker_evidence"] else None)
 
     def get(self, file_id: int) -> FileRow:
         r = self.db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
@@ -223,8 +248,9 @@ class Ledger:
         return [self._row(r) for r in self.db.execute("SELECT * FROM files ORDER BY id")]
 
     def update(self, file_id: int, **fields: object) -> None:
-        if "transcripts" in fields:
-            fields["transcripts"] = json.dumps(fields["transcripts"])
+        for key in ("transcripts", "speaker_evidence"):
+            if key in fields and fields[key] is not None:
+                fields[key] = json.dumps(fields[key])
         fields["updated_at"] = time.time()
         names = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE files SET {names} WHERE id = ?", (*fields.values(), file_id))
@@ -262,3 +288,44 @@ class Ledger:
         self.db.execute("UPDATE chunks SET text = ?, segments = ?, run_id = ?, seconds = ? "
                         "WHERE file_id = ? AND idx = ?",
                         (text, json.dumps(segments), run_id, seconds, file_id, idx))
+
+    # --- speakers -------------------------------------------------------------------------
+    def cached_embedding(self, digest: str, backend: str) -> np.ndarray | None:
+        r = self.db.execute("SELECT vector FROM clip_embeddings WHERE hash = ? AND backend = ?",
+                            (digest, backend)).fetchone()
+        return np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32) if r else None
+
+    def store_embedding(self, digest: str, backend: str, vector: np.ndarray) -> None:
+        # float16 halves the cache; it moves a cosine score by less than 1e-4.
+        blob = np.asarray(vector, dtype=np.float16).tobytes()
+        self.db.execute("INSERT OR REPLACE INTO clip_embeddings VALUES (?, ?, ?, ?, ?)",
+                        (digest, backend, int(np.asarray(vector).size), blob, time.time()))
+
+    def cached_hashes(self, backend: str) -> set[str]:
+        rows = self.db.execute("SELECT hash FROM clip_embeddings WHERE backend = ?", (backend,))
+        return {r["hash"] for r in rows}
+
+    def drop_embeddings(self, backend: str, keep: set[str]) -> int:
+        gone = self.cached_hashes(backend) - keep
+        self.db.executemany("DELETE FROM clip_embeddings WHERE hash = ? AND backend = ?",
+                            [(h, backend) for h in gone])
+        return len(gone)
+
+    def save_scores(self, file_id: int, scores: dict[str, list[float]]) -> None:
+        """Per speaker, the score of each sample of the talk."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM speaker_scores WHERE file_id = ?", (file_id,))
+            db.executemany("INSERT INTO speaker_scores VALUES (?, ?, ?, ?)",
+                           [(file_id, name, i, float(v)) for name, values in scores.items()
+                            for i, v in enumerate(values)])
+
+    def scores(self, file_id: int) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for r in self.db.execute("SELECT speaker, score FROM speaker_scores WHERE file_id = ? "
+                                 "ORDER BY speaker, sample", (file_id,)):
+            out.setdefault(r["speaker"], []).append(r["score"])
+        return out
+
+    def needing_review(self) -> list[FileRow]:
+        return [self._row(r) for r in self.db.execute(
+            "SELECT * FROM files WHERE needs_review = 1 AND state = 'filed' ORDER BY id")]

@@ -100,7 +100,7 @@ def free_names(config: Config, year: int, speaker: str, title: str, ext: str) ->
     raise FilingError(f"More than 9999 talks are named {stem!r}: rename some of them.")
 
 
-def _link_no_clobber(tmp: Path, final: Path) -> None:
+def link_no_clobber(tmp: Path, final: Path) -> None:
     """Give `tmp` its final name only if that name is free (never overwrite); on a clash the
     temporary copy is removed and FileExistsError raised."""
     try:
@@ -140,7 +140,7 @@ def copy_verified(src: Path, final: Path, expected_hash: str, keep_times: bool =
                           "original: check that disk, then run again.")
     if keep_times:
         shutil.copystat(src, tmp)  # the filed talk keeps the recording's own dates
-    _link_no_clobber(tmp, final)
+    link_no_clobber(tmp, final)
     return final
 
 

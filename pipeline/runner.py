@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline import media
-from pipeline.asr import pick_engine_name
-from pipeline.asr.base import Segment
 from pipeline.config import Config
 from pipeline.events import (
     BatchFinished,
@@ -31,6 +29,7 @@ from pipeline.events import (
     SpeakerDecided,
     StageStarted,
 )
+from pipeline.identify_stage import identify_job
 from pipeline.ledger import FileRow, Ledger
 from pipeline.logs import get_logger
 from pipeline.memory import checkpoint
@@ -41,9 +40,11 @@ from pipeline.organize import (
     release_original,
     remove_previous_filing,
 )
+from pipeline.talk_record import talk_meta, talk_segments
 from pipeline.titles import make_title
 from pipeline.transcribe import transcribe_job
 from pipeline.worker import CancelFlag, run_in_worker
+from speakers.library import SpeakerLibrary
 
 OnEvent = Callable[[Event], None]
 
@@ -177,11 +178,33 @@ def _transcribe(ctx: _FileContext) -> None:
 
 
 def _identify(ctx: _FileContext) -> None:
-    # Speaker identification is its own piece of work; until it lands every talk goes where
-    # the original system put talks when identification was off.
-    speaker = ctx.config.speakers.default_speaker
-    ctx.ledger.advance(ctx.row.id, "identified", speaker=speaker, needs_review=0)
-    ctx.on_event(SpeakerDecided(ctx.path.name, "off", speaker))
+    sp = ctx.config.speakers
+    people = SpeakerLibrary(sp.folder).people() if sp.identify else []
+    if not people:
+        # Nobody to compare with: file where the original system did, without loading a model.
+        kind = "off" if not sp.identify else "unknown"
+        ctx.ledger.update(ctx.row.id, speaker_decision=kind, speaker_evidence=None)
+        candidates: tuple[tuple[str, float], ...] = ()
+    else:
+        result = run_in_worker(identify_job, (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0,
+                                              ctx.config, os.getpid()),
+                               ctx.on_event, ctx.cancel, stall_seconds=600.0, stage="identify")
+        if result.detail:
+            get_logger().error("speaker worker error on %s:\n%s", ctx.path, result.detail)
+        if result.status == "cancelled":
+            raise _Cancelled
+        if result.status != "done":
+            raise StageError("identify", result.message)
+        evidence = ctx.ledger.get(ctx.row.id).speaker_evidence or {}
+        kind = evidence.get("kind", "unknown")
+        candidates = tuple((n, float(s)) for n, s in evidence.get("candidates", []))
+    row = ctx.ledger.get(ctx.row.id)
+    evidence = row.speaker_evidence or {}
+    speaker = evidence.get("speaker") if kind == "match" else None
+    speaker = speaker or sp.default_speaker
+    ctx.ledger.advance(ctx.row.id, "identified", speaker=speaker,
+                       needs_review=1 if kind == "review" else 0)
+    ctx.on_event(SpeakerDecided(ctx.path.name, kind, speaker, candidates))
 
 
 def _title(ctx: _FileContext) -> None:
@@ -192,21 +215,12 @@ def _title(ctx: _FileContext) -> None:
     ctx.ledger.advance(ctx.row.id, "titled", title=title)
 
 
-def _segments(ledger: Ledger, file_id: int) -> list[Segment]:
-    return [Segment(s["start"], s["end"], s["text"])
-            for c in ledger.chunks(file_id) for s in c.segments]
-
-
 def _organize(ctx: _FileContext) -> None:
     row = ctx.ledger.get(ctx.row.id)
     config = ctx.config
-    t = config.transcription
-    meta = {"source": row.name, "title": row.title, "speaker": row.speaker, "year": row.year,
-            "duration": row.duration, "engine": pick_engine_name(t.engine), "model": t.model,
-            "language": t.language,
-            "chunks": [{"start": c.start, "end": c.end} for c in ctx.ledger.chunks(row.id)]}
+    meta = talk_meta(config, ctx.ledger, row)
     try:
-        filed = file_talk(config, row, _segments(ctx.ledger, row.id), meta, row.title or "",
+        filed = file_talk(config, row, talk_segments(ctx.ledger, row.id), meta, row.title or "",
                           row.speaker or config.speakers.default_speaker, row.year or 0,
                           reserve=lambda stem: ctx.ledger.update(row.id, planned_name=stem))
         remove_previous_filing(row, filed)

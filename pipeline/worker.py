@@ -77,7 +77,7 @@ class WorkerLink:
 
 
 def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: Any,
-                parent_pid: int) -> None:
+                parent_pid: int, stage: str) -> None:
     _die_with_parent()
     link = WorkerLink(conn, stop, parent_pid)
     try:
@@ -87,7 +87,7 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
     except StageFailure as exc:
         link.send(WorkerResult("error", exc.stage, str(exc)))
     except Exception as exc:  # noqa: BLE001 - any crash becomes one sentence and a log entry
-        link.send(WorkerResult("error", "transcribe",
+        link.send(WorkerResult("error", stage,
                                f"Unexpected error ({type(exc).__name__}: {exc}); the log has "
                                "the details — run again, and report it if it repeats.",
                                traceback.format_exc()))
@@ -102,12 +102,13 @@ class StageFailure(Exception):
 
 
 def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Event], None],
-                  cancel: CancelFlag | None, stall_seconds: float) -> WorkerResult:
+                  cancel: CancelFlag | None, stall_seconds: float,
+                  stage: str = "transcribe") -> WorkerResult:
     """Run `job(link, *args)` in a spawned child; forward its events until it reports."""
     ctx = mp.get_context("spawn")  # a fresh interpreter: nothing heavy inherited, all returned
     receiver, sender = ctx.Pipe(duplex=False)
     stop = ctx.Event()
-    proc = ctx.Process(target=_child_main, args=(job, args, sender, stop, os.getpid()),
+    proc = ctx.Process(target=_child_main, args=(job, args, sender, stop, os.getpid(), stage),
                        daemon=True, name="talks-worker")
     proc.start()
     sender.close()
@@ -131,7 +132,7 @@ def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Eve
                 break
             elif time.monotonic() - last_heard > stall_seconds:
                 proc.kill()
-                result = WorkerResult("error", "transcribe",
+                result = WorkerResult("error", stage,
                                       f"The engine made no progress for {stall_seconds:.0f} s "
                                       "and was stopped: try a smaller [transcription] "
                                       "chunk_seconds or model.")
@@ -145,7 +146,7 @@ def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Eve
         code = proc.exitcode
         why = (" (killed by the system — most likely out of memory: use a smaller model or "
                "chunk_seconds)" if code is not None and code < 0 else "")
-        result = WorkerResult("error", "transcribe",
+        result = WorkerResult("error", stage,
                               f"The worker process ended without finishing (exit code {code})"
                               f"{why}; run again to resume.")
     return result

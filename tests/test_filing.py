@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.asr.base import Segment
 from pipeline.config import Config, OutputConfig
-from pipeline.ledger import FileRow, Ledger, content_hash
+from pipeline.ledger import MIGRATIONS, FileRow, Ledger, content_hash
 from pipeline.organize import (
     FilingError,
     copy_verified,
@@ -150,5 +150,5 @@ def test_ledger_knows_a_moved_file_and_migrates_once(tmp_path):
         again, new = ledger.register(moved, ledger.hash_of(moved))
         assert not new and again.id == row.id and again.path == str(moved)
     with Ledger(tmp_path / "l.sqlite") as ledger:  # reopening runs no migration twice
-        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -21,6 +21,7 @@ from pipeline.events import (
     FileFiled,
     FileQueued,
     FileSkipped,
+    SpeakerDecided,
     StageStarted,
 )
 from pipeline.runner import BatchSummary, BusyError, missing_input_folders, run_batch
@@ -55,6 +56,10 @@ class PlainPrinter:
             self.line(f"{tag} {event.file}: chunk {event.index + 1}/{event.total} "
                       f"({event.start:.0f}–{event.end:.0f} s, {event.seconds:.1f} s): "
                       f"{_short(event.text)!r}")
+        elif isinstance(event, SpeakerDecided):
+            scores = ", ".join(f"{n} {v:.2f}" for n, v in event.candidates[:3])
+            detail = f" ({scores})" if scores else ""
+            self.line(f"{tag} {event.file}: speaker {event.speaker} [{event.decision}]{detail}")
         elif isinstance(event, FileFiled):
             self.line(f"{tag} {event.file}: filed as {event.destination}", "green")
         elif isinstance(event, FileSkipped):

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from pipeline.config import CONFIG_ENV, ConfigError, load_config
+from tui import speakers_cli
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd = sub.add_parser("config", help="check the configuration")
     config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_sub.add_parser("validate", help="load the config and list every problem in it")
+    speakers_cli.add_commands(sub)
     return parser
 
 
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         print(f"{config.source}: OK")
         return EXIT_OK
+    if args.command in ("speakers", "review", "relabel"):
+        return speakers_cli.run(config, args)
     if args.batch:
         from tui import batch
 

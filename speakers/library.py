@@ -1,0 +1,180 @@
+"""The speaker library on disk: short clips of each person who speaks at the user's events.
+
+Two layouts, mixed freely in one folder:
+    NAME.mp3, NAME_1.mp3, NAME_2.wav …   (the original system's convention)
+    NAME/any-name.wav …                  (a folder per person)
+Names may hold spaces and any letters. Nothing here deletes a clip: removing a person moves
+their clips under `.removed/`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.media import MediaError, cut_sample, probe
+from pipeline.organize import sanitize_component
+
+CLIP_EXTENSIONS = {".mp3", ".wav", ".m4a", ".flac", ".mp4", ".ogg", ".opus", ".aac", ".webm"}
+_NUMBERED = re.compile(r"^(?P<name>.+?)_(?P<n>\d+)$")
+MAX_CLIP_SECONDS = 120.0  # longer sources need a time range: a clip is a sample, not a talk
+REMOVED = ".removed"
+
+
+class LibraryError(Exception):
+    """A library operation that cannot be done; the sentence says what to do instead."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    clips: tuple[Path, ...]
+    has_folder: bool
+
+
+def person_of(path: Path, folder: Path) -> str | None:
+    """Whose clip a file is, by the library's naming rules (None: not a clip)."""
+    if path.suffix.lower() not in CLIP_EXTENSIONS or path.name.startswith("."):
+        return None
+    rel = path.relative_to(folder)
+    if len(rel.parts) == 2:
+        return rel.parts[0]
+    if len(rel.parts) == 1:
+        match = _NUMBERED.match(path.stem)
+        return match.group("name") if match else path.stem
+    return None
+
+
+def check_name(name: str) -> str:
+    clean = sanitize_component(name, fallback="")
+    if not clean or clean != name.strip():
+        raise LibraryError(f"{name!r} cannot be a speaker's name: avoid / \\ : * ? \" < > | "
+                           "and leading dots.")
+    if _NUMBERED.match(clean):
+        raise LibraryError(f"{name!r} ends in _NUMBER, which the library reads as a clip "
+                           "number: choose a name without it.")
+    return clean
+
+
+class SpeakerLibrary:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def people(self) -> list[Person]:
+        if not self.folder.is_dir():
+            return []
+        clips: dict[str, list[Path]] = {}
+        folders: set[str] = set()
+        for path in sorted(self.folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if path.is_dir():
+                folders.add(path.name)
+                found = [p for p in sorted(path.iterdir()) if p.is_file()
+                         and person_of(p, self.folder)]
+                clips.setdefault(path.name, []).extend(found)
+            elif path.is_file() and (name := person_of(path, self.folder)):
+                clips.setdefault(name, []).append(path)
+        return [Person(name, tuple(paths), name in folders)
+                for name, paths in sorted(clips.items(), key=lambda kv: kv[0].casefold())
+                if paths]
+
+    def person(self, name: str) -> Person:
+        for person in self.people():
+            if person.name == name:
+                return person
+        known = ", ".join(p.name for p in self.people()) or "none yet"
+        raise LibraryError(f"No speaker named {name!r} in {self.folder} (known: {known}).")
+
+    def _next_clip_path(self, name: str, ext: str) -> Path:
+        if (self.folder / name).is_dir():
+            base = self.folder / name
+        else:
+            base = self.folder
+            if not any((base / f"{name}{e}").exists() for e in CLIP_EXTENSIONS):
+                return base / f"{name}{ext}"
+        n = 1
+        while any((base / f"{name}_{n}{e}").exists() for e in CLIP_EXTENSIONS):
+            n += 1
+        return base / f"{name}_{n}{ext}"
+
+    def add(self, name: str, sources: list[Path], start: float | None = None,
+            duration: float | None = None) -> list[Path]:
+        """Copy clips in as 16 kHz mono WAV (any format ffmpeg reads), or a time range of a
+        longer recording. Returns the new clip files."""
+        name = check_name(name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        added = []
+        for source in sources:
+            if not source.is_file():
+                raise LibraryError(f"{source} does not exist: give the path of an audio file.")
+            try:
+                length = probe(source).duration
+            except MediaError as exc:
+                raise LibraryError(str(exc)) from None
+            begin = start or 0.0
+            span = duration if duration is not None else length - begin
+            if begin >= length:
+                raise LibraryError(f"{source.name} is only {length:.0f} s long: start the "
+                                   "range inside it.")
+            if span > MAX_CLIP_SECONDS:
+                raise LibraryError(f"{source.name} would give a {span:.0f} s clip: give a time "
+                                   f"range of at most {MAX_CLIP_SECONDS:.0f} s with --start "
+                                   "and --duration.")
+            target = self._next_clip_path(name, ".wav")
+            try:
+                cut_sample(source, begin, span, target)
+            except MediaError as exc:
+                raise LibraryError(str(exc)) from None
+            added.append(target)
+        return added
+
+    def _move_clips(self, person: Person, new_name: str) -> list[Path]:
+        moved = []
+        for clip in person.clips:
+            target = self._next_clip_path(new_name, clip.suffix.lower())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            clip.rename(target)
+            moved.append(target)
+        if person.has_folder:
+            _remove_if_empty(self.folder / person.name)
+        return moved
+
+    def rename(self, old: str, new: str) -> list[Path]:
+        person = self.person(old)
+        new = check_name(new)
+        if any(p.name == new for p in self.people()):
+            raise LibraryError(f"{new!r} already exists: use merge to put {old!r}'s clips "
+                               "with theirs.")
+        if person.has_folder and not any(c.parent == self.folder for c in person.clips):
+            (self.folder / old).rename(self.folder / new)
+            return list(self.person(new).clips)
+        return self._move_clips(person, new)
+
+    def merge(self, source: str, target: str) -> list[Path]:
+        if source == target:
+            raise LibraryError("Merging a speaker with themselves changes nothing.")
+        person = self.person(source)
+        self.person(target)  # must exist
+        return self._move_clips(person, target)
+
+    def remove(self, name: str) -> Path:
+        """Move a person's clips to .removed/NAME-TIME/ (kept, in case it was a mistake)."""
+        person = self.person(name)
+        bin_folder = self.folder / REMOVED / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        bin_folder.mkdir(parents=True, exist_ok=True)
+        for clip in person.clips:
+            shutil.move(str(clip), bin_folder / clip.name)
+        if person.has_folder:
+            _remove_if_empty(self.folder / name)
+        return bin_folder
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

@@ -1,0 +1,98 @@
+"""The speaker library on disk: both layouts, unicode names, add/rename/merge/remove."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.media import probe
+from speakers.library import LibraryError, SpeakerLibrary, person_of
+from tests.speech import TALKS, make_long_talk, make_talk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("src") / "clip.mp3"
+    make_talk(path, TALKS["bees"][:2])
+    return path
+
+
+def test_both_layouts_and_unicode_names(tmp_path, clip):
+    lib = tmp_path / "lib"
+    (lib / "Zoë Ångström").mkdir(parents=True)
+    for name in ("Anna Maria.mp3", "Anna Maria_1.mp3", "Anna Maria_2.wav", "Bob_3.m4a",
+                 "Zoë Ångström/morning.wav", "Zoë Ångström/evening.mp3", "notes.txt",
+                 ".hidden.mp3"):
+        (lib / name).write_bytes(clip.read_bytes())
+    (lib / "__pycache__").mkdir()
+    people = {p.name: p for p in SpeakerLibrary(lib).people()}
+    assert sorted(people) == ["Anna Maria", "Bob", "Zoë Ångström"]
+    assert len(people["Anna Maria"].clips) == 3
+    assert len(people["Zoë Ångström"].clips) == 2 and people["Zoë Ångström"].has_folder
+    assert person_of(lib / "Bob_3.m4a", lib) == "Bob"
+
+
+def test_add_copies_any_format_or_a_time_range(tmp_path, clip):
+    lib = SpeakerLibrary(tmp_path / "lib")
+    first = lib.add("Élodie Núñez", [clip])
+    assert [p.name for p in first] == ["Élodie Núñez.wav"]
+    long_talk = tmp_path / "talk.mp3"
+    make_long_talk(long_talk, 125, topics=["kayaking"])
+    with pytest.raises(LibraryError, match="--start"):
+        lib.add("Élodie Núñez", [long_talk])
+    ranged = lib.add("Élodie Núñez", [long_talk], start=30, duration=12)
+    assert [p.name for p in ranged] == ["Élodie Núñez_1.wav"]
+    info = probe(ranged[0])
+    assert 11.5 <= info.duration <= 12.5
+    assert len(lib.person("Élodie Núñez").clips) == 2
+    with pytest.raises(LibraryError, match="does not exist"):
+        lib.add("X", [tmp_path / "missing.wav"])
+    with pytest.raises(LibraryError, match="cannot be a speaker's name"):
+        lib.add("../evil", [clip])
+    with pytest.raises(LibraryError, match="clip number"):
+        lib.add("Agent_7", [clip])
+
+
+def test_rename_merge_remove_keep_every_clip(tmp_path, clip):
+    lib = SpeakerLibrary(tmp_path / "lib")
+    lib.add("Ann", [clip, clip])
+    lib.add("Anne", [clip])
+    lib.rename("Ann", "Ann Smith")
+    assert sorted(p.name for p in lib.person("Ann Smith").clips) == ["Ann Smith.wav",
+                                                                      "Ann Smith_1.wav"]
+    with pytest.raises(LibraryError, match="use merge"):
+        lib.rename("Anne", "Ann Smith")
+    lib.merge("Anne", "Ann Smith")
+    assert [p.name for p in lib.people()] == ["Ann Smith"]
+    assert len(lib.person("Ann Smith").clips) == 3
+    kept = lib.remove("Ann Smith")
+    assert lib.people() == []
+    assert len(list(kept.iterdir())) == 3  # nothing deleted
+    with pytest.raises(LibraryError, match="No speaker named"):
+        lib.remove("Nobody")
+
+
+def test_speakers_command_line(tmp_path, clip):
+    config = tmp_path / "config.toml"
+    config.write_text('[speakers]\nfolder = "lib"\n[output]\nroot = "out"\n'
+                      '[logging]\nfile = "out/log"\n')
+
+    def talks(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert "No speakers enrolled" in talks("speakers", "list").stdout
+    added = talks("speakers", "add", "Renée", str(clip), str(clip))
+    assert added.returncode == 0 and added.stdout.count("Added") == 2
+    listed = talks("speakers", "list")
+    assert "Renée: 2 clip(s), 0 embedded (resemblyzer), files" in listed.stdout
+    assert talks("speakers", "rename", "Renée", "Renée Dupont").returncode == 0
+    bad = talks("speakers", "merge", "Nobody", "Renée Dupont")
+    assert bad.returncode == 1 and "No speaker named 'Nobody'" in bad.stderr
+    assert talks("speakers", "remove", "Renée Dupont").returncode == 0
+    assert "No speakers enrolled" in talks("speakers", "list").stdout
