@@ -35,6 +35,7 @@ class Measurement:
     description: str
     audio_s: float
     wall_s: float         # the whole subprocess, start to exit
+    cpu_s: float | None   # CPU seconds of its whole tree
     # Decoding + transcribing the audio, without start-up or model load: the pipeline's
     # per-chunk `seconds` summed, or the same span in the whole-file run.
     transcribe_s: float | None
@@ -46,6 +47,7 @@ class Measurement:
     words: WordErrors | None
     phase_peaks_mb: dict[str, float] = field(default_factory=dict)
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    process_peaks_mb: dict[str, float] = field(default_factory=dict)  # the biggest few
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -53,10 +55,12 @@ class Measurement:
                  transcribe_s: float | None, words: WordErrors | None,
                  extra: dict[str, object] | None = None) -> Measurement:
         mem = run.memory
-        return cls(name, description, audio_s, run.wall_s, transcribe_s, mem.peak_mb,
+        biggest = sorted(mem.process_peaks.items(), key=lambda kv: -kv[1].peak_mb)[:6]
+        processes = {f"{p.name}[{pid}]": round(p.peak_mb, 1) for pid, p in biggest}
+        return cls(name, description, audio_s, run.wall_s, run.cpu_s, transcribe_s, mem.peak_mb,
                    mem.largest_process_mb, run.kernel_max_process_mb, mem.hz,
                    mem.sampler_cpu_s, words, dict(mem.phase_peaks_mb),
-                   dict(mem.phase_seconds), dict(extra or {}))
+                   dict(mem.phase_seconds), processes, dict(extra or {}))
 
 
 class VariantFailed(RuntimeError):

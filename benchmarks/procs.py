@@ -28,6 +28,9 @@ class ProcRun:
     # The kernel's own high-water mark of the largest single process in the tree (wait4):
     # exact where the sampler can only be close, but it knows nothing of the sum.
     kernel_max_process_mb: float | None
+    # User + system CPU of the process and the descendants it waited for (wait4): less
+    # swayed than wall time by other work on the machine, so a steadier basis for ratios.
+    cpu_s: float | None
 
 
 def _pump(stream: IO[str], keep: list[str], hook: LineHook | None,
@@ -38,21 +41,23 @@ def _pump(stream: IO[str], keep: list[str], hook: LineHook | None,
             hook(line.rstrip("\n"), sampler)
 
 
-def _wait_with_rusage(proc: subprocess.Popen[str]) -> float | None:
-    """Reap the child ourselves so its rusage (peak RSS) is not thrown away by Popen."""
+def _wait_with_rusage(proc: subprocess.Popen[str]) -> tuple[float | None, float | None]:
+    """Reap the child ourselves so its rusage is not thrown away by Popen.
+
+    Returns (peak RSS of the largest single process in MB, CPU seconds of the tree)."""
     if not hasattr(os, "wait4"):
         proc.wait()
-        return None
+        return None, None
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     # Linux reports ru_maxrss in KiB, macOS in bytes.
     per_mb = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return usage.ru_maxrss / per_mb
+    return usage.ru_maxrss / per_mb, usage.ru_utime + usage.ru_stime
 
 
 def run_sampled(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
                 on_stdout: LineHook | None = None, on_stderr: LineHook | None = None,
-                interval: float = 0.04) -> ProcRun:
+                interval: float = 0.01) -> ProcRun:
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -66,7 +71,7 @@ def run_sampled(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] 
     for pump in pumps:
         pump.start()
     try:
-        kernel_mb = _wait_with_rusage(proc)
+        kernel_mb, cpu_s = _wait_with_rusage(proc)
         wall = time.perf_counter() - began
     finally:
         memory = sampler.stop()
@@ -75,4 +80,4 @@ def run_sampled(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] 
             proc.wait()
         for pump in pumps:
             pump.join()
-    return ProcRun(proc.returncode, wall, "".join(out), "".join(err), memory, kernel_mb)
+    return ProcRun(proc.returncode, wall, "".join(out), "".join(err), memory, kernel_mb, cpu_s)
