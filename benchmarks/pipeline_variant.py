@@ -1,0 +1,95 @@
+"""The real pipeline, end to end: `talks --batch --json` on a folder holding one recording."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+import tomli_w
+
+from benchmarks.measure import Measurement, VariantFailed, check, score
+from benchmarks.paths import ROOT, WORK_DIR, child_env
+from benchmarks.procs import run_sampled
+from benchmarks.recordings import Recording
+from benchmarks.sampler import TreeSampler
+
+RUNS_DIR = WORK_DIR / "runs"
+
+# The batch printer's plain lines (stderr is a pipe, so no progress bar): "[1/1] x.mp3: probe"
+_STAGE_LINE = re.compile(r": (probe|transcribe|identify|title|organize)$")
+_PLANNED_LINE = re.compile(r": \d+ chunk\(s\) over ")
+_CHUNK_LINE = re.compile(r": chunk \d+/\d+ \([^,]*, ([\d.]+) s\)")
+
+
+def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str) -> Path:
+    """A config of its own per run: nothing of the user's config.toml or output is touched."""
+    config = {
+        "input": {"folders": [str(run_dir / "inbox")], "recursive": False},
+        "output": {"root": str(run_dir / "output"), "originals": "keep"},
+        "speakers": {"folder": str(run_dir / "speakers")},
+        "transcription": {"engine": "faster-whisper", "model": model, "language": "en",
+                          "chunk_seconds": chunk_seconds, "compute_type": "int8",
+                          "threads": threads, "beam_size": 1, "allow_download": False},
+        "logging": {"file": str(run_dir / "talks.log"), "memory": True},
+    }
+    path = run_dir / "config.toml"
+    path.write_text(tomli_w.dumps(config), encoding="utf-8")
+    return path
+
+
+def _chunk_seconds_from_ledger(output: Path) -> list[float]:
+    db = sqlite3.connect(f"file:{output / '.talks' / 'ledger.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT seconds FROM chunks ORDER BY file_id, idx").fetchall()
+    finally:
+        db.close()
+    return [float(r[0] or 0.0) for r in rows]
+
+
+def _transcript_text(output: Path) -> str:
+    found = sorted((output / "transcripts").rglob("*.txt"))
+    if len(found) != 1:
+        raise VariantFailed(f"expected one .txt transcript under {output}, found {len(found)}")
+    return found[0].read_text(encoding="utf-8")
+
+
+def _name_phase(line: str, sampler: TreeSampler) -> None:
+    if match := _STAGE_LINE.search(line):
+        # The worker's start and the chunk plan come first; the plan line is the boundary.
+        stage = match.group(1)
+        sampler.set_phase("transcribe: start + plan" if stage == "transcribe" else stage)
+    elif _PLANNED_LINE.search(line):
+        sampler.set_phase("transcribe: load + chunks")
+    elif line.startswith("Done in "):
+        sampler.set_phase("exit")
+
+
+def run_pipeline(recording: Recording, chunk_seconds: float, *, threads: int = 2,
+                 model: str = "tiny.en") -> Measurement:
+    name = f"chunked-{chunk_seconds:g}"
+    run_dir = RUNS_DIR / name
+    shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "inbox").mkdir(parents=True)
+    # A copy, not a link: the pipeline hashes, copies and backs up the file as it would
+    # any user's recording.
+    shutil.copy2(recording.audio, run_dir / "inbox" / recording.audio.name)
+    config = write_config(run_dir, chunk_seconds, threads, model)
+    cmd = [sys.executable, "-m", "tui.cli", "--batch", "--json", "--config", str(config)]
+    run = run_sampled(cmd, cwd=ROOT, env=child_env(), on_stderr=_name_phase)
+    check(run, "talks --batch")
+    summary = json.loads(run.stdout)
+    if summary.get("filed") != 1:
+        raise VariantFailed(f"talks filed {summary.get('filed')} files, not 1: {summary}")
+    output = run_dir / "output"
+    chunk_times = _chunk_seconds_from_ledger(output)
+    printed = [float(m.group(1)) for m in _CHUNK_LINE.finditer(run.stderr)]
+    return Measurement.from_run(
+        name, f"talks --batch, chunk_seconds = {chunk_seconds:g}", recording.seconds, run,
+        sum(chunk_times), score(recording.spoken_text, _transcript_text(output)),
+        {"chunks": len(chunk_times), "chunk_seconds": [round(s, 2) for s in chunk_times],
+         "printed_chunk_seconds_sum": round(sum(printed), 2),
+         "batch_seconds": summary.get("seconds")})
