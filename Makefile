@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test bench lint tools tools-test clean-output
+.PHONY: run test test-pyannote bench lint tools tools-test clean-output
 
 run: $(VENV)/.run-installed
 	$(BIN)/talks --batch
@@ -55,6 +55,23 @@ $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/pip tools
 	$(BIN)/pip install -q -e '.[dev]'
 	$(RESEMBLYZER)
 	touch $@ $(VENV)/.run-installed
+
+# The optional pyannote speaker backend, tested in an environment of its own: pyannote.audio 4
+# needs torch 2.9.1 with torchaudio 2.9, which cannot sit beside the main .venv's torch.
+PYANNOTE_VENV := .venv-pyannote
+PYANNOTE_BIN := $(PYANNOTE_VENV)/bin
+
+test-pyannote: $(PYANNOTE_VENV)/.installed tools-test
+	TALKS_PYANNOTE=1 HF_HUB_OFFLINE=1 $(PYANNOTE_BIN)/python -m pytest tests/pyannote -q
+
+# torch first, then torchaudio against it, then the rest: each step sees the pins above it.
+$(PYANNOTE_VENV)/.installed: requirements-pyannote.txt
+	@echo "Installing torch 2.9.1, torchaudio 2.9 and pyannote.audio into $(PYANNOTE_VENV) (about 7 GB) …"
+	$(PYTHON) -m venv $(PYANNOTE_VENV)
+	$(PYANNOTE_BIN)/pip install -q torch==2.9.1
+	$(PYANNOTE_BIN)/pip install -q torch==2.9.1 'torchaudio==2.9.*'
+	$(PYANNOTE_BIN)/pip install -q -r requirements-pyannote.txt
+	touch $@
 
 clean-output:
 	rm -rf output
