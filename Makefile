@@ -23,6 +23,7 @@ run: $(VENV)/.run-installed
 	@find output/talks output/transcripts -type f 2>/dev/null | sort | sed 's/^/  /'
 
 test: $(VENV)/.dev-installed tools-test
+	scripts/fetch-test-speech.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.dev-installed tools-test

@@ -83,10 +83,10 @@ class SpeakersConfig:
     skip_end_s: float = _opt(60.0, "skip this much at the end (closing words)", min=0)
     scoring: str = _opt("centroid", "compare with the mean of a person's clips, or their "
                                     "closest clip", choices=["centroid", "best_clip"])
-    threshold: float = _opt(0.80, "a match needs at least this cosine score", min=0, max=1)
+    threshold: float = _opt(0.85, "a match needs at least this cosine score", min=0, max=1)
     unknown_below: float = _opt(0.70, "below this nobody is close: filed as unknown, not "
                                       "listed for review", min=0, max=1)
-    margin: float = _opt(0.03, "a match must beat the runner-up by this much", min=0, max=1)
+    margin: float = _opt(0.04, "a match must beat the runner-up by this much", min=0, max=1)
     min_agreement: float = _opt(0.6, "share of samples whose best person must agree",
                                 min=0, max=1)
 
