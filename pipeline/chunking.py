@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pipeline.asr.base import Segment
-from pipeline.media import frame_levels_db
+from pipeline.media import frame_levels_db, true_runs
 
 # A remainder shorter than this share of a chunk joins the chunk before it.
 TAIL_SHARE = 0.25
@@ -35,19 +35,11 @@ def quietest_point(pcm: np.ndarray, window_start: float) -> float:
     quiet = smooth <= smooth.min() + 3.0
     centre = len(levels) / 2
     best: tuple[int, float, int] | None = None  # (run length, -distance to centre, mid frame)
-    i = 0
-    while i < len(quiet):
-        if not quiet[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(quiet) and quiet[j]:
-            j += 1
+    for i, j in true_runs(quiet):
         mid = (i + j) // 2
         key = (j - i, -abs(mid - centre), mid)
         if best is None or key[:2] > best[:2]:
             best = key
-        i = j
     assert best is not None
     return window_start + best[2] * FRAME_S
 

@@ -159,6 +159,13 @@ def frame_levels_db(pcm: np.ndarray, frame_s: float = 0.02) -> np.ndarray:
     return (20 * np.log10(np.maximum(rms, 1e-10))).astype(np.float32)
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of every run of True in a boolean array."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
+                    strict=True))
+
+
 @dataclass(frozen=True)
 class Squeezed:
     pcm: np.ndarray
@@ -190,14 +197,7 @@ def squeeze_silence(pcm: np.ndarray, threshold_db: float, min_silence_s: float,
     pieces: list[tuple[float, float]] = []
     squeezed_pos = 0
     piece_start = 0  # frame where the current kept piece begins
-    i = 0
-    while i < len(quiet):
-        if not quiet[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(quiet) and quiet[j]:
-            j += 1
+    for i, j in true_runs(quiet):
         if j - i >= min_frames:
             half = keep_frames // 2
             cut_from, cut_to = i + half, j - (keep_frames - half)
@@ -205,7 +205,6 @@ def squeeze_silence(pcm: np.ndarray, threshold_db: float, min_silence_s: float,
             pieces.append((squeezed_pos / SAMPLE_RATE, piece_start * frame_s))
             squeezed_pos += (cut_from - piece_start) * n
             piece_start = cut_to
-        i = j
     kept.append(pcm[piece_start * n:])
     pieces.append((squeezed_pos / SAMPLE_RATE, piece_start * frame_s))
     return Squeezed(pcm=np.concatenate(kept) if kept else pcm, pieces=tuple(pieces))

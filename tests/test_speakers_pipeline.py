@@ -15,7 +15,6 @@ import pytest
 from pipeline.config import load_config
 from pipeline.identify_stage import read_clip
 from pipeline.ledger import Ledger
-from speakers.embedding import EmbedderSettings, create_embedder
 from speakers.identify import enrolled_embeddings
 from speakers.library import SpeakerLibrary
 from tests.speech import TALKS, make_talk
@@ -101,14 +100,6 @@ def test_every_sample_score_is_kept_as_evidence(batch_run):
     for path, _speaker, count in rows:
         # As many scores as samples planned: up to sample_count = 3, fewer for short talks.
         assert count == len(ev[Path(path).name]["samples"]) >= 2
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    model = create_embedder(EmbedderSettings("resemblyzer"))
-    model.load()
-    yield model
-    model.unload()
 
 
 def test_embedding_cache_hits_misses_and_drops(batch_run, embedder):

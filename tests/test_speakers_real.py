@@ -11,7 +11,6 @@ import pytest
 from pipeline.config import load_config
 from pipeline.identify_stage import read_clip, rules_of
 from pipeline.media import decode_range, probe
-from speakers.embedding import EmbedderSettings, create_embedder
 from speakers.identify import decide, plan_samples, score_sample
 from tests.voices import REAL_DIR, make_talk_by, real_speakers, tts_speakers
 
@@ -27,14 +26,6 @@ def voices(tmp_path_factory):
         "(make test does)")
     flite = tts_speakers(tmp_path_factory.mktemp("flite"), clips_per_voice=2)
     return real, flite
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    model = create_embedder(EmbedderSettings("resemblyzer"))
-    model.load()
-    yield model
-    model.unload()
 
 
 def identify(embedder, talk: Path, library: dict[str, list[Path]]):
