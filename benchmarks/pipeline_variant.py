@@ -25,12 +25,13 @@ _PLANNED_LINE = re.compile(r": \d+ chunk\(s\) over ")
 _CHUNK_LINE = re.compile(r": chunk \d+/\d+ \([^,]*, ([\d.]+) s\)")
 
 
-def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str) -> Path:
+def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str,
+                 speakers: Path | None = None) -> Path:
     """A config of its own per run: nothing of the user's config.toml or output is touched."""
     config = {
         "input": {"folders": [str(run_dir / "inbox")], "recursive": False},
         "output": {"root": str(run_dir / "output"), "originals": "keep"},
-        "speakers": {"folder": str(run_dir / "speakers")},
+        "speakers": {"folder": str(speakers or run_dir / "speakers")},
         "transcription": {"engine": "faster-whisper", "model": model, "language": "en",
                           "chunk_seconds": chunk_seconds, "compute_type": "int8",
                           "threads": threads, "beam_size": 1, "allow_download": False},
@@ -69,15 +70,18 @@ def _name_phase(line: str, sampler: TreeSampler) -> None:
 
 
 def run_pipeline(recording: Recording, chunk_seconds: float, *, threads: int = 2,
-                 model: str = "tiny.en") -> Measurement:
-    name = f"chunked-{chunk_seconds:g}"
+                 model: str = "tiny.en", speakers: Path | None = None,
+                 name: str | None = None) -> Measurement:
+    """`speakers`: a speaker library folder, so the identify stage runs too (without one it
+    is skipped, as it is for a user with no enrolled speakers)."""
+    name = name or f"chunked-{chunk_seconds:g}"
     run_dir = RUNS_DIR / name
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "inbox").mkdir(parents=True)
     # A copy, not a link: the pipeline hashes, copies and backs up the file as it would
     # any user's recording.
     shutil.copy2(recording.audio, run_dir / "inbox" / recording.audio.name)
-    config = write_config(run_dir, chunk_seconds, threads, model)
+    config = write_config(run_dir, chunk_seconds, threads, model, speakers)
     cmd = [sys.executable, "-m", "tui.cli", "--batch", "--json", "--config", str(config)]
     run = run_sampled(cmd, cwd=ROOT, env=child_env(), on_stderr=_name_phase)
     check(run, "talks --batch")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,26 @@ def _duration(path: Path) -> float:
     if info is None:
         raise RuntimeError(f"ffprobe cannot read the benchmark recording {path}")
     return float(info["format"]["duration"])
+
+
+# A music-like bed: a soft A-minor chord with a 2 Hz tremolo, on for the last 30 s of every
+# 90 s, under the speech (never words, so the reference text is unchanged).
+MUSIC_BED = ("0.02*(sin(2*PI*220*t)+sin(2*PI*261.6*t)+sin(2*PI*329.6*t))"
+             "*(0.6+0.4*sin(2*PI*2*t))*gt(mod(t\\,90)\\,60)")
+
+
+def with_music(recording: Recording) -> Recording:
+    """The same talk with the music-like bed mixed in (cached beside it)."""
+    target = recording.audio.with_name(f"{recording.audio.stem}-music{recording.audio.suffix}")
+    if not target.is_file() or target.stat().st_mtime < recording.audio.stat().st_mtime:
+        partial = target.with_name(f"{target.stem}.partial{target.suffix}")
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(recording.audio),
+             "-f", "lavfi", "-i", f"aevalsrc=exprs={MUSIC_BED}:s=16000:d={recording.seconds}",
+             "-filter_complex", "[0:a][1:a]amix=inputs=2:duration=first:normalize=0",
+             "-ac", "1", str(partial)], check=True)
+        partial.replace(target)
+    return Recording(target, recording.spoken_text, _duration(target))
 
 
 def long_talk(seconds: float, *, seed: int = 0, suffix: str = ".mp3") -> Recording:

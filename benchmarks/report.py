@@ -1,4 +1,4 @@
-"""Turn measurements into results.md (for people) and results.json (for later comparison).
+"""Turn measurements into chunk_sizes.md (for people) and chunk_sizes.json (for later comparison).
 
 With repeated rounds, a variant's time is its fastest round (the one least slowed by other
 work on the machine) and its memory its largest (the worst a user may see); every round is
@@ -131,7 +131,7 @@ def render_markdown(machine: dict[str, object], settings: dict[str, object],
     setup = "\n".join(f"- {k.replace('_', ' ')}: {v}" for k, v in settings.items())
     return f"""# talks benchmark results
 
-Made by `python -m benchmarks.run`; every number comes from that one run, side by side.
+Made by `python -m benchmarks.chunk_sizes`; every number comes from that one run, side by side.
 
 ## Machine
 {facts}
@@ -161,11 +161,11 @@ Made by `python -m benchmarks.run`; every number comes from that one run, side b
 
 
 def write(out_dir: Path, machine: dict[str, object], settings: dict[str, object],
-          measurements: list[Measurement]) -> tuple[Path, Path, str]:
+          measurements: list[Measurement], stem: str = "chunk_sizes") -> tuple[Path, Path, str]:
     names = list(dict.fromkeys(m.name for m in measurements))
     rows = [aggregate(n, [m for m in measurements if m.name == n]) for n in names]
     out_dir.mkdir(parents=True, exist_ok=True)
-    md_path, json_path = out_dir / "results.md", out_dir / "results.json"
+    md_path, json_path = out_dir / f"{stem}.md", out_dir / f"{stem}.json"
     markdown = render_markdown(machine, settings, rows, measurements)
     md_path.write_text(markdown, encoding="utf-8")
     body = {"machine": machine, "settings": settings, "summary": [asdict(r) for r in rows],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 
 import psutil
 
@@ -34,6 +36,19 @@ def tree_rss_mb(root_pid: int) -> float:
 def checkpoint(label: str, root_pid: int | None = None) -> MemoryCheckpoint:
     return MemoryCheckpoint(label=label, rss_mb=round(rss_mb(), 1),
                             tree_rss_mb=round(tree_rss_mb(root_pid or os.getpid()), 1))
+
+
+def return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc only; elsewhere nothing).
+
+    numpy and CTranslate2 free their buffers, but glibc keeps the pages for reuse, so without
+    this a worker stays at its highest point for the rest of the file."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # musl or another libc: nothing to trim with
+        pass
 
 
 def machine_total_mb() -> float:

@@ -17,7 +17,7 @@ from pipeline.config import Config
 from pipeline.events import ChunkDone, ChunkPlanned
 from pipeline.ledger import Ledger
 from pipeline.media import MediaError, decode_range, squeeze_silence
-from pipeline.memory import checkpoint
+from pipeline.memory import checkpoint, return_freed_memory
 from pipeline.worker import StageFailure, WorkerLink, WorkerResult
 
 
@@ -88,6 +88,8 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
                                    for s in segments], run_id, seconds)
                 link.send(ChunkDone(name, chunk.idx, total, chunk.start, chunk.end, text,
                                     round(seconds, 3)))
+                del segments
+                return_freed_memory()  # the chunk's audio and features are gone: so is their RSS
                 link.send(checkpoint(f"chunk {chunk.idx + 1}/{total}", root_pid))
         finally:
             if engine is not None:

@@ -59,26 +59,33 @@ class ResemblyzerEmbedder:
             return
         try:
             import torch
-            from resemblyzer import VoiceEncoder
+            import webrtcvad  # noqa: F401 - checked here so the sentence below can name it
+
+            from speakers.ge2e import GE2E, weights_path
+
+            weights_path()
         except ImportError as exc:
             raise EmbedderUnavailable(
                 f"The resemblyzer speaker backend is not installed ({exc.name} is missing): "
                 "run `make run` again, or pip install webrtcvad-wheels && pip install --no-deps "
                 "resemblyzer.") from None
         torch.set_num_threads(1)
-        self._encoder = VoiceEncoder("cpu", verbose=False)
+        # resemblyzer's weights and network, without importing resemblyzer itself: its
+        # librosa import (numba, llvmlite) cost ~180 MB in this worker (see speakers/ge2e.py).
+        self._encoder = GE2E()
 
     def embed(self, pcm: np.ndarray) -> np.ndarray:
         self.load()
-        from resemblyzer import preprocess_wav
+        from speakers.ge2e import prepare
 
         audio = np.asarray(pcm, dtype=np.float32)
-        # preprocess_wav normalises loudness and cuts long silences; a sample that is all
-        # silence comes back empty, and then the raw audio is the best we have.
-        prepared = preprocess_wav(audio, source_sr=SAMPLE_RATE)
+        # Loudness raised and long silences cut, as resemblyzer's preprocess_wav does; a
+        # sample that is all silence comes back empty, and then the raw audio is the best we
+        # have.
+        prepared = prepare(audio)
         if len(prepared) < SAMPLE_RATE // 2:
             prepared = audio
-        return unit(self._encoder.embed_utterance(prepared))  # type: ignore[union-attr]
+        return unit(self._encoder.embed_prepared(prepared))  # type: ignore[union-attr]
 
     def unload(self) -> None:
         self._encoder = None

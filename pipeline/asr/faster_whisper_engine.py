@@ -29,6 +29,11 @@ class FasterWhisperEngine:
             cpu_threads=self.settings.threads,
             local_files_only=True,
         )
+        # The VAD and the log-mel features a slice at a time: the same results, without a
+        # transient that grows with the length of the chunk (see lean_frontend).
+        from pipeline.asr.lean_frontend import install
+
+        install(self._model)
 
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()

@@ -1,4 +1,4 @@
-"""Entry point: python -m benchmarks.run [--minutes N | --quick] [--variants a,b] [--repeats N].
+"""Chunk lengths compared: python -m benchmarks.chunk_sizes [--minutes N | --quick] …
 
 Each variant is a function from a recording to a Measurement; adding a measurement is adding
 an entry to VARIANTS. All variants of one run use the same recording, one after another, so
@@ -30,13 +30,14 @@ Variant = Callable[[Recording], Measurement]
 VARIANTS: dict[str, Variant] = {
     "whole-file": lambda rec: run_whole_file(rec, threads=THREADS, model=MODEL),
     "chunked-300": lambda rec: run_pipeline(rec, 300, threads=THREADS, model=MODEL),
+    "chunked-600": lambda rec: run_pipeline(rec, 600, threads=THREADS, model=MODEL),
     "chunked-60": lambda rec: run_pipeline(rec, 60, threads=THREADS, model=MODEL),
     "chunked-30": lambda rec: run_pipeline(rec, 30, threads=THREADS, model=MODEL),
 }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.chunk_sizes", description=__doc__)
     parser.add_argument("--minutes", type=float, default=10.0,
                         help="length of the benchmark recording (default 10)")
     parser.add_argument("--quick", action="store_true",
@@ -50,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=1,
                         help="rounds over all variants (times: fastest round; memory: largest)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for results.md/.json (default benchmarks/, or "
+                        help="folder for chunk_sizes.md/.json (default benchmarks/, or "
                              "benchmarks/work/ with --quick)")
     args = parser.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]

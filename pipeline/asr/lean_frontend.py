@@ -1,0 +1,128 @@
+"""faster-whisper's two whole-input steps, done a slice at a time.
+
+Before its decoder sees a single 30 s window, faster-whisper runs the Silero VAD over all the
+audio it is given in one ONNX batch of up to 320 s, and computes the log-mel spectrogram of
+all of it at once (frames × window, the FFT and the power spectrum side by side). On a
+300 s chunk those two transients measured +155 MB and +266 MB above the loaded model, and
+they set the worker's peak. The decoder only ever needs 30 s windows, so here the same two
+results are built from short slices:
+
+- `LeanFeatureExtractor` gives the same log-mel matrix as faster-whisper's extractor (the
+  global max used for clamping is taken at the end, over the whole matrix), computing the
+  FFT over blocks of frames written straight into the output.
+- `LeanSileroVAD` feeds the same ONNX session the same 512-sample windows, each with the
+  same 64 samples of context from the window before, carrying the recurrent state across
+  batches exactly as faster-whisper does between its own (larger) batches.
+
+`install(model)` puts both in place for a loaded `WhisperModel`; it is called in the worker
+process only, which has nothing else using faster-whisper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# 3000 frames = 30 s of audio: the decoder's own window, and a transient of a few MB.
+FEATURE_BLOCK_FRAMES = 3000
+# 1000 windows of 512 samples = 32 s of audio per ONNX run.
+VAD_BATCH_WINDOWS = 1000
+
+
+def log_mel(waveform: np.ndarray, mel_filters: np.ndarray, n_fft: int, hop_length: int,
+            padding: int, block_frames: int = FEATURE_BLOCK_FRAMES) -> np.ndarray:
+    """Whisper's log-mel spectrogram (n_mels × frames, float32), one block of frames at a
+    time: a centred STFT with reflect padding and a periodic Hann window, the last frame
+    dropped, log10 clamped at 8 below the maximum, then scaled by (x + 4) / 4."""
+    signal = np.asarray(waveform, dtype=np.float32)
+    if padding:
+        signal = np.pad(signal, (0, padding))
+    half = n_fft // 2
+    signal = np.pad(signal, (half, half), mode="reflect")
+    frames = 1 + (len(signal) - n_fft) // hop_length - 1  # the last frame is not used
+    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    out = np.empty((mel_filters.shape[0], max(frames, 0)), dtype=np.float32)
+    step = signal.strides[0]
+    for first in range(0, frames, block_frames):
+        count = min(block_frames, frames - first)
+        view = np.lib.stride_tricks.as_strided(signal[first * hop_length:],
+                                               (count, n_fft), (hop_length * step, step),
+                                               writeable=False)
+        spectrum = np.fft.rfft(view * window, n=n_fft, axis=-1).astype(np.complex64)
+        power = np.abs(spectrum) ** 2
+        out[:, first:first + count] = mel_filters @ power.T
+    np.clip(out, 1e-10, None, out=out)
+    np.log10(out, out=out)
+    if out.size:
+        np.maximum(out, out.max() - 8.0, out=out)
+    out += 4.0
+    out /= 4.0
+    return out
+
+
+def _feature_extractor_class():
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    class LeanFeatureExtractor(FeatureExtractor):
+        def __call__(self, waveform: np.ndarray, padding: int = 160,
+                     chunk_length: int | None = None) -> np.ndarray:
+            if chunk_length is not None:  # as the original: it changes the extractor's state
+                self.n_samples = chunk_length * self.sampling_rate
+                self.nb_max_frames = self.n_samples // self.hop_length
+            return log_mel(waveform, self.mel_filters, self.n_fft, self.hop_length, padding)
+
+    return LeanFeatureExtractor
+
+
+class LeanSileroVAD:
+    """The speech probability of every 512-sample window, in batches of VAD_BATCH_WINDOWS."""
+
+    def __init__(self, session, batch_windows: int = VAD_BATCH_WINDOWS):
+        self.session = session
+        self.batch_windows = batch_windows
+
+    def __call__(self, audio: np.ndarray, num_samples: int = 512,
+                 context_size_samples: int = 64) -> np.ndarray:
+        if audio.ndim != 1 or audio.shape[0] % num_samples:
+            raise ValueError("the VAD wants 1-D audio in whole windows")
+        windows = audio.reshape(-1, num_samples)
+        state_h = np.zeros((1, 1, 128), dtype=np.float32)
+        state_c = np.zeros((1, 1, 128), dtype=np.float32)
+        probs = []
+        for first in range(0, len(windows), self.batch_windows):
+            part = windows[first:first + self.batch_windows]
+            batch = np.empty((len(part), context_size_samples + num_samples), dtype=np.float32)
+            batch[:, context_size_samples:] = part
+            # Each window is preceded by the tail of the one before it (silence for the first).
+            batch[1:, :context_size_samples] = part[:-1, -context_size_samples:]
+            batch[0, :context_size_samples] = (windows[first - 1, -context_size_samples:]
+                                               if first else 0.0)
+            if first + len(part) == len(windows):
+                # faster-whisper zeroes the tail of the very last window (a side effect of how
+                # it builds the contexts); done here too, so both give the same probabilities.
+                batch[-1, -context_size_samples:] = 0.0
+            out, state_h, state_c = self.session.run(
+                None, {"input": batch, "h": state_h, "c": state_c})
+            probs.append(out)
+        if not probs:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.concatenate(probs, axis=0)
+
+
+def install(model) -> None:
+    """Give a loaded faster_whisper.WhisperModel the sliced feature extractor and VAD."""
+    import faster_whisper.vad as fw_vad
+
+    lean_class = _feature_extractor_class()
+    lean = lean_class.__new__(lean_class)
+    lean.__dict__.update(model.feature_extractor.__dict__)
+    model.feature_extractor = lean
+    original = fw_vad.get_vad_model
+    if not getattr(original, "talks_lean", False):
+        lean_vad = LeanSileroVAD(original().session)
+
+        def lean_vad_model() -> LeanSileroVAD:
+            return lean_vad
+
+        # faster-whisper looks its VAD up through this module function at every call.
+        lean_vad_model.talks_lean = True  # type: ignore[attr-defined]
+        fw_vad.get_vad_model = lean_vad_model

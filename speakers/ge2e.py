@@ -1,0 +1,174 @@
+"""The GE2E speaker encoder (resemblyzer's weights) without importing resemblyzer.
+
+Importing resemblyzer imports librosa, and with it numba and llvmlite; its first
+`preprocess_wav` call measured ~180 MB on top of torch in the speaker worker. Everything it
+does for us is small: raise quiet audio to -30 dBFS, shorten silences found by webrtcvad,
+a 40-band mel power spectrogram (25 ms Hann window, 10 ms hop, Slaney mel scale and
+normalisation, zero padding at the ends), and a 3-layer LSTM over 1.6 s partials averaged
+into one unit vector. It is done here with numpy and torch alone; a test checks the result
+against resemblyzer's own to a tight tolerance.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16_000
+N_FFT = 400          # 25 ms
+HOP = 160            # 10 ms
+N_MELS = 40
+PARTIAL_FRAMES = 160  # 1.6 s
+PARTIAL_RATE = 1.3    # partials per second of audio
+MIN_COVERAGE = 0.75   # a last partial shorter than this share of 1.6 s is dropped
+VAD_WINDOW = 480      # 30 ms at 16 kHz
+VAD_SMOOTHING = 8     # windows in the moving average
+VAD_MAX_SILENCE = 6   # windows of silence kept either side of speech
+TARGET_DBFS = -30.0
+INT16_MAX = 2 ** 15 - 1
+
+
+def weights_path() -> Path:
+    """resemblyzer's `pretrained.pt`, found without running the package's __init__."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("resemblyzer is not installed", name="resemblyzer")
+    return Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+
+
+def raise_to_target_loudness(wav: np.ndarray) -> np.ndarray:
+    """Quiet audio is raised to TARGET_DBFS; loud audio is left as it is."""
+    rms = float(np.sqrt(np.mean((wav.astype(np.float64) * INT16_MAX) ** 2))) if len(wav) else 0.0
+    if rms == 0.0:
+        return wav
+    gain_db = TARGET_DBFS - 20 * np.log10(rms / INT16_MAX)
+    return wav * (10 ** (gain_db / 20)) if gain_db > 0 else wav
+
+
+def shorten_silences(wav: np.ndarray) -> np.ndarray:
+    """Keep the 30 ms windows webrtcvad (mode 3) calls speech, smoothed over 8 windows and
+    widened by 6 windows each side; the tail past the last whole window is dropped."""
+    import webrtcvad
+
+    windows = len(wav) // VAD_WINDOW
+    wav = wav[: windows * VAD_WINDOW]
+    if windows == 0:
+        return wav
+    pcm16 = np.round(wav * INT16_MAX).astype(np.int16).tobytes()
+    vad = webrtcvad.Vad(3)
+    step = VAD_WINDOW * 2
+    voiced = np.fromiter((vad.is_speech(pcm16[i * step:(i + 1) * step], RATE)
+                          for i in range(windows)), dtype=np.float64, count=windows)
+    # A moving average whose window reaches (width - 1) // 2 back and width // 2 ahead.
+    before, after = (VAD_SMOOTHING - 1) // 2, VAD_SMOOTHING // 2
+    padded = np.concatenate((np.zeros(before), voiced, np.zeros(after)))
+    sums = np.convolve(padded, np.ones(VAD_SMOOTHING), mode="valid")
+    speech = np.round(sums / VAD_SMOOTHING).astype(bool)
+    # Widen speech by `reach` windows on each side: a dilation with VAD_MAX_SILENCE + 1 ones
+    # centred on each window.
+    reach = (VAD_MAX_SILENCE + 1) // 2
+    edges = np.concatenate((np.zeros(reach, bool), speech, np.zeros(reach, bool)))
+    widened = np.zeros(windows, dtype=bool)
+    for shift in range(2 * reach + 1):
+        widened |= edges[shift: shift + windows]
+    return wav[np.repeat(widened, VAD_WINDOW)]
+
+
+def prepare(wav: np.ndarray) -> np.ndarray:
+    return shorten_silences(raise_to_target_loudness(np.asarray(wav, dtype=np.float32)))
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's scale: linear to 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    knee = 1000.0 / (200.0 / 3)
+    log_part = knee + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    knee = 1000.0 / (200.0 / 3)
+    return np.where(mel >= knee, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - knee)),
+                    mel * (200.0 / 3))
+
+
+def mel_filterbank() -> np.ndarray:
+    """N_MELS triangular filters over the FFT bins, each scaled to unit area (Slaney)."""
+    bins = np.linspace(0.0, RATE / 2, 1 + N_FFT // 2)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(RATE / 2), N_MELS + 2))
+    widths = np.diff(edges)
+    filters = np.zeros((N_MELS, len(bins)))
+    for m in range(N_MELS):
+        rising = (bins - edges[m]) / widths[m]
+        falling = (edges[m + 2] - bins) / widths[m + 1]
+        filters[m] = np.maximum(0.0, np.minimum(rising, falling))
+    filters *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return filters.astype(np.float32)
+
+
+_FILTERS: np.ndarray | None = None
+
+
+def mel_power(wav: np.ndarray) -> np.ndarray:
+    """frames × N_MELS mel power spectrogram (not log), float32."""
+    global _FILTERS
+    if _FILTERS is None:
+        _FILTERS = mel_filterbank()
+    signal = np.pad(np.asarray(wav, dtype=np.float32), (N_FFT // 2, N_FFT // 2))
+    count = 1 + (len(signal) - N_FFT) // HOP
+    step = signal.strides[0]
+    frames = np.lib.stride_tricks.as_strided(signal, (count, N_FFT), (HOP * step, step),
+                                             writeable=False)
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
+    return (power.astype(np.float32) @ _FILTERS.T).astype(np.float32)
+
+
+def partial_starts(n_samples: int) -> list[int]:
+    """First mel frame of each 1.6 s partial: one every 1/PARTIAL_RATE s across the audio,
+    the last kept only if the audio covers MIN_COVERAGE of it (there is always one)."""
+    frames = int(np.ceil((n_samples + 1) / HOP))
+    stride = int(np.round(RATE / PARTIAL_RATE / HOP))
+    starts = list(range(0, max(1, frames - PARTIAL_FRAMES + stride + 1), stride))
+    last = starts[-1] * HOP
+    if len(starts) > 1 and (n_samples - last) / (PARTIAL_FRAMES * HOP) < MIN_COVERAGE:
+        starts.pop()
+    return starts
+
+
+class GE2E:
+    """resemblyzer's VoiceEncoder network and its `embed_utterance`, on the CPU."""
+
+    def __init__(self) -> None:
+        import torch
+        from torch import nn
+
+        self._torch = torch
+        self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
+        self.linear = nn.Linear(256, 256)
+        state = torch.load(weights_path(), map_location="cpu")["model_state"]
+        self.lstm.load_state_dict({k[len("lstm."):]: v for k, v in state.items()
+                                   if k.startswith("lstm.")})
+        self.linear.load_state_dict({k[len("linear."):]: v for k, v in state.items()
+                                     if k.startswith("linear.")})
+        self.lstm.eval()
+        self.linear.eval()
+
+    def embed_prepared(self, wav: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        starts = partial_starts(len(wav))
+        needed = (starts[-1] + PARTIAL_FRAMES) * HOP
+        if needed >= len(wav):
+            wav = np.pad(wav, (0, needed - len(wav)))
+        mel = mel_power(wav)
+        batch = np.stack([mel[s: s + PARTIAL_FRAMES] for s in starts])
+        with torch.no_grad():
+            _out, (hidden, _cell) = self.lstm(torch.from_numpy(batch))
+            partials = torch.relu(self.linear(hidden[-1]))
+            partials = partials / torch.norm(partials, dim=1, keepdim=True)
+        mean = partials.numpy().mean(axis=0)
+        return (mean / np.linalg.norm(mean)).astype(np.float32)

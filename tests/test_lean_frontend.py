@@ -1,0 +1,86 @@
+"""The sliced VAD and log-mel features give what faster-whisper's own whole-input steps give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+fw_features = pytest.importorskip("faster_whisper.feature_extractor")
+fw_vad = pytest.importorskip("faster_whisper.vad")
+
+from pipeline.asr.lean_frontend import LeanSileroVAD, install, log_mel  # noqa: E402
+
+RATE = 16_000
+
+
+def talk_like(seconds: float, seed: int = 1) -> np.ndarray:
+    """Bursts of harmonics and noise with quiet gaps: enough structure for the VAD and the
+    spectrogram to have something to disagree about."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    voiced = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((140, 280, 420, 910), 1))
+    bursts = (np.sin(2 * np.pi * 0.4 * t) > 0.1).astype(np.float64)
+    audio = 0.2 * voiced * bursts + 0.01 * rng.standard_normal(len(t))
+    return audio.astype(np.float32)
+
+
+@pytest.mark.parametrize(("seconds", "block"), [(75.3, 3000), (12.0, 7), (0.4, 3000)])
+def test_log_mel_matches_faster_whisper(seconds: float, block: int) -> None:
+    audio = talk_like(seconds)
+    reference = fw_features.FeatureExtractor(feature_size=80)
+    expected = reference(audio.copy())
+    got = log_mel(audio, reference.mel_filters, reference.n_fft, reference.hop_length,
+                  padding=160, block_frames=block)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    # Only BLAS summation order differs between blocks: one float32 ulp or so.
+    assert np.abs(got - expected).max() < 1e-5
+
+
+def test_log_mel_without_padding() -> None:
+    audio = talk_like(3.0)
+    reference = fw_features.FeatureExtractor(feature_size=80)
+    expected = reference(audio.copy(), padding=0)
+    got = log_mel(audio, reference.mel_filters, reference.n_fft, reference.hop_length, 0)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize("batch", [37, 1000, 100_000])
+def test_vad_probabilities_match(batch: int) -> None:
+    audio = talk_like(41.0, seed=2)
+    audio = np.pad(audio, (0, 512 - len(audio) % 512))
+    original = fw_vad.get_vad_model()
+    if getattr(fw_vad.get_vad_model, "talks_lean", False):  # installed by another test
+        pytest.skip("faster-whisper's own VAD was already replaced in this process")
+    expected = original(audio.copy())
+    got = LeanSileroVAD(original.session, batch)(audio.copy())
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-6
+
+
+def test_vad_leaves_its_input_alone() -> None:
+    audio = np.pad(talk_like(5.0), (0, 512 - int(5.0 * RATE) % 512))
+    before = audio.copy()
+    LeanSileroVAD(fw_vad.get_vad_model().session)(audio)
+    assert np.array_equal(audio, before)
+
+
+def test_install_replaces_both_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Restored after the test: the next test sees faster-whisper's own VAD again.
+    monkeypatch.setattr(fw_vad, "get_vad_model", fw_vad.get_vad_model)
+
+    class FakeModel:
+        feature_extractor = fw_features.FeatureExtractor(feature_size=80)
+
+    model = FakeModel()
+    original = model.feature_extractor
+    install(model)
+    install(model)  # twice is harmless: the VAD is wrapped once
+    assert isinstance(model.feature_extractor, fw_features.FeatureExtractor)
+    assert model.feature_extractor is not original
+    audio = talk_like(4.0)
+    assert np.abs(model.feature_extractor(audio, chunk_length=30)
+                  - original(audio.copy())).max() < 1e-5
+    assert isinstance(fw_vad.get_vad_model(), LeanSileroVAD)
+    speech = fw_vad.get_speech_timestamps(talk_like(20.0), fw_vad.VadOptions())
+    assert isinstance(speech, list)
