@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run headless: process every new recording, print progress")
     parser.add_argument("--full-scan", action="store_true",
                         help="redo every recording, even those already filed")
+    parser.add_argument("--start", action="store_true",
+                        help="in the app: start the queue as soon as it opens")
     parser.add_argument("--json", action="store_true",
                         help="with --batch: print a JSON summary on stdout")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -61,9 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         from tui import batch
 
         return batch.run(config, args.full_scan, args.json)
-    print("talks: the terminal UI is not built yet; run `talks --batch` to file your talks.",
-          file=sys.stderr)
-    return EXIT_USAGE
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("talks: the app needs a terminal; run `talks --batch` to file talks without one "
+              "(cron, launchd, scripts).", file=sys.stderr)
+        return EXIT_USAGE
+    from tui.app import run_app
+
+    return run_app(config, start=args.start, full_scan=args.full_scan)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,237 @@
+"""What the TUI tests share: a home folder with a config, a ledger in a known state, a
+stand-in pipeline that moves only when told, and a way to wait for the app."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Config, load_config
+from pipeline.events import (
+    BatchFinished,
+    ChunkDone,
+    ChunkPlanned,
+    FileFiled,
+    FileQueued,
+    MemoryCheckpoint,
+    SpeakerDecided,
+    StageStarted,
+)
+from pipeline.ledger import Ledger
+from tui.app import TalksApp
+
+CONFIG = """\
+# A test config. Comments like this one must survive a save from the settings screen.
+[input]
+folders = ["inbox"]
+min_duration_s = 1.0      # very short test talks are fine
+
+[output]
+root = "out"
+
+[speakers]
+folder = "library"
+sample_count = 3
+sample_seconds = 8.0
+{speakers}
+[transcription]
+chunk_seconds = {chunk}   # small, so a short talk has several chunks
+model_cache = "models"
+
+[logging]
+file = "out/talks.log"
+"""
+
+EXCERPT = ("Let us talk about making sourdough bread at home. Sourdough bread rises without "
+           "any yeast from the store. Instead, every sourdough kitchen keeps a starter of wild "
+           "yeast and friendly bacteria.")
+
+
+def write_home(home: Path, speakers: str = "", chunk: float = 10) -> Path:
+    """A folder with config.toml, an empty inbox and library; returns the config path."""
+    for name in ("inbox", "library"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(CONFIG.format(speakers=speakers, chunk=chunk), encoding="utf-8")
+    return path
+
+
+def make_app(config_path: Path, **options: Any) -> TalksApp:
+    options.setdefault("sampler", lambda: 100.0)
+    options.setdefault("machine_mb", 8192.0)
+    return TalksApp(load_config(config_path), config_path, **options)
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+async def wait_for(pilot, condition: Callable[[], Any], timeout: float = 15.0,
+                   what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+def screen_text(app: TalksApp) -> str:
+    """Everything the screen shows, as plain text (Line widgets and table cells)."""
+    from textual.widgets import DataTable, Static
+
+    parts = []
+    for widget in app.screen.query("*"):
+        if isinstance(widget, Static):
+            parts.append(str(widget.render()))
+        elif isinstance(widget, DataTable):
+            for row in range(widget.row_count):
+                parts.append(" | ".join(str(c) for c in widget.get_row_at(row)))
+    return "\n".join(parts)
+
+
+# --- a ledger in a known state ------------------------------------------------------------
+
+def _fake_recording(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(f"not really audio: {path.name}".encode())
+    return path
+
+
+def _filed(config: Config, ledger: Ledger, file_id: int, speaker: str, title: str,
+           year: int, text: str) -> None:
+    stem = f"{speaker} - {title}"
+    talk = config.output.talks_dir / str(year) / speaker / f"{stem}.mp3"
+    transcript = config.output.transcripts_dir / str(year) / speaker / f"{stem} (Transcript).txt"
+    for path, body in ((talk, "filed copy"), (transcript, text)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    ledger.save_plan(file_id, [(0.0, 26.0)])
+    ledger.save_chunk(file_id, 0, text, [{"start": 0.0, "end": 26.0, "text": text}], 1, 2.0)
+    ledger.advance(file_id, "filed", speaker=speaker, title=title, year=year,
+                   destination=str(talk), transcripts=[str(transcript)], planned_name=stem)
+
+
+def seed_ledger(config_path: Path, reviews: int = 1) -> Config:
+    """Recordings in every state the table knows, and `reviews` talks needing review."""
+    config = load_config(config_path)
+    inbox = config.input.folders[0]
+    with Ledger(config.output.ledger_path) as ledger:
+        def add(name: str):
+            path = _fake_recording(inbox / name)
+            row, _ = ledger.register(path, ledger.hash_of(path))
+            return row.id
+
+        bees = add("bees lecture.mp3")
+        ledger.update(bees, duration=58.2)
+        _filed(config, ledger, bees, "Sarah Lane", "Bees, Hive and Honey", 2019,
+               "Today we will talk about bees, honey and the flowers that bees visit.")
+        for n in range(reviews):
+            name = "sourdough.wav" if n == 0 else f"sourdough {n + 1}.wav"
+            talk = add(name)
+            ledger.update(talk, duration=26.0 + n)
+            _filed(config, ledger, talk, "Miscellaneous Speakers",
+                   "Sourdough Bread and Starter" + (f" {n + 1}" if n else ""), 2024, EXCERPT)
+            evidence = {"kind": "review", "speaker": None, "agreement": 1.0,
+                        "reason": "best score 0.912 is under the threshold 0.95",
+                        "candidates": [["Sarah Lane", 0.912], ["Robert Moss", 0.641],
+                                       ["Alan Webb", 0.402]],
+                        "samples": [[2.0, 8.0]]}
+            ledger.update(talk, needs_review=1, speaker_decision="review",
+                          speaker_evidence=evidence)
+        failed = add("lighthouse.m4a")
+        ledger.update(failed, duration=3600.0)
+        ledger.fail(failed, "transcribe", "The engine made no progress for 600 s and was "
+                                          "stopped: try a smaller chunk_seconds or model.")
+        partial = add("kayaking.flac")
+        ledger.advance(partial, "probed", duration=95.0, year=2021)
+        ledger.save_plan(partial, [(0.0, 30.0), (30.0, 60.0), (60.0, 95.0)])
+        ledger.save_chunk(partial, 0, "This talk is about safety when you paddle a kayak.",
+                          [], 1, 3.0)
+        short = add("Été 2024/soirée.m4a")
+        ledger.update(short, state="skipped", duration=0.8,
+                      error="shorter than input.min_duration_s (0.8 s < 1 s)")
+    _fake_recording(inbox / "new talk.mp3")
+    return config
+
+
+def seed_library(config: Config) -> None:
+    folder = config.speakers.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("Sarah Lane.wav", "Sarah Lane_1.wav", "Robert Moss.wav",
+                 "Alan Webb/first.wav", "Alan Webb/second.wav", "Alan Webb/third.wav"):
+        _fake_recording(folder / name)
+
+
+# --- a pipeline that moves only when told ---------------------------------------------------
+
+class FakePipeline:
+    """Stands in for run_batch: the same events in the same order, one chunk per `step()`,
+    and the same answers to `cancel.is_set()` (before each file and each chunk)."""
+
+    def __init__(self, names: list[str], chunks: int = 3, auto: bool = False,
+                 burst: int = 0) -> None:
+        self.names = names
+        self.chunks = chunks
+        self.auto = auto
+        self.burst = burst  # extra ChunkDone + checkpoint pairs sent at once, per file
+        self.gate = threading.Semaphore(0)
+        self.done: set[str] = set()
+        self.progress: dict[str, int] = {}
+        self.runs = 0
+        self.stopped_by_cancel = False
+        self.block: threading.Event | None = None  # set: the run waits here (a busy model)
+
+    def step(self, chunks: int = 1) -> None:
+        for _ in range(chunks):
+            self.gate.release()
+
+    def __call__(self, config: Config, on_event, cancel) -> None:
+        self.runs += 1
+        began = time.monotonic()
+        for position, name in enumerate(self.names, start=1):
+            on_event(FileQueued(name, position, len(self.names)))
+        filed = 0
+        for name in self.names:
+            if cancel.is_set():
+                break
+            if name in self.done:
+                continue
+            if not self._one_file(name, on_event, cancel):
+                break
+            filed += 1
+        on_event(BatchFinished(filed, 0, 0, len(self.done) - filed,
+                               round(time.monotonic() - began, 2)))
+
+    def _one_file(self, name: str, on_event, cancel) -> bool:
+        on_event(MemoryCheckpoint("file start", 50.0, 60.0))
+        on_event(StageStarted(name, "probe"))
+        on_event(StageStarted(name, "transcribe"))
+        first = self.progress.get(name, 0)
+        on_event(ChunkPlanned(name, self.chunks, first, 90.0))
+        for index in range(first, self.chunks):
+            if cancel.is_set():
+                self.stopped_by_cancel = True
+                return False
+            if self.block is not None:
+                self.block.wait(30)
+            if not self.auto and not self.gate.acquire(timeout=30):
+                raise RuntimeError("the test never let the fake pipeline go on")
+            self.progress[name] = index + 1
+            on_event(ChunkDone(name, index, self.chunks, index * 30.0, index * 30.0 + 30,
+                               f"the words of chunk {index + 1} of {name}", 1.5))
+            on_event(MemoryCheckpoint(f"chunk {index + 1}/{self.chunks}", 300.0, 400.0))
+        for index in range(self.burst):
+            on_event(ChunkDone(name, self.chunks - 1, self.chunks, 0.0, 1.0, f"burst {index}",
+                               0.01))
+            on_event(MemoryCheckpoint(f"burst {index}", 300.0, 400.0 + index))
+        on_event(StageStarted(name, "identify"))
+        on_event(SpeakerDecided(name, "match", "Sarah Lane", (("Sarah Lane", 0.93),)))
+        on_event(StageStarted(name, "title"))
+        on_event(StageStarted(name, "organize"))
+        on_event(FileFiled(name, f"/out/{name}", (), "A Title", "Sarah Lane"))
+        self.done.add(name)
+        return True

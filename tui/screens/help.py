@@ -1,0 +1,58 @@
+"""`?`: every key of every screen, on one page."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+HELP = """\
+[b]talks[/b] transcribes recorded talks, recognises the speaker
+by voice, titles them and files them as
+talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
+
+[b]Main screen[/b]
+ s  start the queue: every new or unfinished recording
+ p  pause: finish the file in progress, then wait
+    (p again: go on)
+ c  stop after the current chunk; s resumes there
+ t  (or Enter) the transcript of the highlighted talk
+ r  review talks whose speaker was uncertain
+ k  speaker library   o  settings   l  log
+ ↑ ↓ PgUp PgDn Home End  move in the list
+
+[b]Review[/b]
+ 1–9  file the talk under that candidate
+ n    a new person     m  Miscellaneous Speakers
+ s    skip (it stays listed)
+ e    also enroll a voice sample of the talk
+
+[b]Speakers[/b]
+ a  add clips: a file, or a time range of a filed talk
+ r  rename   m  merge into another   d  remove (kept)
+
+[b]Settings[/b]
+ ↑ ↓ Tab  move     Ctrl+S  save     Esc  back
+ A problem shows under its field; nothing is saved
+ while there is one.
+
+[b]Everywhere[/b]
+ Esc  back     ?  this help
+ q    quit; while a file is in progress the queue
+      stops after the current chunk first (q again:
+      at once). The next start resumes either way.
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("question_mark", "app.pop_screen", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(HELP, id="help-text")
+        yield Footer(compact=True)

@@ -1,0 +1,154 @@
+"""The main screen: the recordings and their states, the file in progress, memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from pipeline.ledger import Ledger
+from tui.screens.log import LogScreen
+from tui.screens.review import ReviewScreen
+from tui.screens.settings import SettingsScreen
+from tui.screens.speakers import SpeakersScreen
+from tui.screens.transcript import TranscriptScreen
+from tui.widgets.file_table import FileEntry, FileTable, detail_of
+from tui.widgets.line import Line
+from tui.widgets.live import LiveState
+from tui.widgets.memory_gauge import MemoryGauge
+from tui.widgets.progress_panel import ProgressPanel
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("s", "app.start", "Start"),
+        Binding("p", "app.pause", "Pause"),
+        Binding("c", "app.cancel", "Stop"),
+        Binding("t", "transcript", "Text"),
+        Binding("r", "review", "Review"),
+        Binding("k", "speakers", "Speakers"),
+        Binding("o", "settings", "Settings"),
+        Binding("l", "log", "Log"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Line("", id="status")
+        yield FileTable(id="files")
+        yield Line("", id="detail")
+        with Horizontal(id="panels"):
+            yield ProgressPanel(id="progress")
+            yield MemoryGauge(self.app.machine_mb, id="memory")
+        yield Footer(compact=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new_entries: list[FileEntry] | None = None
+        self.stale = False
+
+    def on_mount(self) -> None:
+        self.app.main_screen_ready()
+
+    @property
+    def table(self) -> FileTable:
+        return self.query_one(FileTable)
+
+    # --- fed by the app --------------------------------------------------------------------
+    # While another screen is on top, nothing here is drawn: Textual would repaint that
+    # whole screen for every change down here, once a second, over the link. The news is
+    # kept and drawn when this screen is back.
+    def show_entries(self, entries: list[FileEntry]) -> None:
+        self.new_entries = entries
+        self.show_live(self.app.live, self.app.clock())
+
+    def show_live(self, live: LiveState, now: float) -> None:
+        if not self.is_active:
+            self.stale = True
+            return
+        self.table.show(self.new_entries, live)
+        self.new_entries = None
+        self.query_one(ProgressPanel).show(live, now)
+        self.query_one(MemoryGauge).show_checkpoints(
+            live.current.checkpoints if live.current else [])
+        self._show_status(live)
+        self._show_detail()
+
+    def show_clock(self, live: LiveState, now: float) -> None:
+        if self.is_active:
+            self.query_one(ProgressPanel).show(live, now)
+
+    def add_memory_sample(self, mb: float) -> None:
+        self.query_one(MemoryGauge).add_sample(mb, draw=self.is_active)
+
+    def on_screen_resume(self) -> None:
+        if self.stale:
+            self.stale = False
+            self.show_live(self.app.live, self.app.clock())
+            self.query_one(MemoryGauge).draw()
+
+    def _show_status(self, live: LiveState) -> None:
+        entries = self.table.entries
+        filed = sum(1 for e in entries if e.row and e.row.state == "filed")
+        review = sum(1 for e in entries if e.row and e.row.state == "filed" and e.row.needs_review)
+        failed = sum(1 for e in entries if e.row and e.row.state == "failed")
+        waiting = sum(1 for e in entries if e.present and not (e.row and e.row.state in
+                                                               ("filed", "skipped")))
+        counts = [f"{len(entries)} recordings", f"{filed} filed"]
+        if review:
+            counts.append(f"{review} to review")
+        if failed:
+            counts.append(f"{failed} failed")
+        if live.stopping:
+            queue = "stopping after this chunk"
+        elif live.pausing:
+            queue = "pausing after this file"
+        elif live.running:
+            queue = "running"
+        else:
+            queue = f"idle, {waiting} to do" if waiting else "idle"
+        self.query_one("#status", Line).say(f"talks · {', '.join(counts)} · queue {queue}")
+
+    def _show_detail(self) -> None:
+        entry = self.table.current_entry
+        self.query_one("#detail", Line).say(detail_of(entry, self.app.live) if entry else
+                                            "No recordings in the input folders yet.")
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_transcript()
+
+    # --- actions ---------------------------------------------------------------------------
+    def action_transcript(self) -> None:
+        entry = self.table.current_entry
+        if entry is None or entry.row is None:
+            self.notify("Nothing transcribed yet for this recording.")
+            return
+        path = entry.transcript
+        if path is not None and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            self.app.push_screen(TranscriptScreen(path.name, text))
+            return
+        with Ledger(self.app.config.output.ledger_path) as ledger:
+            chunks = [c.text for c in ledger.chunks(entry.row.id) if c.text]
+        if not chunks:
+            self.notify("Nothing transcribed yet for this recording.")
+            return
+        title = f"{Path(entry.shown).name} (so far: {len(chunks)} chunk(s))"
+        self.app.push_screen(TranscriptScreen(title, "\n\n".join(chunks)))
+
+    def action_review(self) -> None:
+        self.app.push_screen(ReviewScreen())
+
+    def action_speakers(self) -> None:
+        self.app.push_screen(SpeakersScreen())
+
+    def action_settings(self) -> None:
+        self.app.push_screen(SettingsScreen())
+
+    def action_log(self) -> None:
+        self.app.push_screen(LogScreen())

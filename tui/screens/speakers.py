@@ -1,0 +1,211 @@
+"""The speaker library: people and their clips; add, rename, merge, remove.
+
+The same functions as `talks speakers …` (speakers.library), run in a thread: adding a clip
+runs ffmpeg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from pipeline.config import Config
+from pipeline.ledger import Ledger
+from pipeline.relabel import RelabelError, find_talk
+from speakers.library import LibraryError, SpeakerLibrary
+from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog, Field
+from tui.widgets.line import Line, short_path
+from tui.widgets.speaker_panel import SpeakerPanel
+
+
+class LibraryChanged(Message):
+    def __init__(self, news: str | None, problem: str | None, select: str | None) -> None:
+        super().__init__()
+        self.news = news
+        self.problem = problem
+        self.select = select
+
+
+def clip_source(config: Config, text: str) -> Path:
+    """A clip's source: an audio file, or a filed talk by number or a piece of its name."""
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    if not config.output.ledger_path.exists():
+        raise LibraryError(f"{text} is not a file, and no talk has been filed yet.")
+    with Ledger(config.output.ledger_path) as ledger:
+        return Path(find_talk(ledger, text).destination or "")
+
+
+def seconds(text: str, what: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise LibraryError(f"{what} must be a number of seconds, not {text!r}.") from None
+    if value < 0:
+        raise LibraryError(f"{what} cannot be negative.")
+    return value
+
+
+class SpeakersScreen(Screen):
+    BINDINGS = [
+        Binding("a", "add", "Add clips"),
+        Binding("r", "rename", "Rename"),
+        Binding("m", "merge", "Merge"),
+        Binding("d", "remove", "Remove"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Line("Speaker library", id="screen-title")
+        yield SpeakerPanel(id="people")
+        yield Static("", id="clips", markup=False)
+        yield Line("", id="speakers-status")
+        yield Footer(compact=True)
+
+    @property
+    def library(self) -> SpeakerLibrary:
+        return SpeakerLibrary(self.app.config.speakers.folder)
+
+    @property
+    def panel(self) -> SpeakerPanel:
+        return self.query_one(SpeakerPanel)
+
+    def on_mount(self) -> None:
+        self.show_people()
+
+    def show_people(self, select: str | None = None) -> None:
+        people = self.library.people()
+        clips = sum(len(p.clips) for p in people)
+        folder = self.app.config.speakers.folder
+        self.query_one("#screen-title", Line).say(
+            f"Speaker library · {short_path(folder)}/ · {len(people)} people, {clips} clips")
+        self.panel.show(people, select)
+        self._show_clips()
+
+    def _show_clips(self) -> None:
+        person = self.panel.selected
+        box = self.query_one("#clips", Static)
+        box.border_title = f"Clips of {person.name}" if person else "Clips"
+        folder = self.app.config.speakers.folder
+        box.update("\n".join(str(c.relative_to(folder)) for c in person.clips) if person
+                   else "Nobody yet: a adds a person's first clips.")
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_clips()
+
+    def _say(self, text: str) -> None:
+        self.query_one("#speakers-status", Line).say(text)
+
+    def _in_thread(self, busy: str, work: Callable[[], str], select: str | None = None) -> None:
+        self._say(busy)
+
+        def job() -> None:
+            try:
+                news, problem = work(), None
+            except (LibraryError, RelabelError, OSError) as exc:
+                news, problem = None, str(exc)
+            self.post_message(LibraryChanged(news, problem, select))
+
+        self.run_worker(job, thread=True, group="library", exit_on_error=False)
+
+    def on_library_changed(self, message: LibraryChanged) -> None:
+        self._say(message.problem or message.news or "")
+        self.show_people(message.select)
+
+    def _selected_or_say(self) -> str | None:
+        person = self.panel.selected
+        if person is None:
+            self._say("Nobody is enrolled yet: a adds a person's first clips.")
+            return None
+        return person.name
+
+    # --- actions ---------------------------------------------------------------------------
+    def action_add(self) -> None:
+        person = self.panel.selected
+        fields = [Field("name", "Person", person.name if person else ""),
+                  Field("source", "Clip file, or a filed talk (number or part of its name)"),
+                  Field("start", "From second (optional)", placeholder="0"),
+                  Field("duration", "Seconds long (optional; needed for a whole talk)",
+                        placeholder="to the end")]
+        self.app.push_screen(AskDialog("Add clips", fields), self._add)
+
+    def _add(self, answer: dict[str, str] | None) -> None:
+        if not answer or not answer["name"] or not answer["source"]:
+            return
+        config = self.app.config
+
+        def work() -> str:
+            start = seconds(answer["start"], "The start")
+            duration = seconds(answer["duration"], "The length")
+            source = clip_source(config, answer["source"])
+            added = self.library.add(answer["name"], [source], start, duration)
+            return f"Added {', '.join(p.name for p in added)} for {answer['name']}."
+
+        self._in_thread(f"Adding a clip for {answer['name']}…", work, answer["name"])
+
+    def action_rename(self) -> None:
+        name = self._selected_or_say()
+        if name is None:
+            return
+
+        def renamed(answer: dict[str, str] | None) -> None:
+            new = (answer or {}).get("name", "")
+            if not new or new == name:
+                return
+
+            def work() -> str:
+                self.library.rename(name, new)
+                return f"Renamed {name} to {new}."
+
+            self._in_thread(f"Renaming {name}…", work, new)
+
+        self.app.push_screen(AskDialog(f"Rename {name}", [Field("name", "New name", name)]),
+                             renamed)
+
+    def action_merge(self) -> None:
+        name = self._selected_or_say()
+        if name is None:
+            return
+        others = [p.name for p in self.panel.people if p.name != name]
+        if not others:
+            self._say("There is nobody else to merge with.")
+            return
+
+        def chosen(target: str | None) -> None:
+            if not target:
+                return
+
+            def work() -> str:
+                self.library.merge(name, target)
+                return f"Moved {name}'s clips to {target}."
+
+            self._in_thread(f"Merging {name} into {target}…", work, target)
+
+        self.app.push_screen(ChooseDialog(f"Move {name}'s clips to…", others), chosen)
+
+    def action_remove(self) -> None:
+        name = self._selected_or_say()
+        if name is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+
+            def work() -> str:
+                kept = self.library.remove(name)
+                return f"Removed {name}; the clips are kept in {short_path(kept)}."
+
+            self._in_thread(f"Removing {name}…", work)
+
+        self.app.push_screen(ConfirmDialog(f"Remove {name}? Their clips are moved to "
+                                           ".removed/ in the library, not deleted."), confirmed)

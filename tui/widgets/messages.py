@@ -1,0 +1,35 @@
+"""The messages that carry the pipeline's news (and the results of background reads) to the UI.
+
+A thread may post these: `post_message` is thread-safe and never waits for the UI.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from pipeline.events import Event
+
+
+class PipelineEvent(Message):
+    """One event of the running queue, exactly as the pipeline emitted it."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class QueueEnded(Message):
+    """The queue worker is done; `problem` is the sentence to show when it could not run."""
+
+    def __init__(self, problem: str | None = None) -> None:
+        super().__init__()
+        self.problem = problem
+
+
+class FilesScanned(Message):
+    """A scan of the input folders and the ledger finished (entries is None if it failed)."""
+
+    def __init__(self, entries: list | None, problem: str | None = None) -> None:
+        super().__init__()
+        self.entries = entries
+        self.problem = problem
