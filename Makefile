@@ -45,8 +45,9 @@ $(VENV)/bin/pip:
 # webrtcvad-wheels in place of webrtcvad, which no longer builds from source.
 RESEMBLYZER := $(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 
+# The program itself needs no torch: only the test extras (mlx-whisper, resemblyzer's
+# reference code) pull it in.
 $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/pip tools
-	$(TORCH_FIRST)
 	$(BIN)/pip install -q -e .
 	$(RESEMBLYZER)
 	touch $@

@@ -1,7 +1,7 @@
 """Speaker embedding backends behind one small Protocol, chosen by name from the config.
 
 - `resemblyzer` (default): GE2E, 256-d; its weights ship inside the wheel, so it works
-  offline. torch runs on one thread: on two busy cores more threads made it 40× slower.
+  offline. Run in numpy (speakers/ge2e.py): neither resemblyzer nor torch is imported.
 - `pyannote`: pyannote.audio's embedding models, from a local checkpoint (file or folder) or
   a Hugging Face model name with a token. Optional: `pip install 'talks[pyannote]'`.
 
@@ -58,7 +58,6 @@ class ResemblyzerEmbedder:
         if self._encoder is not None:
             return
         try:
-            import torch
             import webrtcvad  # noqa: F401 - checked here so the sentence below can name it
 
             from speakers.ge2e import GE2E, weights_path
@@ -69,9 +68,8 @@ class ResemblyzerEmbedder:
                 f"The resemblyzer speaker backend is not installed ({exc.name} is missing): "
                 "run `make run` again, or pip install webrtcvad-wheels && pip install --no-deps "
                 "resemblyzer.") from None
-        torch.set_num_threads(1)
-        # resemblyzer's weights and network, without importing resemblyzer itself: its
-        # librosa import (numba, llvmlite) cost ~180 MB in this worker (see speakers/ge2e.py).
+        # resemblyzer's weights and network, without importing resemblyzer or torch: librosa
+        # (numba, llvmlite) and torch cost ~380 MB in this worker (see speakers/ge2e.py).
         self._encoder = GE2E()
 
     def embed(self, pcm: np.ndarray) -> np.ndarray:

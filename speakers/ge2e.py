@@ -5,8 +5,10 @@ Importing resemblyzer imports librosa, and with it numba and llvmlite; its first
 does for us is small: raise quiet audio to -30 dBFS, shorten silences found by webrtcvad,
 a 40-band mel power spectrogram (25 ms Hann window, 10 ms hop, Slaney mel scale and
 normalisation, zero padding at the ends), and a 3-layer LSTM over 1.6 s partials averaged
-into one unit vector. It is done here with numpy and torch alone; a test checks the result
-against resemblyzer's own to a tight tolerance.
+into one unit vector. It is done here with numpy alone (the weights are read from the
+checkpoint without torch, see speakers/torch_checkpoint.py): torch's import alone cost the
+speaker worker ~200 MB and more than a second. A test checks the result against resemblyzer's
+own to a tight tolerance.
 """
 
 from __future__ import annotations
@@ -140,35 +142,61 @@ def partial_starts(n_samples: int) -> list[int]:
     return starts
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # tanh form: no overflow warnings for large negative inputs.
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
 class GE2E:
-    """resemblyzer's VoiceEncoder network and its `embed_utterance`, on the CPU."""
+    """resemblyzer's VoiceEncoder network and its `embed_utterance`, in numpy.
+
+    A 3-layer LSTM (hidden 256, torch's gate order i, f, g, o), then a linear layer with ReLU
+    on the last layer's final hidden state, per 1.6 s partial; partials are normalised,
+    averaged and normalised again."""
+
+    HIDDEN = 256
+    LAYERS = 3
 
     def __init__(self) -> None:
-        import torch
-        from torch import nn
+        from speakers.torch_checkpoint import load_arrays
 
-        self._torch = torch
-        self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
-        self.linear = nn.Linear(256, 256)
-        state = torch.load(weights_path(), map_location="cpu")["model_state"]
-        self.lstm.load_state_dict({k[len("lstm."):]: v for k, v in state.items()
-                                   if k.startswith("lstm.")})
-        self.linear.load_state_dict({k[len("linear."):]: v for k, v in state.items()
-                                     if k.startswith("linear.")})
-        self.lstm.eval()
-        self.linear.eval()
+        state = load_arrays(weights_path(), prefix="model_state.")
+        self.layers = [(state[f"lstm.weight_ih_l{n}"].T.copy(),
+                        state[f"lstm.weight_hh_l{n}"].T.copy(),
+                        state[f"lstm.bias_ih_l{n}"] + state[f"lstm.bias_hh_l{n}"])
+                       for n in range(self.LAYERS)]
+        self.linear_w = state["linear.weight"].T.copy()
+        self.linear_b = state["linear.bias"]
+
+    def _lstm_layer(self, x: np.ndarray, layer: int) -> np.ndarray:
+        """batch × time × features in, batch × time × HIDDEN out."""
+        w_ih, w_hh, bias = self.layers[layer]
+        batch, steps, _ = x.shape
+        h = self.HIDDEN
+        # The input part of every gate for every step at once; only h @ w_hh is sequential.
+        gates_in = x @ w_ih + bias
+        hidden = np.zeros((batch, h), dtype=np.float32)
+        cell = np.zeros((batch, h), dtype=np.float32)
+        out = np.empty((batch, steps, h), dtype=np.float32)
+        for t in range(steps):
+            gates = gates_in[:, t] + hidden @ w_hh
+            i, f = _sigmoid(gates[:, :h]), _sigmoid(gates[:, h:2 * h])
+            g, o = np.tanh(gates[:, 2 * h:3 * h]), _sigmoid(gates[:, 3 * h:])
+            cell = f * cell + i * g
+            hidden = o * np.tanh(cell)
+            out[:, t] = hidden
+        return out
 
     def embed_prepared(self, wav: np.ndarray) -> np.ndarray:
-        torch = self._torch
         starts = partial_starts(len(wav))
         needed = (starts[-1] + PARTIAL_FRAMES) * HOP
         if needed >= len(wav):
             wav = np.pad(wav, (0, needed - len(wav)))
         mel = mel_power(wav)
-        batch = np.stack([mel[s: s + PARTIAL_FRAMES] for s in starts])
-        with torch.no_grad():
-            _out, (hidden, _cell) = self.lstm(torch.from_numpy(batch))
-            partials = torch.relu(self.linear(hidden[-1]))
-            partials = partials / torch.norm(partials, dim=1, keepdim=True)
-        mean = partials.numpy().mean(axis=0)
+        x = np.stack([mel[s: s + PARTIAL_FRAMES] for s in starts]).astype(np.float32)
+        for layer in range(self.LAYERS):
+            x = self._lstm_layer(x, layer)
+        partials = np.maximum(x[:, -1] @ self.linear_w + self.linear_b, 0.0)
+        partials /= np.linalg.norm(partials, axis=1, keepdims=True)
+        mean = partials.mean(axis=0)
         return (mean / np.linalg.norm(mean)).astype(np.float32)

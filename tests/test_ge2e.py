@@ -62,3 +62,37 @@ def test_embedding_matches_voice_encoder(talk: np.ndarray) -> None:
 
 def test_weights_come_from_the_wheel() -> None:
     assert ge2e.weights_path() == Path(resemblyzer.__file__).parent / "pretrained.pt"
+
+
+def test_checkpoint_reader_matches_torch_load() -> None:
+    import torch
+
+    from speakers.torch_checkpoint import load_arrays
+
+    ours = load_arrays(ge2e.weights_path(), prefix="model_state.")
+    theirs = torch.load(ge2e.weights_path(), map_location="cpu")["model_state"]
+    assert sorted(ours) == sorted(theirs)
+    for name, tensor in theirs.items():
+        assert ours[name].dtype == np.float32
+        assert np.array_equal(ours[name], tensor.numpy()), name
+
+
+def test_checkpoint_reader_refuses_other_objects(tmp_path: Path) -> None:
+    import pickle
+
+    from speakers import torch_checkpoint
+
+    class Payload:
+        def __reduce__(self):  # what a hostile checkpoint would hide: a call at load time
+            return (print, ("this must not run",))
+
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        for obj in (torch_checkpoint.MAGIC, torch_checkpoint.PROTOCOL, {"little_endian": True},
+                    {"model_state": Payload()}, []):
+            pickle.dump(obj, f, protocol=2)
+    with pytest.raises(torch_checkpoint.CheckpointError, match="print"):
+        torch_checkpoint.load_arrays(path)
+    (tmp_path / "not.pt").write_bytes(b"plain bytes")
+    with pytest.raises(torch_checkpoint.CheckpointError, match="not a legacy torch checkpoint"):
+        torch_checkpoint.load_arrays(tmp_path / "not.pt")
