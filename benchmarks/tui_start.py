@@ -2,8 +2,9 @@
 
 The app is started as a user starts it (`talks --config …`) on the slave side of a pty of
 80×24; the master side is read until the status line with the number of recordings has been
-drawn (the file table is filled by then). Then the app is left idle and the RSS of it and its
-children is sampled; `q` ends it.
+drawn (the file table is filled by then). The app then settles (its second scan runs ffprobe
+on each recording for its length), and once idle the RSS of it and its children is sampled
+for a few seconds; the highest reading of each window is kept. `q` ends it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 @dataclass(frozen=True)
 class AppStart:
     first_screen_s: float
-    idle_rss_mb: float   # the app process
-    idle_tree_mb: float  # with its children (none while idle, unless something leaked)
+    idle_rss_mb: float   # the app process, once settled
+    idle_tree_mb: float  # with its children (multiprocessing's resource tracker)
+    settling_tree_mb: float  # the tree while it settled, ffprobe children included
 
 
 def _read_until(fd: int, pattern: re.Pattern[bytes], timeout: float) -> bytes:
@@ -75,7 +77,17 @@ def _tree_mb(proc: psutil.Process) -> tuple[float, float]:
     return own / MB, (own + children) / MB
 
 
-def first_screen(config: Path, idle_s: float = 8.0) -> AppStart:
+def _peak(app: psutil.Process, master: int, seconds: float) -> tuple[float, float]:
+    own = tree = 0.0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _drain(master, 0.1)
+        now_own, now_tree = _tree_mb(app)
+        own, tree = max(own, now_own), max(tree, now_tree)
+    return own, tree
+
+
+def first_screen(config: Path, settle_s: float = 5.0, idle_s: float = 5.0) -> AppStart:
     talks = Path(sys.executable).with_name("talks")
     cmd = [str(talks)] if talks.is_file() else [sys.executable, "-m", "tui.cli"]
     master, slave = os.openpty()
@@ -89,12 +101,8 @@ def first_screen(config: Path, idle_s: float = 8.0) -> AppStart:
         _read_until(master, READY, timeout=30)
         first = time.perf_counter() - began
         app = psutil.Process(proc.pid)
-        own = tree = 0.0
-        deadline = time.monotonic() + idle_s
-        while time.monotonic() < deadline:
-            _drain(master, 0.2)
-            now_own, now_tree = _tree_mb(app)
-            own, tree = max(own, now_own), max(tree, now_tree)
+        _own, settling = _peak(app, master, settle_s)
+        own, tree = _peak(app, master, idle_s)
         os.write(master, b"q")
         proc.wait(timeout=30)
     finally:
@@ -102,4 +110,4 @@ def first_screen(config: Path, idle_s: float = 8.0) -> AppStart:
             proc.kill()
             proc.wait()
         os.close(master)
-    return AppStart(first, own, tree)
+    return AppStart(first, own, tree, settling)

@@ -152,3 +152,20 @@ def test_ledger_knows_a_moved_file_and_migrates_once(tmp_path):
     with Ledger(tmp_path / "l.sqlite") as ledger:  # reopening runs no migration twice
         assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _open_new_ledger(path: str) -> int:
+    with Ledger(Path(path)) as ledger:
+        return int(ledger.db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_processes_opening_a_new_ledger_at_once_create_it_once(tmp_path):
+    # The app's scan and the first worker process open a new ledger at the same moment; the
+    # one that comes second must find the tables, not create them again.
+    import multiprocessing as mp
+
+    for attempt in range(5):
+        path = str(tmp_path / f"ledger-{attempt}.sqlite")
+        with mp.get_context("fork").Pool(6) as pool:
+            versions = pool.map(_open_new_ledger, [path] * 6)
+        assert versions == [len(MIGRATIONS)] * 6
