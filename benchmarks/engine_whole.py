@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     decode_s = time.perf_counter() - began
     phase("transcribe")
     segments, _info = model.transcribe(
-        pcm, language="en", beam_size=1, condition_on_previous_text=False,
+        pcm, language="en", beam_size=1, best_of=1, condition_on_previous_text=False,
         vad_filter=True, vad_parameters={"min_silence_duration_ms": 700})
     texts = [s.text.strip() for s in segments]  # the generator does the work lazily
     decode_and_transcribe_s = time.perf_counter() - began

@@ -41,7 +41,7 @@ def _child(audio: Path, seconds: float, chunk: float, lean: bool) -> None:
     while start < seconds:
         pcm = decode_range(audio, start, chunk)
         segments, _info = model.transcribe(
-            pcm, language="en", beam_size=1, condition_on_previous_text=False,
+            pcm, language="en", beam_size=1, best_of=1, condition_on_previous_text=False,
             vad_filter=True, vad_parameters={"min_silence_duration_ms": 700})
         texts.extend(s.text.strip() for s in segments)
         start += chunk

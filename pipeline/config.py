@@ -97,10 +97,15 @@ class TranscriptionConfig:
     model: str = _opt("tiny.en", "Whisper model: tiny.en, base, or a folder with CT2/MLX weights")
     language: str = _opt("en", "spoken language code, or 'auto' to detect")
     chunk_seconds: float = _opt(300.0, "audio handed to the engine at once", min=10, max=1800)
+    chunks_per_worker: int = _opt(4, "chunks one worker process transcribes before a fresh one "
+                                  "takes over (0 = one process for the whole file)",
+                                  min=0, max=1000)
     compute_type: str = _opt("int8", "faster-whisper precision",
                              choices=["int8", "int8_float32", "float32", "float16", "default"])
     threads: int = _opt(2, "CPU threads for the engine", min=1, max=64)
     beam_size: int = _opt(1, "1 = greedy decoding (fast); 5 = beam search", min=1, max=10)
+    best_of: int = _opt(1, "candidates sampled when a window is decoded again at a higher "
+                        "temperature (each costs memory)", min=1, max=10)
     allow_download: bool = _opt(False, "fetch a model from the Hugging Face hub when not local")
     model_cache: Path = _opt(Path("~/.cache/talks/models"), "where joined/converted weights go")
 

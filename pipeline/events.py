@@ -57,6 +57,7 @@ class MemoryCheckpoint(Event):
     label: str
     rss_mb: float       # the process that took the reading
     tree_rss_mb: float  # the main process and all its children
+    peak_mb: float = 0.0  # the highest RSS the reading process has had so far (the kernel's)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import sys
 
 import psutil
@@ -33,9 +34,17 @@ def tree_rss_mb(root_pid: int) -> float:
     return total / MB
 
 
+def peak_rss_mb() -> float:
+    """This process's high-water mark as the kernel keeps it: a peak between two readings
+    is never missed."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / MB if sys.platform == "darwin" else peak / 1024  # bytes there, KiB here
+
+
 def checkpoint(label: str, root_pid: int | None = None) -> MemoryCheckpoint:
     return MemoryCheckpoint(label=label, rss_mb=round(rss_mb(), 1),
-                            tree_rss_mb=round(tree_rss_mb(root_pid or os.getpid()), 1))
+                            tree_rss_mb=round(tree_rss_mb(root_pid or os.getpid()), 1),
+                            peak_mb=round(peak_rss_mb(), 1))
 
 
 def return_freed_memory() -> None:

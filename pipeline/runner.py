@@ -142,8 +142,8 @@ class _Logged:
     def __call__(self, event: Event) -> None:
         if isinstance(event, MemoryCheckpoint):
             if self.memory:
-                self.log.info("memory %s: rss %.1f MB, tree %.1f MB", event.label,
-                              event.rss_mb, event.tree_rss_mb)
+                self.log.info("memory %s: rss %.1f MB, tree %.1f MB, process peak %.1f MB",
+                              event.label, event.rss_mb, event.tree_rss_mb, event.peak_mb)
         elif isinstance(event, FileFailed):
             self.log.warning("failed %s at %s: %s", event.file, event.stage, event.reason)
         else:
@@ -165,9 +165,12 @@ def _probe(ctx: _FileContext) -> None:
 def _transcribe(ctx: _FileContext) -> None:
     config = ctx.config
     stall = max(600.0, config.transcription.chunk_seconds * 6)
-    result = run_in_worker(transcribe_job, (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0,
-                                            config, ctx.run_id, os.getpid()),
-                           ctx.on_event, ctx.cancel, stall)
+    args = (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0, config, ctx.run_id, os.getpid())
+    result = run_in_worker(transcribe_job, (*args, True), ctx.on_event, ctx.cancel, stall)
+    while result.status == "more":  # the worker did its share of chunks: a fresh one goes on
+        if ctx.cancel is not None and ctx.cancel.is_set():
+            raise _Cancelled
+        result = run_in_worker(transcribe_job, (*args, False), ctx.on_event, ctx.cancel, stall)
     if result.detail:
         get_logger().error("worker error on %s:\n%s", ctx.path, result.detail)
     if result.status == "cancelled":

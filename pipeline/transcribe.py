@@ -24,17 +24,20 @@ from pipeline.worker import StageFailure, WorkerLink, WorkerResult
 def _engine_for(config: Config) -> Engine:
     t = config.transcription
     return create_engine(t.engine, t.model, t.model_cache, t.allow_download, t.language,
-                         t.threads, t.compute_type, t.beam_size)
+                         t.threads, t.compute_type, t.beam_size, t.best_of)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
                       end: float) -> list[Segment]:
-    pcm = decode_range(path, start, end - start)
     audio = config.audio
+    # The engine gets the only reference to the chunk's samples (popped from a list, so this
+    # frame keeps none): faster-whisper lets go of them once its VAD has copied the speech
+    # out, instead of holding 300 s of audio through every window's decoding.
+    pcm = [decode_range(path, start, end - start)]
     if not audio.remove_silence:
-        segments = engine.transcribe(pcm, offset=start)
+        segments = engine.transcribe(pcm.pop(), offset=start)
     else:
-        squeezed = squeeze_silence(pcm, audio.silence_threshold_db, audio.min_silence_s)
+        squeezed = squeeze_silence(pcm.pop(), audio.silence_threshold_db, audio.min_silence_s)
         segments = [Segment(start + squeezed.to_original(s.start),
                             start + squeezed.to_original(s.end), s.text)
                     for s in engine.transcribe(squeezed.pcm, offset=0.0)]
@@ -44,7 +47,9 @@ def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
 
 
 def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
-                   config: Config, run_id: int, root_pid: int) -> None:
+                   config: Config, run_id: int, root_pid: int, announce: bool = True) -> None:
+    """`announce`: this is the file's first worker of the run, so it tells the plan (a worker
+    that takes over from another does not announce it again)."""
     path = Path(path_str)
     name = path.name
     link.send(checkpoint("worker started", root_pid))
@@ -60,15 +65,27 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
             ledger.save_plan(file_id, plan)
             chunks = ledger.chunks(file_id)
         total = len(chunks)
-        link.send(ChunkPlanned(name, total, sum(c.done for c in chunks), duration))
+        if announce:
+            link.send(ChunkPlanned(name, total, sum(c.done for c in chunks), duration))
         engine: Engine | None = None
+        budget = config.transcription.chunks_per_worker or total
+        # Sent after the model is unloaded, so that checkpoint reaches the parent first (it
+        # stops listening at the result).
+        result = WorkerResult("done")
         try:
             for chunk in chunks:
                 if chunk.done:
                     continue
+                if budget == 0:
+                    # The heap of a process that has decoded many chunks keeps pieces the
+                    # allocator will not give back, and its peaks creep up with them; a fresh
+                    # process for the next chunks keeps a 2-hour file's peak at a 20-minute one's.
+                    result = WorkerResult("more")
+                    break
+                budget -= 1
                 if link.should_stop():
-                    link.send(WorkerResult("cancelled", "transcribe", "stopped between chunks"))
-                    return
+                    result = WorkerResult("cancelled", "transcribe", "stopped between chunks")
+                    break
                 if engine is None:
                     try:
                         engine = _engine_for(config)
@@ -95,6 +112,6 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
             if engine is not None:
                 engine.unload()
                 link.send(checkpoint("model unloaded", root_pid))
-    link.send(WorkerResult("done"))
+    link.send(result)
 
 

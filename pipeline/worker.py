@@ -30,7 +30,7 @@ class CancelFlag(Protocol):
 
 @dataclass(frozen=True)
 class WorkerResult:
-    status: str  # done, error, cancelled
+    status: str  # done, more (a fresh worker goes on), error, cancelled
     stage: str = ""
     message: str = ""
     detail: str = ""  # a traceback for the log, never shown as the user's sentence

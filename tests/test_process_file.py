@@ -14,10 +14,11 @@ from pipeline.runner import process_file
 from tests.speech import TALKS, make_talk, normalize_words
 
 
-def config_at(tmp_path: Path, chunk_seconds: int, extra: str = ""):
+def config_at(tmp_path: Path, chunk_seconds: int, extra: str = "", chunks_per_worker: int = 4):
     path = tmp_path / "config.toml"
     path.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
                     f'[output]\nroot = "out"\n[transcription]\nchunk_seconds = {chunk_seconds}\n'
+                    f'chunks_per_worker = {chunks_per_worker}\n'
                     '[logging]\nfile = "out/log"\n' + extra, encoding="utf-8")
     return load_config(path)
 
@@ -77,3 +78,45 @@ def test_cancel_between_chunks_then_resume(tmp_path):
     assert plan.already_done == 1
     assert [e.index for e in events if isinstance(e, ChunkDone)] == \
         list(range(1, plan.total))
+
+
+def _labels(events: list, label: str) -> int:
+    return sum(1 for e in events if isinstance(e, MemoryCheckpoint) and e.label == label)
+
+
+def test_a_fresh_worker_takes_over_after_its_share_of_chunks(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rec = inbox / "bees.mp3"
+    spoken = make_talk(rec, TALKS["bees"] + TALKS["bees"])
+    config = config_at(tmp_path, 15, chunks_per_worker=2)
+    events: list = []
+    outcome = process_file(rec, config, events.append)
+    assert outcome.status == "filed", outcome
+    plans = [e for e in events if isinstance(e, ChunkPlanned)]
+    assert len(plans) == 1  # a worker that takes over does not announce the plan again
+    total = plans[0].total
+    assert total >= 3
+    assert [e.index for e in events if isinstance(e, ChunkDone)] == list(range(total))
+    workers = -(-total // 2)
+    assert _labels(events, "worker started") == _labels(events, "model loaded") == workers
+    assert _labels(events, "model unloaded") == workers
+    filed = next(e for e in events if isinstance(e, FileFiled))
+    text = Path(next(p for p in filed.transcripts if p.endswith(".txt"))).read_text("utf-8")
+    assert jiwer.wer(normalize_words(spoken), normalize_words(text)) <= 0.15, text
+
+    # Cancelled at the end of a worker's share: no fresh worker is started for nothing.
+    rec2 = inbox / "bees again.mp3"
+    make_talk(rec2, TALKS["bees"] + TALKS["lighthouses"][:2])
+    one_each = config_at(tmp_path, 15, chunks_per_worker=1)
+    cancel = threading.Event()
+    seen: list = []
+
+    def on_event(event) -> None:
+        seen.append(event)
+        if isinstance(event, ChunkDone):
+            cancel.set()
+
+    assert process_file(rec2, one_each, on_event, cancel).status == "cancelled"
+    assert [e.index for e in seen if isinstance(e, ChunkDone)] == [0]
+    assert _labels(seen, "worker started") == 1

@@ -24,6 +24,7 @@ class EngineSettings:
     threads: int
     compute_type: str
     beam_size: int
+    best_of: int = 1
 
 
 class Engine(Protocol):

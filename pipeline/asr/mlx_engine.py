@@ -99,6 +99,7 @@ class MlxEngine:
             no_speech_threshold=0.6,
             logprob_threshold=-1.0,
             compression_ratio_threshold=2.4,
+            best_of=self.settings.best_of,
             # beam_size is not passed: mlx-whisper 0.4 raises NotImplementedError for beam
             # search, so decoding is greedy whatever the settings say.
         )
