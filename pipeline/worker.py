@@ -79,6 +79,9 @@ class WorkerLink:
 def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: Any,
                 parent_pid: int, stage: str) -> None:
     _die_with_parent()
+    from pipeline.memory import map_large_blocks
+
+    map_large_blocks()
     link = WorkerLink(conn, stop, parent_pid)
     try:
         job(link, *args)

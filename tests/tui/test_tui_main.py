@@ -320,10 +320,11 @@ def test_help_and_footer_bindings(tmp_path):
             assert {"s", "t", "r", "k", "o", "l", "question_mark", "q"} <= shown
             assert "p" not in shown  # pause and stop appear while the queue runs
             await pilot.press("question_mark")
-            assert isinstance(app.screen, HelpScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+            await pilot.pause()
             assert "1–9" in screen_text(app)
             await pilot.press("escape")
-            assert isinstance(app.screen, MainScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main")
 
     run(scenario)
 
