@@ -36,7 +36,7 @@ tools:
 	@scripts/ensure-tools.sh ffmpeg
 
 tools-test: tools
-	@scripts/ensure-tools.sh espeak-ng flite sox
+	@scripts/ensure-tools.sh espeak-ng flite sox tmux
 
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)

@@ -7,6 +7,9 @@ import pytest
 
 fw_features = pytest.importorskip("faster_whisper.feature_extractor")
 fw_vad = pytest.importorskip("faster_whisper.vad")
+# faster-whisper's own VAD, taken at collection, before any test in this process has loaded
+# an engine (and with it put the lean VAD in its place).
+FASTER_WHISPER_VAD = fw_vad.get_vad_model
 
 from pipeline.asr.lean_frontend import LeanSileroVAD, install, log_mel  # noqa: E402
 
@@ -49,9 +52,8 @@ def test_log_mel_without_padding() -> None:
 def test_vad_probabilities_match(batch: int) -> None:
     audio = talk_like(41.0, seed=2)
     audio = np.pad(audio, (0, 512 - len(audio) % 512))
-    original = fw_vad.get_vad_model()
-    if getattr(fw_vad.get_vad_model, "talks_lean", False):  # installed by another test
-        pytest.skip("faster-whisper's own VAD was already replaced in this process")
+    original = FASTER_WHISPER_VAD()
+    assert not getattr(FASTER_WHISPER_VAD, "talks_lean", False)
     expected = original(audio.copy())
     got = LeanSileroVAD(original.session, batch)(audio.copy())
     assert got.shape == expected.shape

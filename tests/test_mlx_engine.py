@@ -56,8 +56,8 @@ def mlx_dir(ct2_dir: Path, cache_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    if not (shutil.which("espeak-ng") and shutil.which("ffmpeg")):
-        pytest.skip("espeak-ng and ffmpeg are needed to make the speech clip")
+    assert shutil.which("espeak-ng") and shutil.which("ffmpeg"), \
+        "espeak-ng and ffmpeg make the speech clip: run `make test`, which installs them"
     wav = tmp_path_factory.mktemp("speech") / "spoken.wav"
     subprocess.run(["espeak-ng", "-w", str(wav), SPOKEN], check=True, capture_output=True)
     raw = subprocess.run(

@@ -19,10 +19,11 @@ import pytest
 from tests import speech  # conftest.py puts the repository root on sys.path
 
 TOOLS = ("espeak-ng", "flite", "sox", "ffmpeg", "ffprobe")
-pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in TOOLS),
-    reason=f"needs {', '.join(TOOLS)} installed",
-)
+
+def test_the_speech_tools_are_installed() -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    assert not missing, f"{', '.join(missing)} missing: run `make test`, which installs them"
+
 
 SENTENCES = speech.TALKS["bees"][:3]
 PAUSE_S = 1.0

@@ -31,7 +31,9 @@ with open(sys.argv[1], "w") as out:
         out.flush()
 """
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+def test_tmux_is_installed() -> None:
+    assert shutil.which("tmux"), "tmux drives the end-to-end test: `make test` installs it"
 
 
 class Terminal:
