@@ -1,7 +1,8 @@
 """The speaker stage, as it runs inside a worker process of its own.
 
-torch (under the embedding model) costs ~200 MB; in its own short-lived process it never
-adds to the Whisper engine's memory and is gone when the talk is identified.
+In its own short-lived process the embedding model (~85 MB with the default numpy GE2E; a
+pyannote model brings torch, ~200 MB more) never adds to the Whisper engine's memory and is
+gone when the talk is identified.
 """
 
 from __future__ import annotations
