@@ -11,7 +11,7 @@ fw_vad = pytest.importorskip("faster_whisper.vad")
 # an engine (and with it put the lean VAD in its place).
 FASTER_WHISPER_VAD = fw_vad.get_vad_model
 
-from pipeline.asr.lean_frontend import LeanSileroVAD, install, log_mel  # noqa: E402
+from pipeline.asr.lean_frontend import LeanSileroVAD, install, log_mel, speech_only  # noqa: E402
 
 RATE = 16_000
 
@@ -27,7 +27,11 @@ def talk_like(seconds: float, seed: int = 1) -> np.ndarray:
     return audio.astype(np.float32)
 
 
-@pytest.mark.parametrize(("seconds", "block"), [(75.3, 3000), (12.0, 7), (0.4, 3000)])
+# Lengths around where the padded signal is built whole (under 2 × 200 + 2 samples) and
+# blocks that end inside the reflected head or the zero-padded tail.
+@pytest.mark.parametrize(("seconds", "block"), [(75.3, 3000), (12.0, 7), (0.4, 3000),
+                                                (0.4, 1), (401 / RATE, 1), (402 / RATE, 1),
+                                                (403 / RATE, 2), (30.0, 1000), (31.01, 1000)])
 def test_log_mel_matches_faster_whisper(seconds: float, block: int) -> None:
     audio = talk_like(seconds)
     reference = fw_features.FeatureExtractor(feature_size=80)
@@ -86,3 +90,18 @@ def test_install_replaces_both_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(fw_vad.get_vad_model(), LeanSileroVAD)
     speech = fw_vad.get_speech_timestamps(talk_like(20.0), fw_vad.VadOptions())
     assert isinstance(speech, list)
+
+
+def test_speech_only_is_faster_whisper_s_collection() -> None:
+    audio = talk_like(61.0, seed=3)
+    options = fw_vad.VadOptions(min_silence_duration_ms=700)
+    chunks, _ = fw_vad.collect_chunks(audio, fw_vad.get_speech_timestamps(audio, options))
+    expected = np.concatenate(chunks, axis=0)
+    speech, stretches = speech_only(audio, options)
+    assert len(stretches) >= 2  # the bursts gave the VAD gaps to cut out
+    assert speech.dtype == np.float32 and np.array_equal(speech, expected)
+
+
+def test_speech_only_of_silence_is_empty() -> None:
+    speech, stretches = speech_only(np.zeros(5 * RATE, dtype=np.float32), fw_vad.VadOptions())
+    assert stretches == [] and speech.shape == (0,)

@@ -91,3 +91,25 @@ def test_a_missing_model_fails_each_file_clearly_and_the_batch_goes_on(tmp_path)
         assert f["stage"] == "transcribe"
         assert "No local weights for Whisper model 'medium.en'" in f["reason"]
     assert np.all([(inbox / n).is_file() for n in ("a.wav", "b.wav")])
+
+
+def test_engine_s_own_vad_path_gives_what_faster_whisper_s_vad_filter_gives(tmp_path):
+    # The engine runs the VAD and gathers the speech itself (one array, made once), then maps
+    # times back; faster-whisper's vad_filter=True must give the very same segments.
+    clip = tmp_path / "pauses.wav"
+    make_talk(clip, ["The lighthouse keeper climbed the stairs at dusk.",
+                     "Every evening he wound the clockwork by hand.",
+                     "Ships passed far out beyond the rocks."], pause_s=3.0)
+    engine = create_engine("faster-whisper", "tiny.en", tmp_path, False, "en", 2, "int8", 1)
+    try:
+        pcm = decode_range(clip, 0, 60)
+        ours = engine.transcribe(pcm.copy(), offset=100.0)
+        segments, _ = engine._model.transcribe(
+            pcm, language="en", beam_size=1, best_of=1, condition_on_previous_text=False,
+            vad_filter=True, vad_parameters={"min_silence_duration_ms": 700})
+        theirs = [(100.0 + s.start, 100.0 + s.end, s.text.strip()) for s in segments]
+    finally:
+        engine.unload()
+    assert len(ours) >= 2  # the pauses made more than one segment to map back
+    assert [(s.start, s.end, s.text) for s in ours] == theirs
+    assert ours[0].start >= 100.0

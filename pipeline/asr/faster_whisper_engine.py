@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.asr.base import EngineSettings, Segment
+from pipeline.asr.base import SAMPLE_RATE, EngineSettings, Segment
 
 
 class FasterWhisperEngine:
@@ -38,9 +38,21 @@ class FasterWhisperEngine:
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
         assert self._model is not None
-        # Hand the samples on without keeping a reference here (see transcribe._transcribe_range).
+        from faster_whisper.vad import SpeechTimestampsMap, VadOptions
+
+        from pipeline.asr.lean_frontend import speech_only
+
+        # The Silero VAD that ships inside faster-whisper: silence never reaches the decoder.
+        # It runs here rather than through vad_filter=True so that the speech is gathered
+        # into one array made once (see lean_frontend.speech_only); the times are mapped
+        # back exactly as faster-whisper maps them.
         held = [pcm]
-        del pcm
+        del pcm  # the caller kept no reference: the samples go once the speech is copied out
+        speech, stretches = speech_only(held.pop(), VadOptions(min_silence_duration_ms=700))
+        if not stretches:
+            return []
+        held = [speech]
+        del speech  # faster-whisper drops it once the features are made
         segments, _info = self._model.transcribe(
             held.pop(),
             language=self.settings.language,
@@ -51,12 +63,17 @@ class FasterWhisperEngine:
             best_of=self.settings.best_of,
             # Conditioning on earlier text is what lets one hallucination feed the next.
             condition_on_previous_text=False,
-            # The Silero VAD ships inside faster-whisper: silence never reaches the decoder.
-            vad_filter=True,
-            vad_parameters={"min_silence_duration_ms": 700},
+            vad_filter=False,
         )
-        return [Segment(offset + s.start, offset + s.end, s.text.strip())
-                for s in segments if s.text.strip()]
+        times = SpeechTimestampsMap(stretches, SAMPLE_RATE)
+        found = []
+        for s in segments:
+            text = s.text.strip()
+            if text:
+                found.append(Segment(offset + times.get_original_time(s.start),
+                                     offset + times.get_original_time(s.end, is_end=True),
+                                     text))
+        return found
 
     def unload(self) -> None:
         self._model = None

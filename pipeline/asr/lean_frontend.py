@@ -13,6 +13,8 @@ results are built from short slices:
 - `LeanSileroVAD` feeds the same ONNX session the same 512-sample windows, each with the
   same 64 samples of context from the window before, carrying the recurrent state across
   batches exactly as faster-whisper does between its own (larger) batches.
+- `speech_only` lays the speech the VAD finds end to end in one array sized first (the
+  engine then gives faster-whisper only that, and maps the times back as it would have).
 
 `install(model)` puts both in place for a loaded `WhisperModel`; it is called in the worker
 process only, which has nothing else using faster-whisper.
@@ -22,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# 3000 frames = 30 s of audio: the decoder's own window, and a transient of a few MB.
-FEATURE_BLOCK_FRAMES = 3000
+# 1000 frames = 10 s of audio: the FFT's temporaries of a block stay near 6 MB.
+FEATURE_BLOCK_FRAMES = 1000
 # 1000 windows of 512 samples = 32 s of audio per ONNX run.
 VAD_BATCH_WINDOWS = 1000
 
@@ -32,20 +34,20 @@ def log_mel(waveform: np.ndarray, mel_filters: np.ndarray, n_fft: int, hop_lengt
             padding: int, block_frames: int = FEATURE_BLOCK_FRAMES) -> np.ndarray:
     """Whisper's log-mel spectrogram (n_mels × frames, float32), one block of frames at a
     time: a centred STFT with reflect padding and a periodic Hann window, the last frame
-    dropped, log10 clamped at 8 below the maximum, then scaled by (x + 4) / 4."""
-    signal = np.asarray(waveform, dtype=np.float32)
-    if padding:
-        signal = np.pad(signal, (0, padding))
-    half = n_fft // 2
-    signal = np.pad(signal, (half, half), mode="reflect")
+    dropped, log10 clamped at 8 below the maximum, then scaled by (x + 4) / 4.
+
+    The padded signal is never built whole: each block reads its stretch of it from the
+    input (a view in the middle, a short copy at either end)."""
+    signal = _PaddedSignal(np.asarray(waveform, dtype=np.float32), padding, n_fft // 2)
     frames = 1 + (len(signal) - n_fft) // hop_length - 1  # the last frame is not used
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     out = np.empty((mel_filters.shape[0], max(frames, 0)), dtype=np.float32)
-    step = signal.strides[0]
     for first in range(0, frames, block_frames):
         count = min(block_frames, frames - first)
-        view = np.lib.stride_tricks.as_strided(signal[first * hop_length:],
-                                               (count, n_fft), (hop_length * step, step),
+        lo = first * hop_length
+        piece = signal.take(lo, lo + (count - 1) * hop_length + n_fft)
+        step = piece.strides[0]
+        view = np.lib.stride_tricks.as_strided(piece, (count, n_fft), (hop_length * step, step),
                                                writeable=False)
         spectrum = np.fft.rfft(view * window, n=n_fft, axis=-1).astype(np.complex64)
         power = np.abs(spectrum) ** 2
@@ -57,6 +59,54 @@ def log_mel(waveform: np.ndarray, mel_filters: np.ndarray, n_fft: int, hop_lengt
     out += 4.0
     out /= 4.0
     return out
+
+
+class _PaddedSignal:
+    """The samples followed by `padding` zeros, reflect-padded by `half` on both sides (as
+    np.pad makes it), held as a short head, the samples themselves and a short tail."""
+
+    def __init__(self, samples: np.ndarray, padding: int, half: int):
+        if len(samples) < 2 * half + 2:
+            # Too short for one reflection to stay inside the samples: build it whole (tiny).
+            whole = np.pad(np.pad(samples, (0, padding)), (half, half), mode="reflect")
+            self.parts = [(0, whole)]
+        else:
+            head = np.pad(samples[:half + 1], (half, 0), mode="reflect")[:half]
+            end = np.pad(samples[-(half + 1):], (0, padding))
+            tail = np.pad(end, (0, half), mode="reflect")[half + 1:]
+            self.parts = [(0, head), (half, samples), (half + len(samples), tail)]
+        last_offset, last = self.parts[-1]
+        self.length = last_offset + len(last)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        """Samples [lo, hi) of the padded signal: a view when one part holds them all."""
+        pieces = []
+        for offset, part in self.parts:
+            a, b = max(lo, offset), min(hi, offset + len(part))
+            if a < b:
+                pieces.append(part[a - offset:b - offset])
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def speech_only(audio: np.ndarray, vad_options) -> tuple[np.ndarray, list[dict]]:
+    """faster-whisper's VAD on the audio, and the speech it finds laid end to end.
+
+    faster-whisper's own collect_chunks grows its output one speech stretch at a time (a
+    new, longer array per stretch) and then copies the result once more; here the output is
+    sized first and filled once."""
+    from faster_whisper.vad import get_speech_timestamps
+
+    stretches = get_speech_timestamps(audio, vad_options)
+    speech = np.empty(sum(s["end"] - s["start"] for s in stretches), dtype=np.float32)
+    at = 0
+    for stretch in stretches:
+        count = stretch["end"] - stretch["start"]
+        speech[at:at + count] = audio[stretch["start"]:stretch["end"]]
+        at += count
+    return speech, stretches
 
 
 def _feature_extractor_class():
