@@ -311,7 +311,7 @@ def render(facts: dict, results: dict) -> str:
               f"first screen, sampled for 5 s): {app['idle_rss_mb']:.0f} MB RSS, "
               f"{app['idle_tree_mb']:.0f} MB with its children (multiprocessing's resource "
               f"tracker); while it settled (ffprobe reading each length): "
-              f"{app['settling_tree_mb']:.0f} MB; the largest of the runs", ""]
+              f"{app['settling_tree_mb']:.0f} MB at most over the runs", ""]
     return "\n".join(lines)
 
 
