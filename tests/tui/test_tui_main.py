@@ -25,6 +25,7 @@ from tui.screens.transcript import TranscriptScreen
 from tui.widgets.file_table import FileTable
 from tui.widgets.line import Line
 from tui.widgets.memory_gauge import MemoryGauge
+from tui.widgets.messages import FilesScanned
 
 NAMES = ["a.mp3", "b.mp3", "c.mp3"]
 
@@ -325,6 +326,26 @@ def test_help_and_footer_bindings(tmp_path):
             assert "1–9" in screen_text(app)
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main")
+
+    run(scenario)
+
+
+def test_news_arriving_while_the_screen_is_taken_down_is_dropped(tmp_path):
+    # Seen in CI: a scan finished just as the app quit, when the main screen's widgets were
+    # already gone; drawing it raised NoMatches and the app ended with an error.
+    config = home_with(tmp_path, ["a.mp3"])
+
+    async def scenario():
+        app = make_app(config)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: bool(app.main_screen.table.entries), what="scan")
+            entries = app.main_screen.table.entries
+            await app.main_screen.query("*").remove()
+            app.post_message(FilesScanned(entries, None))
+            app.main_screen.add_memory_sample(50.0)
+            await pilot.pause()
+            assert app.main_screen.stale  # kept for a screen that would come back
+            assert app.return_code is None  # no error ended the app
 
     run(scenario)
 

@@ -37,16 +37,23 @@ def test_tmux_is_installed() -> None:
 
 
 class Terminal:
+    opened = 0
+
     def __init__(self, home: Path, config: Path) -> None:
-        self.socket = f"talks-test-{os.getpid()}"
+        # A server of its own per terminal: a new session on the socket of one just killed
+        # can land on the server while it exits, and then nothing ever shows (seen in CI).
+        Terminal.opened += 1
+        self.socket = f"talks-test-{os.getpid()}-{Terminal.opened}"
         self.home = home
         self.config = config
         self.stream = home / "terminal-bytes.txt"
         (home / "stamp.py").write_text(STAMP, encoding="utf-8")
 
-    def tmux(self, *args: str) -> str:
+    def tmux(self, *args: str, check: bool = False) -> str:
         done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
                               text=True, timeout=30)
+        if check and done.returncode != 0:
+            raise AssertionError(f"tmux {args[0]} failed: {done.stderr.strip()}")
         return done.stdout
 
     def start(self, *flags: str) -> None:
@@ -57,9 +64,9 @@ class Terminal:
         self.tmux("new-session", "-d", "-s", "talks", "-x", str(SIZE[0]), "-y", str(SIZE[1]),
                   "-c", str(ROOT),
                   f"env TERM=xterm-256color HF_HUB_OFFLINE=1 {command}; "
-                  "echo talks-exited-$?; sleep 60")
+                  "echo talks-exited-$?; sleep 60", check=True)
         self.tmux("pipe-pane", "-t", "talks", "-o",
-                  f"{sys.executable} '{self.home / 'stamp.py'}' '{self.stream}'")
+                  f"{sys.executable} '{self.home / 'stamp.py'}' '{self.stream}'", check=True)
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "talks")

@@ -64,8 +64,14 @@ class MainScreen(Screen):
         self.new_entries = entries
         self.show_live(self.app.live, self.app.clock())
 
+    @property
+    def drawable(self) -> bool:
+        """On top and whole: news that comes in while the app quits (a scan finishing as the
+        screen's widgets are taken down) has nothing left to draw on."""
+        return self.is_active and bool(self.query(FileTable))
+
     def show_live(self, live: LiveState, now: float) -> None:
-        if not self.is_active:
+        if not self.drawable:
             self.stale = True
             return
         self.table.show(self.new_entries, live)
@@ -77,14 +83,15 @@ class MainScreen(Screen):
         self._show_detail()
 
     def show_clock(self, live: LiveState, now: float) -> None:
-        if self.is_active:
+        if self.drawable:
             self.query_one(ProgressPanel).show(live, now)
 
     def add_memory_sample(self, mb: float) -> None:
-        self.query_one(MemoryGauge).add_sample(mb, draw=self.is_active)
+        for gauge in self.query(MemoryGauge):
+            gauge.add_sample(mb, draw=self.is_active)
 
     def on_screen_resume(self) -> None:
-        if self.stale:
+        if self.stale and self.drawable:
             self.stale = False
             self.show_live(self.app.live, self.app.clock())
             self.query_one(MemoryGauge).draw()
@@ -117,7 +124,8 @@ class MainScreen(Screen):
                                             "No recordings in the input folders yet.")
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
+        if self.drawable:  # a highlight can still arrive from a table being removed
+            self._show_detail()
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_transcript()
