@@ -166,8 +166,10 @@ def _synthesize(sentence: str, *, voice: str, speed: int, tool: str) -> Path:
     else:
         raise ValueError(f"unknown speech tool {tool!r} (use 'espeak-ng' or 'flite')")
     # espeak-ng speaks at 22.05 kHz and flite's kal at 8 kHz: bring all to one format.
+    # -D: no dither, whose random noise made every run's speech (and so its WER) differ.
     tmp = out.with_name(f"{scratch}.tmp.wav")
-    _run([_need("sox"), str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(tmp)])
+    _run([_need("sox"), "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
+          str(tmp)])
     raw.unlink()
     tmp.replace(out)  # a finished file or none, so the cache never holds half a sentence
     return out

@@ -202,3 +202,15 @@ def test_normalize_words() -> None:
         "hello world its a lens bright"
     )
     assert speech.normalize_words("Été: ÇA va?") == "été ça va"
+
+
+@pytest.mark.parametrize("tool", ["espeak-ng", "flite"])
+def test_the_same_sentence_is_the_same_audio_every_time(tool: str) -> None:
+    # Benchmarks and WER checks compare runs: their speech must not change from run to run.
+    voice = "en-us" if tool == "espeak-ng" else "slt"
+    sentence = "Every lantern on the harbour wall was lit by nine."
+    first = speech._synthesize(sentence, voice=voice, speed=160, tool=tool)
+    made = first.read_bytes()
+    first.unlink()  # out of the cache: the next call makes it again
+    again = speech._synthesize(sentence, voice=voice, speed=160, tool=tool)
+    assert again.read_bytes() == made
