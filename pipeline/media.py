@@ -150,7 +150,7 @@ def decode_range(path: Path, start: float, duration: float) -> np.ndarray:
             raise MediaError(f"{path.name} could not be decoded at {start:.0f} s "
                              f"({_first_line(errors.read())}): check that it plays, or move "
                              "it out of the input folder.")
-    return samples[:filled // 4]
+    return samples[:filled // 4]  # whole samples only
 
 
 def _read_into(stream: BinaryIO, samples: np.ndarray) -> int:
@@ -162,7 +162,7 @@ def _read_into(stream: BinaryIO, samples: np.ndarray) -> int:
         if not count:
             break
         filled += count
-    return filled - filled % 4  # a torn last sample cannot happen with f32le, but never use one
+    return filled
 
 
 def cut_sample(path: Path, start: float, duration: float, target: Path) -> Path:

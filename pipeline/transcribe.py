@@ -31,8 +31,8 @@ def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
                       end: float) -> list[Segment]:
     audio = config.audio
     # The engine gets the only reference to the chunk's samples (popped from a list, so this
-    # frame keeps none): faster-whisper lets go of them once its VAD has copied the speech
-    # out, instead of holding 300 s of audio through every window's decoding.
+    # frame keeps none): it lets go of them once the VAD has copied the speech out, instead
+    # of 300 s of audio being held through every window's decoding.
     pcm = [decode_range(path, start, end - start)]
     if not audio.remove_silence:
         segments = engine.transcribe(pcm.pop(), offset=start)

@@ -46,15 +46,12 @@ class FasterWhisperEngine:
         # It runs here rather than through vad_filter=True so that the speech is gathered
         # into one array made once (see lean_frontend.speech_only); the times are mapped
         # back exactly as faster-whisper maps them.
-        held = [pcm]
-        del pcm  # the caller kept no reference: the samples go once the speech is copied out
-        speech, stretches = speech_only(held.pop(), VadOptions(min_silence_duration_ms=700))
+        speech, stretches = speech_only(pcm, VadOptions(min_silence_duration_ms=700))
+        del pcm  # the caller kept no reference: the chunk's samples go now, before decoding
         if not stretches:
             return []
-        held = [speech]
-        del speech  # faster-whisper drops it once the features are made
         segments, _info = self._model.transcribe(
-            held.pop(),
+            speech,
             language=self.settings.language,
             beam_size=self.settings.beam_size,
             # When a window fails the log-probability or compression checks it is decoded
@@ -65,6 +62,7 @@ class FasterWhisperEngine:
             condition_on_previous_text=False,
             vad_filter=False,
         )
+        del speech  # the features are made; the windows are decoded from them alone
         times = SpeechTimestampsMap(stretches, SAMPLE_RATE)
         found = []
         for s in segments:
