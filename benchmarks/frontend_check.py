@@ -25,8 +25,8 @@ from benchmarks.paths import ROOT, child_env
 def _child(audio: Path, seconds: float, chunk: float, lean: bool) -> None:
     from faster_whisper import WhisperModel
 
+    from common.media import decode_range
     from pipeline.asr.models import resolve_ct2_model
-    from pipeline.media import decode_range
 
     model = WhisperModel(resolve_ct2_model("tiny.en", Path("~/.cache/talks/models"), False),
                          device="cpu", compute_type="int8", cpu_threads=2,

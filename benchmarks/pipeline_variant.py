@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,17 +27,24 @@ _CHUNK_LINE = re.compile(r": chunk \d+/\d+ \([^,]*, ([\d.]+) s\)")
 
 
 def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str,
-                 speakers: Path | None = None) -> Path:
-    """A config of its own per run: nothing of the user's config.toml or output is touched."""
+                 speakers: Path | None = None, engine: str = "faster-whisper",
+                 batch_size: int | None = None, settle_seconds: float | None = None) -> Path:
+    """A config of its own per run: nothing of the user's config.toml or output is touched.
+    `settle_seconds`: the recording was copied in a moment ago, so talks would wait that long
+    (10 s by default) for it to settle; a benchmark of the program's work sets it to 0."""
     config = {
         "input": {"folders": [str(run_dir / "inbox")], "recursive": False},
         "output": {"root": str(run_dir / "output"), "originals": "keep"},
         "speakers": {"folder": str(speakers or run_dir / "speakers")},
-        "transcription": {"engine": "faster-whisper", "model": model, "language": "en",
+        "transcription": {"engine": engine, "model": model, "language": "en",
                           "chunk_seconds": chunk_seconds, "compute_type": "int8",
                           "threads": threads, "beam_size": 1, "allow_download": False},
         "logging": {"file": str(run_dir / "talks.log"), "memory": True},
     }
+    if batch_size is not None:  # left out, the program's default (and an older one's)
+        config["transcription"]["batch_size"] = batch_size
+    if settle_seconds is not None:  # a key older checkouts do not know
+        config["input"]["settle_seconds"] = settle_seconds
     path = run_dir / "config.toml"
     path.write_text(tomli_w.dumps(config), encoding="utf-8")
     return path
@@ -71,7 +79,8 @@ def _name_phase(line: str, sampler: TreeSampler) -> None:
 
 def run_pipeline(recording: Recording, chunk_seconds: float, *, threads: int = 2,
                  model: str = "tiny.en", speakers: Path | None = None,
-                 name: str | None = None) -> Measurement:
+                 name: str | None = None, engine: str = "faster-whisper",
+                 batch_size: int | None = None, code_dir: Path = ROOT) -> Measurement:
     """`speakers`: a speaker library folder, so the identify stage runs too (without one it
     is skipped, as it is for a user with no enrolled speakers)."""
     name = name or f"chunked-{chunk_seconds:g}"
@@ -81,9 +90,21 @@ def run_pipeline(recording: Recording, chunk_seconds: float, *, threads: int = 2
     # A copy, not a link: the pipeline hashes, copies and backs up the file as it would
     # any user's recording.
     shutil.copy2(recording.audio, run_dir / "inbox" / recording.audio.name)
-    config = write_config(run_dir, chunk_seconds, threads, model, speakers)
+    config = write_config(run_dir, chunk_seconds, threads, model, speakers, engine, batch_size,
+                          settle_seconds=0.0 if code_dir == ROOT else None)
     cmd = [sys.executable, "-m", "tui.cli", "--batch", "--json", "--config", str(config)]
-    run = run_sampled(cmd, cwd=ROOT, env=child_env(), on_stderr=_name_phase)
+    # code_dir: another checkout of talks (an earlier commit, measured side by side).
+    env = child_env()
+    # talks remembers the output roots it filed into (an unmounted disk is not an empty
+    # folder); this run's folder was just made anew on purpose, so it gets a memory of its own.
+    env["XDG_STATE_HOME"] = str(run_dir / "state")
+    if speakers is not None and code_dir == ROOT:
+        # The library's clips embedded first, untimed, as they are for a user after their
+        # first talk (or `talks speakers check`): the ledger caches them, and a fresh
+        # ledger per run would charge every run the one-time embedding of the library.
+        subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), "speakers",
+                        "check"], cwd=code_dir, env=env, check=True, capture_output=True)
+    run = run_sampled(cmd, cwd=code_dir, env=env, on_stderr=_name_phase)
     check(run, "talks --batch")
     summary = json.loads(run.stdout)
     if summary.get("filed") != 1:

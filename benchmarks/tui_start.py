@@ -35,7 +35,7 @@ ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 class AppStart:
     first_screen_s: float
     idle_rss_mb: float   # the app process, once settled
-    idle_tree_mb: float  # with its children (multiprocessing's resource tracker)
+    idle_tree_mb: float  # with its children (ffprobe while it settles, workers)
     settling_tree_mb: float  # the tree while it settled, ffprobe children included
 
 
@@ -88,8 +88,9 @@ def _peak(app: psutil.Process, master: int, seconds: float) -> tuple[float, floa
 
 
 def first_screen(config: Path, settle_s: float = 5.0, idle_s: float = 5.0) -> AppStart:
-    talks = Path(sys.executable).with_name("talks")
-    cmd = [str(talks)] if talks.is_file() else [sys.executable, "-m", "tui.cli"]
+    # `python -m tui.cli` in this checkout is what the `talks` entry point runs; the entry
+    # point of a shared venv may belong to another checkout.
+    cmd = [sys.executable, "-m", "tui.cli"]
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = child_env() | {"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
+    import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
+from common.media import frame_levels_db, true_runs
 from pipeline.asr.base import Segment
-from pipeline.media import frame_levels_db, true_runs
 
 # A remainder shorter than this share of a chunk joins the chunk before it.
 TAIL_SHARE = 0.25
@@ -26,6 +28,7 @@ def quietest_point(pcm: np.ndarray, window_start: float) -> float:
 
     Levels are smoothed over 0.2 s so a single quiet frame between two syllables does not
     win over a real pause."""
+    import numpy as np
     levels = frame_levels_db(pcm, FRAME_S)
     if len(levels) == 0:
         return window_start

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,21 +23,26 @@ MISC_SPEAKER = "Miscellaneous Speakers"
 
 
 def _opt(default: Any, help: str, **rules: Any) -> Any:
-    """A config field with a help text and validation rules (choices, min, max)."""
+    """A config field with a help text and validation rules (choices, min, max); `secret`
+    keeps its value out of the dataclass's repr (see pipeline/secrets.py)."""
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help, **rules})
-    return field(default=default, metadata={"help": help, **rules})
+    return field(default=default, repr=not rules.get("secret"),
+                 metadata={"help": help, **rules})
 
 
 @dataclass(frozen=True)
 class InputConfig:
     folders: list[Path] = _opt(["demo/inbox"], "folders scanned for recordings")
     extensions: list[str] = _opt(
-        [".mp3", ".wav", ".mp4", ".m4a", ".flac"], "file endings treated as recordings"
+        [".mp3", ".wav", ".mp4", ".m4a", ".flac", ".ogg", ".opus"],
+        "file endings treated as recordings"
     )
     recursive: bool = _opt(True, "also scan sub-folders")
     min_duration_s: float = _opt(5.0, "shorter recordings are skipped", min=0)
     max_duration_s: float = _opt(4 * 3600.0, "longer recordings are skipped", min=1)
+    settle_seconds: float = _opt(10.0, "a recording is taken only once it has not changed for "
+                                       "this long (one still being copied in waits)", min=0)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,12 @@ class OutputConfig:
     raw_backup: bool = _opt(True, "keep an untouched copy of each original under raw/")
     cleanup_days: int = _opt(0, "delete raw backups older than this many days (0 = never)",
                              min=0)
+    filed_audio: str = _opt("original", "what is filed: the recording as it is, or a compact "
+                                        "copy (long silences cut, mono mp3 at 64 kbit/s; the "
+                                        "original always kept under raw/)",
+                            choices=["original", "compact"])
+    compact_pause_s: float = _opt(1.0, "compact: a silence longer than this is shortened to "
+                                       "this", min=0.2, max=10)
 
     @property
     def talks_dir(self) -> Path:
@@ -72,21 +84,28 @@ class SpeakersConfig:
     identify: bool = _opt(True, "recognise speakers by voice (off: every talk is filed under "
                                 "default_speaker)")
     default_speaker: str = _opt(MISC_SPEAKER, "folder for talks with no recognised speaker")
-    backend: str = _opt("resemblyzer", "speaker embedding model",
-                        choices=["resemblyzer", "pyannote"])
+    backend: str = _opt("campplus", "speaker embedding model",
+                        choices=["campplus", "resemblyzer", "pyannote"])
+    campplus_weights: str = _opt("", "campplus: the weights file, when not where `make` puts "
+                                     "it")
     pyannote_checkpoint: str = _opt("", "pyannote: a local checkpoint file or folder, or a "
                                         "Hugging Face model name (with pyannote_token)")
-    pyannote_token: str = _opt("", "pyannote: Hugging Face token for a hub model name")
+    pyannote_token: str = _opt("", "pyannote: Hugging Face token for a hub model name (better: "
+                                   "leave empty and set TALKS_PYANNOTE_TOKEN)", secret=True)
     sample_count: int = _opt(5, "voice samples taken from each talk", min=1, max=50)
     sample_seconds: float = _opt(20.0, "length of each voice sample", min=2, max=120)
     sample_offset_s: float = _opt(60.0, "skip this much at the start (introductions)", min=0)
     skip_end_s: float = _opt(60.0, "skip this much at the end (closing words)", min=0)
     scoring: str = _opt("centroid", "compare with the mean of a person's clips, or their "
                                     "closest clip", choices=["centroid", "best_clip"])
-    threshold: float = _opt(0.85, "a match needs at least this cosine score", min=0, max=1)
-    unknown_below: float = _opt(0.70, "below this nobody is close: filed as unknown, not "
-                                      "listed for review", min=0, max=1)
-    margin: float = _opt(0.04, "a match must beat the runner-up by this much", min=0, max=1)
+    # 0 = the value the speaker benchmark calibrated for the backend (speakers/calibration.py)
+    threshold: float = _opt(0.0, "a match needs at least this cosine score (0: calibrated "
+                                 "for the backend)", min=0, max=1)
+    unknown_below: float = _opt(0.0, "below this nobody is close: filed as unknown, not "
+                                     "listed for review (0: calibrated for the backend)",
+                                min=0, max=1)
+    margin: float = _opt(0.0, "a match must beat the runner-up by this much (0: calibrated "
+                              "for the backend)", min=0, max=1)
     min_agreement: float = _opt(0.6, "share of samples whose best person must agree",
                                 min=0, max=1)
 
@@ -106,6 +125,8 @@ class TranscriptionConfig:
     beam_size: int = _opt(1, "1 = greedy decoding (fast); 5 = beam search", min=1, max=10)
     best_of: int = _opt(1, "candidates sampled when a window is decoded again at a higher "
                         "temperature (each costs memory)", min=1, max=10)
+    batch_size: int = _opt(1, "streams of a chunk's speech decoded side by side (each costs "
+                           "memory)", min=1, max=16)
     allow_download: bool = _opt(False, "fetch a model from the Hugging Face hub when not local")
     model_cache: Path = _opt(Path("~/.cache/talks/models"), "where joined/converted weights go")
 
@@ -119,9 +140,44 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class TagsConfig:
+    write: bool = _opt(True, "write title, speaker, date, album and an excerpt into the filed "
+                             "copy's tags (never into the original)")
+    album: str = _opt("Talks {year}", "album tag; {year} and {speaker} are filled in")
+    excerpt_words: int = _opt(60, "words of the transcript written as description/lyrics "
+                                  "(0 = none)", min=0, max=2000)
+
+
+@dataclass(frozen=True)
 class TitlesConfig:
-    method: str = _opt("keywords", "how titles are made", choices=["keywords"])
+    method: str = _opt("keywords", "how titles are made: offline from the transcript's words, "
+                                   "or asked of an OpenAI-compatible chat endpoint",
+                       choices=["keywords", "llm"])
     max_title_words: int = _opt(6, "longest title, in words", min=1, max=20)
+    base_url: str = _opt("http://localhost:11434/v1", "llm: the endpoint (Ollama, llama.cpp's "
+                                                      "server, https://api.openai.com/v1, …)")
+    model: str = _opt("", "llm: the model name the endpoint knows")
+    api_key_env: str = _opt("", "llm: the environment variable holding the API key (the key "
+                                "itself never goes in this file); empty for none")
+    timeout_s: float = _opt(30.0, "llm: seconds to wait for one answer", min=1, max=600)
+    retries: int = _opt(1, "llm: attempts after the first failed one", min=0, max=5)
+    summary: bool = _opt(False, "llm: also ask for a one-paragraph summary (in the .json and "
+                                ".txt transcripts)")
+    prompt_words: int = _opt(1500, "llm: words of the transcript sent", min=50, max=20000)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    time: str = _opt("02:00", "when `talks schedule install` runs the batch (HH:MM, 24 h)")
+    weekdays: list[str] = _opt([], "days it runs: mon, tue, … sun; empty = every day")
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    polling: bool = _opt(False, "talks --watch looks at the folders every few seconds instead "
+                                "of being told by the system (for network shares that send "
+                                "no events); a recording is taken once it has settled "
+                                "(input.settle_seconds)")
 
 
 @dataclass(frozen=True)
@@ -140,9 +196,20 @@ class Config:
     speakers: SpeakersConfig = field(default_factory=SpeakersConfig)
     transcription: TranscriptionConfig = field(default_factory=TranscriptionConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
+    tags: TagsConfig = field(default_factory=TagsConfig)
     titles: TitlesConfig = field(default_factory=TitlesConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: Path | None = None  # the file it was read from; relative paths start there
+
+
+def decision_values(speakers: SpeakersConfig):
+    """threshold, unknown_below and margin in force: each 0 is the backend's calibrated value."""
+    from speakers.calibration import resolved
+
+    return resolved(speakers.backend, speakers.threshold, speakers.unknown_below,
+                    speakers.margin)
 
 
 SECTIONS: dict[str, type] = {
@@ -227,6 +294,43 @@ def _extension_problems(exts: list[str]) -> list[ConfigProblem]:
             for e in exts if not e.startswith(".") or len(e) < 2]
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _feature_problems(config: Config) -> list[ConfigProblem]:
+    """Rules that tie a key to its neighbours or to a format."""
+    problems = []
+    if not _CLOCK.match(config.schedule.time):
+        problems.append(ConfigProblem("schedule.time", config.schedule.time,
+                                      "must be a time of day as HH:MM, like \"02:30\""))
+    for day in config.schedule.weekdays:
+        if day.lower() not in WEEKDAYS:
+            problems.append(ConfigProblem("schedule.weekdays", day,
+                                          "each must be one of " + ", ".join(WEEKDAYS)))
+    titles = config.titles
+    if titles.api_key_env and not _ENV_NAME.match(titles.api_key_env):
+        # A key pasted here would sit in a file that gets copied and committed: refuse it.
+        problems.append(ConfigProblem("titles.api_key_env", "(not shown)",
+                                      "must be the NAME of an environment variable (like "
+                                      "OPENAI_API_KEY), not the key itself; put the key in "
+                                      "that variable"))
+    if titles.method == "llm":
+        if not titles.model.strip():
+            problems.append(ConfigProblem("titles.model", titles.model,
+                                          "must name the model when method = \"llm\""))
+        if not re.match(r"^https?://\S+$", titles.base_url):
+            problems.append(ConfigProblem("titles.base_url", titles.base_url,
+                                          "must be an http:// or https:// address"))
+    try:
+        config.tags.album.format(year=2000, speaker="x")
+    except (KeyError, IndexError, ValueError):
+        problems.append(ConfigProblem("tags.album", config.tags.album,
+                                      "may use only {year} and {speaker} as placeholders"))
+    return problems
+
+
 def from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
     """Build a Config from parsed TOML; raise ConfigError listing every problem."""
     problems: list[ConfigProblem] = []
@@ -269,10 +373,12 @@ def from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
         sections[name] = cls(**values)
     config = Config(**sections, source=source)
     problems.extend(_extension_problems(config.input.extensions))
-    if config.speakers.unknown_below > config.speakers.threshold:
-        problems.append(ConfigProblem("speakers.unknown_below", config.speakers.unknown_below,
+    problems.extend(_feature_problems(config))
+    rules = decision_values(config.speakers)
+    if rules.unknown_below > rules.threshold:
+        problems.append(ConfigProblem("speakers.unknown_below", rules.unknown_below,
                                       "must not be above speakers.threshold "
-                                      f"({config.speakers.threshold})"))
+                                      f"({rules.threshold})"))
     if config.input.min_duration_s >= config.input.max_duration_s:
         problems.append(ConfigProblem("input.min_duration_s", config.input.min_duration_s,
                                       "must be less than input.max_duration_s "
@@ -299,6 +405,10 @@ def load_config(path: str | Path | None = None) -> Config:
                                                f"{CONFIG_ENV} to your config.toml")])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, [ConfigProblem("(file)", str(path),
+                                               f"cannot be read ({exc.strerror}): check its "
+                                               "permissions")]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [ConfigProblem("(file)", str(path),
                                                f"is not valid TOML: {exc}")]) from None

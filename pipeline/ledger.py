@@ -15,13 +15,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
+    import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
-# The order a file moves through; `failed` and `skipped` end it early.
-STATES = ("new", "probed", "transcribed", "identified", "titled", "filed")
-ENDED = ("filed", "failed", "skipped")
+from common.faults import fault
+from pipeline.roots import guard_new_ledger, remember_ledger
+from pipeline.states import (
+    STAGE_START,
+    FileState,
+    IllegalTransition,
+    Stage,
+    Transition,
+    after,
+)
+from speakers.decisions import SpeakerDecision
+
+E = TypeVar("E", bound=StrEnum)
 
 # Numbered migrations: the database's user_version says how many have run.
 MIGRATIONS: list[str] = [
@@ -90,6 +103,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE files ADD COLUMN speaker_decision TEXT;
     ALTER TABLE files ADD COLUMN speaker_evidence TEXT;
     """,
+    # 3: what the filed copy is (its own hash once tagged or made compact), the LLM summary,
+    # what a compact copy saved, and the speech the VAD found in each chunk.
+    """
+    ALTER TABLE files ADD COLUMN filed_hash TEXT;
+    ALTER TABLE files ADD COLUMN summary TEXT;
+    ALTER TABLE files ADD COLUMN compact TEXT;
+    ALTER TABLE chunks ADD COLUMN speech TEXT;
+    """,
 ]
 
 
@@ -101,8 +122,8 @@ class FileRow:
     size: int
     duration: float | None
     year: int | None
-    state: str
-    failed_stage: str | None
+    state: FileState
+    failed_stage: Stage | None
     error: str | None
     title: str | None
     speaker: str | None
@@ -111,12 +132,20 @@ class FileRow:
     destination: str | None
     transcripts: list[str]
     raw_backup: str | None
-    speaker_decision: str | None = None
+    speaker_decision: SpeakerDecision | None = None
     speaker_evidence: dict | None = None
+    # The hash of the filed copy as written (tags change it; a compact copy is other audio).
+    filed_hash: str | None = None
+    summary: str | None = None
+    compact: dict | None = None  # what a compact copy saved, and its time map
 
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    def is_filed_copy(self, digest: str) -> bool:
+        """Whether a file with this content hash is this talk's filed copy."""
+        return digest in (self.hash, self.filed_hash)
 
 
 @dataclass(frozen=True)
@@ -127,10 +156,19 @@ class ChunkRow:
     text: str | None
     segments: list[dict]
     run_id: int | None
+    speech: list[list[float]] | None = None  # [start, end] seconds the VAD heard speech in
 
     @property
     def done(self) -> bool:
         return self.text is not None
+
+
+def _known(kind: type[E], value: str | None) -> E | None:
+    """A stored word as its enum member; None for none, or one an older version wrote."""
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
 
 
 def content_hash(path: Path) -> str:
@@ -143,14 +181,25 @@ def content_hash(path: Path) -> str:
 
 class Ledger:
     def __init__(self, path: Path):
+        """Open the ledger at `path` (`<output root>/.talks/ledger.sqlite`), creating it when
+        it is new. A ledger that existed before and is gone is not created afresh (see
+        pipeline/roots.py); any failure of the disk is a Fault with one sentence."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self._use_wal()
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        root = path.parent.parent
+        try:
+            if not path.exists():
+                guard_new_ledger(path, root)
+                root.mkdir(exist_ok=True)  # never the folders above it
+                path.parent.mkdir(exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self._use_wal()
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise fault(exc, "the ledger", path) from None
+        remember_ledger(path)
 
     def _use_wal(self, wait_s: float = 30.0) -> None:
         """Switch a new ledger to WAL. The switch needs the database to itself and SQLite does
@@ -178,6 +227,9 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.db.in_transaction:  # already inside one: it commits or rolls back for us
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -246,12 +298,16 @@ class Ledger:
     def _row(r: sqlite3.Row) -> FileRow:
         return FileRow(
             id=r["id"], hash=r["hash"], path=r["path"], size=r["size"], duration=r["duration"],
-            year=r["year"], state=r["state"], failed_stage=r["failed_stage"], error=r["error"],
+            year=r["year"], state=FileState(r["state"]),
+            failed_stage=_known(Stage, r["failed_stage"]), error=r["error"],
             title=r["title"], speaker=r["speaker"], needs_review=bool(r["needs_review"]),
             planned_name=r["planned_name"], destination=r["destination"],
             transcripts=json.loads(r["transcripts"]) if r["transcripts"] else [],
-            raw_backup=r["raw_backup"], speaker_decision=r["speaker_decision"],
-            speaker_evidence=json.loads(r["speaker_evidence"]) if r["speaker_evidence"] else None)
+            raw_backup=r["raw_backup"],
+            speaker_decision=_known(SpeakerDecision, r["speaker_decision"]),
+            speaker_evidence=json.loads(r["speaker_evidence"]) if r["speaker_evidence"] else None,
+            filed_hash=r["filed_hash"], summary=r["summary"],
+            compact=json.loads(r["compact"]) if r["compact"] else None)
 
     def get(self, file_id: int) -> FileRow:
         r = self.db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
@@ -266,34 +322,76 @@ class Ledger:
     def all_files(self) -> list[FileRow]:
         return [self._row(r) for r in self.db.execute("SELECT * FROM files ORDER BY id")]
 
+    # Only the transitions below write these: a generic update may not.
+    _STATE_FIELDS = frozenset({"state", "failed_stage", "error"})
+
     def update(self, file_id: int, **fields: object) -> None:
-        for key in ("transcripts", "speaker_evidence"):
+        """Record facts about a file (its duration, title, where it is filed, …); never its
+        state, which changes only through the named transitions."""
+        if self._STATE_FIELDS & fields.keys():
+            raise IllegalTransition(f"the state of a file changes only through a transition, "
+                                    f"not update({', '.join(sorted(fields))})")
+        self._write(file_id, fields)
+
+    def _write(self, file_id: int, fields: dict[str, object]) -> None:
+        for key in ("transcripts", "speaker_evidence", "compact"):
             if key in fields and fields[key] is not None:
                 fields[key] = json.dumps(fields[key])
         fields["updated_at"] = time.time()
         names = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE files SET {names} WHERE id = ?", (*fields.values(), file_id))
 
-    def advance(self, file_id: int, state: str, **fields: object) -> None:
-        assert state in STATES or state == "skipped", state
-        self.update(file_id, state=state, failed_stage=None, error=None, **fields)
+    def _transition(self, file_id: int, transition: Transition, stage: Stage | None,
+                    fields: dict[str, object], expect: FileState | None = None) -> FileState:
+        """Check the move against the state machine and make it, in one write transaction
+        (a worker process and the main process share the ledger)."""
+        with self.transaction():
+            current = self.get(file_id)
+            if transition == Transition.RETRY and current.state == FileState.FAILED:
+                # A stage name the table does not know (an older ledger): start over.
+                stage = current.failed_stage if current.failed_stage in STAGE_START \
+                    else Stage.PROBE
+            target = after(current.state, transition, stage)
+            if expect is not None and target != expect:
+                raise IllegalTransition(f"{transition} from {current.state} leads to {target}, "
+                                        f"not {expect}")
+            self._write(file_id, {**fields, "state": target})
+        return target
 
-    def fail(self, file_id: int, stage: str, reason: str) -> None:
-        self.update(file_id, state="failed", failed_stage=stage, error=reason)
+    def advance(self, file_id: int, to: FileState, **fields: object) -> None:
+        """A stage finished: the file moves to `to`, which must be the state after its own."""
+        self._transition(file_id, Transition.ADVANCE, None,
+                         {"failed_stage": None, "error": None, **fields}, expect=FileState(to))
 
-    def reset(self, file_id: int) -> None:
+    def fail(self, file_id: int, stage: Stage, reason: str) -> None:
+        """`stage` could not finish; the file waits in `failed` with the reason."""
+        self._transition(file_id, Transition.FAIL, Stage(stage),
+                         {"failed_stage": Stage(stage), "error": reason})
+
+    def skip(self, file_id: int, reason: str) -> None:
+        """Probed, but outside the duration limits."""
+        self._transition(file_id, Transition.SKIP, None, {"error": reason})
+
+    def retry(self, file_id: int) -> FileState:
+        """A failed file goes back to where its failed stage starts; a skipped one to
+        `probed` (the limits may have changed). Returns the state it is in now."""
+        return self._transition(file_id, Transition.RETRY, None,
+                                {"failed_stage": None, "error": None})
+
+    def restart(self, file_id: int) -> None:
         """Forget all work on a file (for --full-scan); where it was filed is kept so the
         new filing can replace the old one instead of duplicating it."""
         with self.transaction() as db:
             db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
-            db.execute("UPDATE files SET state = 'new', failed_stage = NULL, error = NULL, "
-                       "planned_name = NULL, updated_at = ? WHERE id = ?", (time.time(), file_id))
+            self._transition(file_id, Transition.RESTART, None,
+                             {"failed_stage": None, "error": None, "planned_name": None})
 
     # --- chunks ---------------------------------------------------------------------------
     def chunks(self, file_id: int) -> list[ChunkRow]:
         rows = self.db.execute("SELECT * FROM chunks WHERE file_id = ? ORDER BY idx", (file_id,))
         return [ChunkRow(r["idx"], r["start"], r["end"], r["text"],
-                         json.loads(r["segments"]) if r["segments"] else [], r["run_id"])
+                         json.loads(r["segments"]) if r["segments"] else [], r["run_id"],
+                         json.loads(r["speech"]) if r["speech"] is not None else None)
                 for r in rows]
 
     def save_plan(self, file_id: int, plan: list[tuple[float, float]]) -> None:
@@ -303,19 +401,28 @@ class Ledger:
                            [(file_id, i, s, e) for i, (s, e) in enumerate(plan)])
 
     def save_chunk(self, file_id: int, idx: int, text: str, segments: list[dict],
-                   run_id: int, seconds: float) -> None:
-        self.db.execute("UPDATE chunks SET text = ?, segments = ?, run_id = ?, seconds = ? "
-                        "WHERE file_id = ? AND idx = ?",
-                        (text, json.dumps(segments), run_id, seconds, file_id, idx))
+                   run_id: int, seconds: float, speech: list[list[float]] | None = None) -> None:
+        self.db.execute("UPDATE chunks SET text = ?, segments = ?, run_id = ?, seconds = ?, "
+                        "speech = ? WHERE file_id = ? AND idx = ?",
+                        (text, json.dumps(segments), run_id, seconds,
+                         None if speech is None else json.dumps(speech), file_id, idx))
+
+    def save_speech(self, file_id: int, idx: int, stretches: list[list[float]]) -> None:
+        """Where the VAD heard speech in a chunk (seconds of the recording): what a compact
+        copy keeps."""
+        self.db.execute("UPDATE chunks SET speech = ? WHERE file_id = ? AND idx = ?",
+                        (json.dumps(stretches), file_id, idx))
 
     # --- speakers -------------------------------------------------------------------------
     def cached_embedding(self, digest: str, backend: str) -> np.ndarray | None:
+        import numpy as np
         r = self.db.execute("SELECT vector FROM clip_embeddings WHERE hash = ? AND backend = ?",
                             (digest, backend)).fetchone()
         return np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32) if r else None
 
     def store_embedding(self, digest: str, backend: str, vector: np.ndarray) -> None:
         # float16 halves the cache; it moves a cosine score by less than 1e-4.
+        import numpy as np
         blob = np.asarray(vector, dtype=np.float16).tobytes()
         self.db.execute("INSERT OR REPLACE INTO clip_embeddings VALUES (?, ?, ?, ?, ?)",
                         (digest, backend, int(np.asarray(vector).size), blob, time.time()))
@@ -348,3 +455,9 @@ class Ledger:
     def needing_review(self) -> list[FileRow]:
         return [self._row(r) for r in self.db.execute(
             "SELECT * FROM files WHERE needs_review = 1 AND state = 'filed' ORDER BY id")]
+
+    def last_failure(self) -> tuple[FileRow, float] | None:
+        """The file that failed most recently, and when (time.time)."""
+        r = self.db.execute("SELECT * FROM files WHERE state = ? ORDER BY updated_at DESC "
+                            "LIMIT 1", (FileState.FAILED.value,)).fetchone()
+        return (self._row(r), float(r["updated_at"])) if r else None

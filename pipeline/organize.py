@@ -15,43 +15,20 @@ import os
 import re
 import shutil
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.chaos import chaos_point
+from common.names import MAX_COMPONENT_BYTES, sanitize_component
 from pipeline.asr.base import Segment
 from pipeline.config import Config
 from pipeline.ledger import FileRow, content_hash
 from pipeline.transcripts import FORMATS, render
 
-MAX_COMPONENT_BYTES = 120  # well under every file system's 255, leaving room for suffixes
-_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-
 
 class FilingError(Exception):
     """Filing could not finish; the original is untouched. The message says what to do."""
-
-
-def sanitize_component(text: str, fallback: str = "Untitled",
-                       max_bytes: int = MAX_COMPONENT_BYTES) -> str:
-    """One safe path component: no separators, no control or reserved characters, no leading
-    dots (so never '..'), no trailing dots or spaces, at most `max_bytes` in UTF-8."""
-    text = unicodedata.normalize("NFC", text)
-    text = _FORBIDDEN.sub(" ", text)
-    text = " ".join(text.split())
-    text = text.lstrip(". ").rstrip(". ,;:!-")
-    if _RESERVED.match(text):
-        text = f"{text}_"
-    encoded = text.encode("utf-8")
-    if len(encoded) > max_bytes:
-        cut = encoded[:max_bytes].decode("utf-8", "ignore")
-        # Prefer ending at a word boundary when one is reasonably close.
-        if " " in cut[len(cut) // 2:]:
-            cut = cut[: cut.rfind(" ")]
-        text = cut.rstrip(". ,;:!-")
-    return text or fallback
 
 
 def inside(root: Path, candidate: Path) -> Path:
@@ -118,37 +95,88 @@ def link_no_clobber(tmp: Path, final: Path) -> None:
     tmp.unlink()
 
 
-def copy_verified(src: Path, final: Path, expected_hash: str, keep_times: bool = False) -> Path:
+PART_SUFFIX = ".part"
+
+
+def part_name(final: Path) -> Path:
+    """The temporary name a file is written under before it takes `final`'s name."""
+    return final.with_name(f".{final.name}{PART_SUFFIX}")
+
+
+def copy_verified(src: Path, final: Path, expected_hash: str, keep_times: bool = False,
+                  step: str = "organize",
+                  finish: Callable[[Path], None] | None = None) -> Path:
     """Copy `src` to `final` through a temporary file, fsync it, read it back and compare its
-    size and hash with the original's before it takes its name."""
+    size and hash with the original's before it takes its name. `finish` gets the verified
+    temporary copy before that (to tag it and record what it then is). Whatever stops it (a
+    full disk, a signal) takes the temporary file away with it."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.part")
-    digest = hashlib.sha256()
-    with open(src, "rb") as fin, open(tmp, "wb") as fout:
-        while block := fin.read(1 << 20):
-            digest.update(block)
-            fout.write(block)
-        fout.flush()
-        os.fsync(fout.fileno())
-    if digest.hexdigest() != expected_hash:
-        tmp.unlink(missing_ok=True)
-        raise FilingError(f"{src.name} changed while it was being copied: leave it alone "
-                          "until it is complete, then run again.")
-    if tmp.stat().st_size != src.stat().st_size or content_hash(tmp) != expected_hash:
-        tmp.unlink(missing_ok=True)
-        raise FilingError(f"The copy of {src.name} at {final.parent} did not match the "
-                          "original: check that disk, then run again.")
-    if keep_times:
-        shutil.copystat(src, tmp)  # the filed talk keeps the recording's own dates
-    link_no_clobber(tmp, final)
+    tmp = part_name(final)
+    try:
+        digest = hashlib.sha256()
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while block := fin.read(1 << 20):
+                digest.update(block)
+                fout.write(block)
+                chaos_point(f"{step}.copy")
+            fout.flush()
+            os.fsync(fout.fileno())
+        chaos_point(f"{step}.fsync")
+        if digest.hexdigest() != expected_hash:
+            raise FilingError(f"{src.name} changed while it was being copied: leave it alone "
+                              "until it is complete, then run again.")
+        if tmp.stat().st_size != src.stat().st_size or content_hash(tmp) != expected_hash:
+            raise FilingError(f"The copy of {src.name} at {final.parent} did not match the "
+                              "original: check that disk, then run again.")
+        if finish is not None:
+            finish(tmp)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        if keep_times:
+            shutil.copystat(src, tmp)  # the filed talk keeps the recording's own dates
+        link_no_clobber(tmp, final)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    chaos_point(f"{step}.rename")
     return final
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only disk: nothing could have been written there either
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = part_name(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def sweep_parts(config: Config) -> list[Path]:
+    """Remove the temporary files an interrupted run left in the folders talks writes (only
+    names talks makes: `.NAME.part`). Called with the run lock held, so no other run is
+    writing them."""
+    removed = []
+    for folder in (config.output.talks_dir, config.output.transcripts_dir,
+                   config.output.raw_dir):
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob(f".*{PART_SUFFIX}"):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def raw_backup(config: Config, src: Path, year: int, digest: str) -> Path:
@@ -165,14 +193,18 @@ def raw_backup(config: Config, src: Path, year: int, digest: str) -> Path:
                 return candidate  # already backed up (a resumed run)
             continue
         try:
-            return copy_verified(src, candidate, digest)
+            return copy_verified(src, candidate, digest, step="organize.raw")
         except FileExistsError:
             continue
     raise FilingError(f"Too many raw backups named {name}: clean up {folder}.")
 
 
 def _same_recording(path: Path, row: FileRow) -> bool:
-    return path.stat().st_size == row.size and content_hash(path) == row.hash
+    """Whether `path` is this talk's filed copy (tagged or compact copies have a hash of
+    their own, which the ledger keeps)."""
+    if path.stat().st_size != row.size and not row.filed_hash:
+        return False
+    return row.is_filed_copy(content_hash(path))
 
 
 def _reusable_stems(row: FileRow, speaker: str, title: str) -> list[str]:
@@ -192,18 +224,22 @@ class Filed:
     talk: Path
     transcripts: list[Path]
     raw: Path | None
+    digest: str = ""  # the hash of the filed copy as written ("" = the original's)
 
 
 def file_talk(config: Config, row: FileRow, segments: Sequence[Segment], meta: dict,
-              title: str, speaker: str, year: int, reserve: Callable[[str], None]) -> Filed:
+              title: str, speaker: str, year: int, reserve: Callable[[str], None],
+              make_copy: Callable[[Path, Path], str] | None = None,
+              ext: str | None = None) -> Filed:
     """Copy the recording into place with its transcripts. `reserve(stem)` records the chosen
     name in the ledger before anything is written, so a resumed run finishes the same filing
-    instead of starting a " (2)" beside it."""
+    instead of starting a " (2)" beside it. `make_copy(original, final)` writes the filed copy
+    (default: a verified byte copy) and returns its hash; `ext` is the copy's extension."""
     src = Path(row.path)
     if not src.is_file():
         raise FilingError(f"{src} is no longer there: put it back, or run again to file it "
                           "from where it is now.")
-    ext = src.suffix.lower()
+    ext = ext or src.suffix.lower()
     names = None
     for stem in _reusable_stems(row, speaker, title):
         candidate = names_for(config, year, speaker, title, ext, stem)
@@ -213,16 +249,24 @@ def file_talk(config: Config, row: FileRow, segments: Sequence[Segment], meta: d
     if names is None:
         names = free_names(config, year, speaker, title, ext)
         reserve(names.stem)
+    digest = row.filed_hash or row.hash
     if not names.talk.exists():
         try:
-            copy_verified(src, names.talk, row.hash, keep_times=True)
+            if make_copy is None:
+                copy_verified(src, names.talk, row.hash, keep_times=True)
+                digest = row.hash
+            else:
+                digest = make_copy(src, names.talk)
         except FileExistsError:
             # Someone took the name between our look and our copy: pick again.
-            return file_talk(config, row, segments, meta, title, speaker, year, reserve)
+            return file_talk(config, row, segments, meta, title, speaker, year, reserve,
+                             make_copy, ext)
     for fmt, path in names.transcripts.items():
         write_text_atomic(path, render(fmt, segments, {**meta, "talk": names.talk.name}))
-    backup = raw_backup(config, src, year, row.hash) if config.output.raw_backup else None
-    return Filed(names.talk, list(names.transcripts.values()), backup)
+    # A compact copy is other audio: the untouched original is always kept beside it.
+    keep_raw = config.output.raw_backup or config.output.filed_audio == "compact"
+    backup = raw_backup(config, src, year, row.hash) if keep_raw else None
+    return Filed(names.talk, list(names.transcripts.values()), backup, digest)
 
 
 def remove_previous_filing(row: FileRow, filed: Filed) -> None:
@@ -233,7 +277,7 @@ def remove_previous_filing(row: FileRow, filed: Filed) -> None:
     old = Path(row.destination)
     if old == filed.talk or not old.is_file():
         return
-    if old.stat().st_size == row.size and content_hash(old) == row.hash:
+    if row.is_filed_copy(content_hash(old)):
         old.unlink()
         for path in row.transcripts:
             if Path(path) not in filed.transcripts:
@@ -247,10 +291,18 @@ def release_original(config: Config, row: FileRow, filed: Filed) -> bool:
     src = Path(row.path)
     if not src.is_file():
         return False
-    if content_hash(filed.talk) != row.hash:
+    if not filed.talk.is_file() or content_hash(filed.talk) != (filed.digest or row.hash):
         raise FilingError(f"The filed copy {filed.talk} does not match {src.name}; the "
                           "original was kept. Check the disk and run again.")
+    if config.output.filed_audio == "compact" and (
+            filed.raw is None or content_hash(filed.raw) != row.hash):
+        raise FilingError(f"The raw backup of {src.name} is missing or does not match it; "
+                          "the original was kept. Check the disk and run again.")
+    if src.stat().st_size != row.size or content_hash(src) != row.hash:
+        return False  # it changed since it was filed: it is another recording now, keep it
+    chaos_point("organize.release")
     src.unlink()
+    chaos_point("organize.released")
     return True
 
 

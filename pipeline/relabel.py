@@ -1,27 +1,41 @@
 """Relabel: put a filed talk under the right person — the answer to a "needs review".
 
 The talk and all its transcripts move to the new speaker's folders (never overwriting), the
-ledger follows, and a voice sample of the talk can be enrolled for that person so the next
-talk by them is recognised.
+ledger follows, and the talk's speech can be enrolled for that person (a few clips of what
+the transcript says is speech) so their next talk is recognised. Only what a person confirms
+is learned: a match the program made itself never adds clips. `refile` is the move alone:
+renaming or merging a person (pipeline/person_rename.py) moves each of their talks with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from common.chaos import chaos_point
+from common.names import nfc, same_name
 from pipeline.config import Config
-from pipeline.ledger import FileRow, Ledger
+from pipeline.filed_copy import filed_transcript, retag_filed
+from pipeline.identify_stage import talk_speech
+from pipeline.ledger import FileRow, Ledger, content_hash
 from pipeline.organize import (
     FilingError,
+    Names,
+    copy_verified,
     free_names,
-    link_no_clobber,
+    names_for,
     write_text_atomic,
 )
-from pipeline.talk_record import talk_meta, talk_segments
+from pipeline.states import FileState
+from pipeline.talk_record import talk_meta
 from pipeline.transcripts import render
-from speakers.identify import plan_samples
+from speakers.decisions import SpeakerDecision
+from speakers.identify import plan_speech_samples
 from speakers.library import SpeakerLibrary, check_name
+
+ENROLL_CLIPS = 3       # clips taken from a confirmed talk …
+ENROLL_CLIP_S = 20.0   # … of this much speech each, spread over the talk
 
 
 class RelabelError(Exception):
@@ -38,7 +52,7 @@ class Relabeled:
 
 def find_talk(ledger: Ledger, ref: str) -> FileRow:
     """A filed talk by ledger id, by path, or by a piece of its name that only it has."""
-    filed = [r for r in ledger.all_files() if r.state == "filed" and r.destination]
+    filed = [r for r in ledger.all_files() if r.state == FileState.FILED and r.destination]
     if ref.isdigit():
         for row in filed:
             if row.id == int(ref):
@@ -69,55 +83,119 @@ def _prune_empty(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def enroll_sample(config: Config, row: FileRow, talk: Path, name: str) -> list[Path]:
-    """Add the middle voice sample of the talk to `name`'s clips."""
+def enroll_speech(config: Config, ledger: Ledger, row: FileRow, talk: Path,
+                  name: str) -> list[Path]:
+    """Add up to ENROLL_CLIPS clips of the talk's speech to `name`'s clips."""
     sp = config.speakers
-    samples = plan_samples(row.duration or 0.0, sp.sample_count, sp.sample_seconds,
-                           sp.sample_offset_s, sp.skip_end_s)
-    start, length = samples[len(samples) // 2]
-    return SpeakerLibrary(sp.folder).add(name, [talk], start=start, duration=length)
+    plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0, ENROLL_CLIPS,
+                               ENROLL_CLIP_S, sp.sample_offset_s, sp.skip_end_s)
+    library = SpeakerLibrary(sp.folder)
+    return [library.add_speech(name, talk, pieces) for pieces in plan if pieces]
 
 
-def relabel(config: Config, ledger: Ledger, ref: str, name: str,
-            enroll: bool = False) -> Relabeled:
-    row = find_talk(ledger, ref)
-    default = config.speakers.default_speaker
-    name = name.strip()
-    if name != default:
-        name = check_name(name)
+def _target_names(config: Config, row: FileRow, name: str, ext: str,
+                  stem: str | None = None) -> Names:
+    """Where the talk goes: `stem` when a plan chose it (a rename's journal), else the name
+    an interrupted relabel to this person already chose (recorded before anything moved),
+    else the first free one."""
+    if stem is not None:
+        return names_for(config, row.year or 0, name, row.title or "", ext, stem)
+    if row.planned_name:
+        planned = names_for(config, row.year or 0, name, row.title or "", ext, row.planned_name)
+        # A tagged filed copy differs in size from the original: only its hash tells.
+        if planned.talk.is_file() and content_hash(planned.talk) == (row.filed_hash or row.hash):
+            return planned
+    return free_names(config, row.year or 0, name, row.title or "", ext)
+
+
+def _place(old_talk: Path, new_talk: Path, digest: str) -> None:
+    """A second name for the filed talk (a hard link: no bytes copied, nothing to lose); a
+    verified copy where the disk has no hard links."""
+    new_talk.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(old_talk, new_talk)
+    except FileExistsError:
+        raise RelabelError(f"{new_talk} appeared while relabelling: run the command "
+                           "again.") from None
+    except OSError:
+        copy_verified(old_talk, new_talk, digest, keep_times=True, step="relabel")
+
+
+@dataclass(frozen=True)
+class Refiled:
+    row: FileRow  # as the ledger has it now
+    old_talk: Path
+    talk: Path
+    transcripts: list[Path]
+
+
+def refile(config: Config, ledger: Ledger, row: FileRow, name: str, stem: str | None = None,
+           confirmed: bool = True) -> Refiled:
+    """Move a filed talk to `name`'s folders (as `stem` when given). Each step can be killed:
+    the chosen name is recorded first, the new names are made before the old ones go, and
+    the ledger's commit comes last, so running the same move again finishes it (never a
+    second copy). `confirmed`: a person decided (relabel), so the talk leaves review."""
     old_talk = Path(row.destination or "")
-    if not old_talk.is_file():
-        raise RelabelError(f"The filed copy {old_talk} is missing: put it back, or run "
-                           "`talks --batch --full-scan` to file the talk again.")
-    if name == row.speaker:
+    ext = old_talk.suffix.lower()
+    if same_name(name, row.speaker or "") and (stem is None or stem == old_talk.stem):
+        if not old_talk.is_file():
+            raise RelabelError(f"The filed copy {old_talk} is missing: put it back, or run "
+                               "`talks --batch --full-scan` to file the talk again.")
         new_talk, new_transcripts = old_talk, [Path(p) for p in row.transcripts]
     else:
-        names = free_names(config, row.year or 0, name, row.title or "", old_talk.suffix.lower())
-        try:
-            names.talk.parent.mkdir(parents=True, exist_ok=True)
-            link_no_clobber(old_talk, names.talk)  # a move that never overwrites
-        except FileExistsError:
-            raise RelabelError(f"{names.talk} appeared while relabelling: run the command "
-                               "again.") from None
+        names = _target_names(config, row, name, ext, stem)
+        ledger.update(row.id, planned_name=names.stem)  # the intent, before anything moves
+        if not names.talk.is_file():
+            if not old_talk.is_file():
+                raise RelabelError(f"The filed copy {old_talk} is missing: put it back, or "
+                                   "run `talks --batch --full-scan` to file the talk again.")
+            _place(old_talk, names.talk, row.filed_hash or row.hash)
+        chaos_point("relabel.link")
         new_talk, new_transcripts = names.talk, list(names.transcripts.values())
-    ledger.update(row.id, speaker=name, needs_review=0, speaker_decision="manual",
-                  destination=str(new_talk), transcripts=[str(p) for p in new_transcripts],
-                  planned_name=new_talk.stem)
-    updated = ledger.get(row.id)
-    meta = {**talk_meta(config, ledger, updated), "talk": new_talk.name}
-    segments = talk_segments(ledger, row.id)
+    decided = ({"needs_review": False, "speaker_decision": SpeakerDecision.MANUAL}
+               if confirmed else {})
+    updated = replace(row, speaker=name, destination=str(new_talk), **decided)
+    segments, on_its_clock = filed_transcript(ledger, updated)  # a compact talk's own clock
+    meta = {**talk_meta(config, ledger, updated), **on_its_clock, "talk": new_talk.name}
     try:
         for path in new_transcripts:
             write_text_atomic(path, render(path.suffix.lstrip("."), segments, meta))
+            chaos_point("relabel.transcripts")
     except (OSError, FilingError) as exc:
         raise RelabelError(f"Could not write the transcripts of {new_talk.name} ({exc}): "
                            "check the disk and run the command again.") from None
     for old in row.transcripts:
         if Path(old) not in new_transcripts:
             Path(old).unlink(missing_ok=True)
-            _prune_empty(Path(old).parent, config.output.transcripts_dir)
+    if new_talk != old_talk and old_talk.is_file() and (
+            os.path.samefile(old_talk, new_talk)
+            or content_hash(old_talk) == (row.filed_hash or row.hash)):
+        old_talk.unlink()  # the talk now has only its new name
+        chaos_point("relabel.unlink")
+    ledger_decided = ({"needs_review": 0, "speaker_decision": SpeakerDecision.MANUAL}
+                      if confirmed else {})
+    ledger.update(row.id, speaker=nfc(name), destination=str(new_talk),
+                  transcripts=[str(p) for p in new_transcripts], planned_name=new_talk.stem,
+                  **ledger_decided)
+    chaos_point("relabel.commit")
+    for old in row.transcripts:
+        _prune_empty(Path(old).parent, config.output.transcripts_dir)
     if new_talk != old_talk:
         _prune_empty(old_talk.parent, config.output.talks_dir)
-    enrolled = enroll_sample(config, updated, new_talk, name) if enroll and name != default \
-        else []
-    return Relabeled(updated, new_talk, new_transcripts, enrolled)
+    retag_filed(config, ledger, row.id)  # the artist tag names the new speaker
+    return Refiled(ledger.get(row.id), old_talk, new_talk, new_transcripts)
+
+
+def relabel(config: Config, ledger: Ledger, ref: str, name: str,
+            enroll: bool = False) -> Relabeled:
+    """A person's answer for one talk: moved under `name` (see `refile`), out of review,
+    and with `enroll` its speech added to their clips."""
+    row = find_talk(ledger, ref)
+    default = config.speakers.default_speaker
+    name = nfc(name.strip())
+    if not same_name(name, default):
+        name = check_name(name)
+    done = refile(config, ledger, row, name)
+    enrolled = (enroll_speech(config, ledger, done.row, done.talk, name)
+                if enroll and not same_name(name, default) else [])
+    return Relabeled(done.row, done.talk, done.transcripts, enrolled)

@@ -10,30 +10,37 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from common.chaos import chaos_point
+from common.faults import Fault
+from common.media import MediaError, Squeezed, decode_range, squeeze_silence
 from pipeline.asr import ModelNotFound, create_engine
 from pipeline.asr.base import Engine, Segment
 from pipeline.chunking import drop_repetition_loops, plan_chunks, quietest_point
 from pipeline.config import Config
+from pipeline.cues import repair
 from pipeline.events import ChunkDone, ChunkPlanned
 from pipeline.ledger import Ledger
-from pipeline.media import MediaError, decode_range, squeeze_silence
+from pipeline.logs import get_logger
 from pipeline.memory import checkpoint, return_freed_memory
-from pipeline.worker import StageFailure, WorkerLink, WorkerResult
+from pipeline.states import Stage, StageError
+from pipeline.worker import WorkerLink, WorkerResult, WorkerStatus
 
 
 def _engine_for(config: Config) -> Engine:
     t = config.transcription
     return create_engine(t.engine, t.model, t.model_cache, t.allow_download, t.language,
-                         t.threads, t.compute_type, t.beam_size, t.best_of)
+                         t.threads, t.compute_type, t.beam_size, t.best_of, t.batch_size)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
-                      end: float) -> list[Segment]:
+                      end: float) -> tuple[list[Segment], list[list[float]] | None]:
+    """The chunk's segments, and where the engine's VAD heard speech (None: no VAD ran)."""
     audio = config.audio
     # The engine gets the only reference to the chunk's samples (popped from a list, so this
     # frame keeps none): it lets go of them once the VAD has copied the speech out, instead
     # of 300 s of audio being held through every window's decoding.
     pcm = [decode_range(path, start, end - start)]
+    squeezed = None
     if not audio.remove_silence:
         segments = engine.transcribe(pcm.pop(), offset=start)
     else:
@@ -41,9 +48,25 @@ def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
         segments = [Segment(start + squeezed.to_original(s.start),
                             start + squeezed.to_original(s.end), s.text)
                     for s in engine.transcribe(squeezed.pcm, offset=0.0)]
-    # No overlap between chunks, so a segment never belongs past its chunk's end.
-    return [Segment(max(s.start, start), min(s.end, end), s.text)
-            for s in drop_repetition_loops(segments)]
+    speech = _speech_heard(engine, squeezed, start, end)
+    # No overlap between chunks, so a cue never belongs outside its chunk; what the engine
+    # gave is made into valid cues here, before the ledger keeps it.
+    repaired = repair(drop_repetition_loops(segments), duration=end, floor=start)
+    for note in repaired.notes:
+        get_logger().warning("%s: %s", path.name, note)
+    return repaired.segments, speech
+
+
+def _speech_heard(engine: Engine, squeezed: Squeezed | None, start: float,
+                  end: float) -> list[list[float]] | None:
+    """The engine's VAD stretches in seconds of the recording, or None when it ran none."""
+    heard = getattr(engine, "last_speech", None)
+    if heard is None:
+        return None
+    if squeezed is not None:
+        heard = [(start + squeezed.to_original(a), start + squeezed.to_original(b))
+                 for a, b in heard]
+    return [[round(max(a, start), 3), round(min(b, end), 3)] for a, b in heard]
 
 
 def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
@@ -52,6 +75,7 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
     that takes over from another does not announce it again)."""
     path = Path(path_str)
     name = path.name
+    link.forward_logs(name)
     link.send(checkpoint("worker started", root_pid))
     with Ledger(config.output.ledger_path) as ledger:
         chunks = ledger.chunks(file_id)
@@ -61,7 +85,7 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
             try:
                 plan = plan_chunks(duration, config.transcription.chunk_seconds, find_cut)
             except MediaError as exc:
-                raise StageFailure("transcribe", str(exc)) from None
+                raise StageError(Stage.TRANSCRIBE, str(exc)) from None
             ledger.save_plan(file_id, plan)
             chunks = ledger.chunks(file_id)
         total = len(chunks)
@@ -71,7 +95,7 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
         budget = config.transcription.chunks_per_worker or total
         # Sent after the model is unloaded, so that checkpoint reaches the parent first (it
         # stops listening at the result).
-        result = WorkerResult("done")
+        result = WorkerResult(WorkerStatus.DONE)
         try:
             for chunk in chunks:
                 if chunk.done:
@@ -80,34 +104,41 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
                     # The heap of a process that has decoded many chunks keeps pieces the
                     # allocator will not give back, and its peaks creep up with them; a fresh
                     # process for the next chunks keeps a 2-hour file's peak at a 20-minute one's.
-                    result = WorkerResult("more")
+                    result = WorkerResult(WorkerStatus.MORE)
                     break
                 budget -= 1
                 if link.should_stop():
-                    result = WorkerResult("cancelled", "transcribe", "stopped between chunks")
+                    result = WorkerResult(WorkerStatus.CANCELLED, Stage.TRANSCRIBE,
+                                          "stopped between chunks")
                     break
                 if engine is None:
                     try:
                         engine = _engine_for(config)
                         engine.load()
-                    except ModelNotFound as exc:
-                        raise StageFailure("transcribe", str(exc)) from None
-                    link.send(checkpoint("model loaded", root_pid))
+                    except ModelNotFound as exc:  # every file would need it: the run stops
+                        raise Fault(str(exc)) from None
+                    link.send(checkpoint("model loaded", root_pid, engine.device_memory()))
                 began = time.monotonic()
                 try:
-                    segments = _transcribe_range(engine, config, path, chunk.start, chunk.end)
+                    segments, speech = _transcribe_range(engine, config, path, chunk.start,
+                                                         chunk.end)
                 except MediaError as exc:
-                    raise StageFailure("transcribe", str(exc)) from None
+                    raise StageError(Stage.TRANSCRIBE, str(exc)) from None
                 text = " ".join(s.text for s in segments)
                 seconds = time.monotonic() - began
                 ledger.save_chunk(file_id, chunk.idx, text,
                                   [{"start": s.start, "end": s.end, "text": s.text}
-                                   for s in segments], run_id, seconds)
+                                   for s in segments], run_id, seconds, speech)
+                chaos_point("transcribe.chunk")
                 link.send(ChunkDone(name, chunk.idx, total, chunk.start, chunk.end, text,
                                     round(seconds, 3)))
                 del segments
-                return_freed_memory()  # the chunk's audio and features are gone: so is their RSS
-                link.send(checkpoint(f"chunk {chunk.idx + 1}/{total}", root_pid))
+                # The chunk's audio and features are gone: so is their memory, from the
+                # engine's own cache and from the heap.
+                counters = engine.device_memory()
+                engine.trim()
+                return_freed_memory()
+                link.send(checkpoint(f"chunk {chunk.idx + 1}/{total}", root_pid, counters))
         finally:
             if engine is not None:
                 engine.unload()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from pipeline.asr.base import Segment
+from pipeline.cues import require_valid
 
 FORMATS = ("txt", "srt", "vtt", "json")
 PARAGRAPH_GAP_S = 2.0  # a pause this long starts a new paragraph in the .txt
@@ -48,8 +49,13 @@ def to_json(segments: Sequence[Segment], meta: dict) -> str:
 
 
 def render(fmt: str, segments: Sequence[Segment], meta: dict) -> str:
+    """One transcript file's text. The cues are checked first (pipeline/cues.py): a cue a
+    player would reject raises InvalidTranscript instead of being written."""
+    require_valid(segments, meta.get("duration"))
     if fmt == "txt":
-        return to_txt(segments)
+        # A summary (from [titles] summary) heads the plain text, set apart from the words.
+        head = f"Summary: {meta['summary']}\n\n---\n\n" if meta.get("summary") else ""
+        return head + to_txt(segments)
     if fmt == "srt":
         return to_srt(segments)
     if fmt == "vtt":

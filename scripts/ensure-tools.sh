@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure the system programs talks needs are installed: apt-get on Debian/Ubuntu, brew on
 # macOS. Usage: scripts/ensure-tools.sh ffmpeg [espeak-ng …]
-# Each argument is a program name; the package has the same name in apt and brew.
+# Each argument is a program name; the package has the same name in apt and brew, or is named
+# after a colon: crontab:cron.
 set -euo pipefail
 missing=()
-for tool in "$@"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+programs=()
+for spec in "$@"; do
+  tool="${spec%%:*}"
+  command -v "$tool" >/dev/null 2>&1 || { missing+=("${spec#*:}"); programs+=("$tool"); }
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -26,6 +29,6 @@ else
   echo "talks needs ${missing[*]}: install it with your package manager (on macOS first get Homebrew from brew.sh, then 'brew install ${missing[*]}'), then try again." >&2
   exit 1
 fi
-for tool in "${missing[@]}"; do
+for tool in "${programs[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "Installing $tool did not put it on PATH: install it by hand, then try again." >&2; exit 1; }
 done

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from speakers.voice_activity import shorten_silences
+
 RATE = 16_000
 N_FFT = 400          # 25 ms
 HOP = 160            # 10 ms
@@ -25,9 +27,6 @@ N_MELS = 40
 PARTIAL_FRAMES = 160  # 1.6 s
 PARTIAL_RATE = 1.3    # partials per second of audio
 MIN_COVERAGE = 0.75   # a last partial shorter than this share of 1.6 s is dropped
-VAD_WINDOW = 480      # 30 ms at 16 kHz
-VAD_SMOOTHING = 8     # windows in the moving average
-VAD_MAX_SILENCE = 6   # windows of silence kept either side of speech
 TARGET_DBFS = -30.0
 INT16_MAX = 2 ** 15 - 1
 
@@ -47,35 +46,6 @@ def raise_to_target_loudness(wav: np.ndarray) -> np.ndarray:
         return wav
     gain_db = TARGET_DBFS - 20 * np.log10(rms / INT16_MAX)
     return wav * (10 ** (gain_db / 20)) if gain_db > 0 else wav
-
-
-def shorten_silences(wav: np.ndarray) -> np.ndarray:
-    """Keep the 30 ms windows webrtcvad (mode 3) calls speech, smoothed over 8 windows and
-    widened by 6 windows each side; the tail past the last whole window is dropped."""
-    import webrtcvad
-
-    windows = len(wav) // VAD_WINDOW
-    wav = wav[: windows * VAD_WINDOW]
-    if windows == 0:
-        return wav
-    pcm16 = np.round(wav * INT16_MAX).astype(np.int16).tobytes()
-    vad = webrtcvad.Vad(3)
-    step = VAD_WINDOW * 2
-    voiced = np.fromiter((vad.is_speech(pcm16[i * step:(i + 1) * step], RATE)
-                          for i in range(windows)), dtype=np.float64, count=windows)
-    # A moving average whose window reaches (width - 1) // 2 back and width // 2 ahead.
-    before, after = (VAD_SMOOTHING - 1) // 2, VAD_SMOOTHING // 2
-    padded = np.concatenate((np.zeros(before), voiced, np.zeros(after)))
-    sums = np.convolve(padded, np.ones(VAD_SMOOTHING), mode="valid")
-    speech = np.round(sums / VAD_SMOOTHING).astype(bool)
-    # Widen speech by `reach` windows on each side: a dilation with VAD_MAX_SILENCE + 1 ones
-    # centred on each window.
-    reach = (VAD_MAX_SILENCE + 1) // 2
-    edges = np.concatenate((np.zeros(reach, bool), speech, np.zeros(reach, bool)))
-    widened = np.zeros(windows, dtype=bool)
-    for shift in range(2 * reach + 1):
-        widened |= edges[shift: shift + windows]
-    return wav[np.repeat(widened, VAD_WINDOW)]
 
 
 def prepare(wav: np.ndarray) -> np.ndarray:

@@ -1,5 +1,9 @@
 """Who is speaking: a few samples spread over the talk, scored against every enrolled person.
 
+Samples are taken from speech only: the transcription's VAD already found where people speak,
+so music before a talk, applause and long silences never become a voice sample. Each sample
+is made of the speech pieces that fill `sample_seconds`, wherever they lie.
+
 The decision keeps its evidence. It is a **match** only when the best person clears the
 threshold, beats the runner-up by a margin, and most samples agree; **unknown** when nobody
 comes close; **review** in between, so the program says it is unsure instead of guessing.
@@ -7,27 +11,30 @@ comes close; **review** in between, so the program says it is unsure instead of 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
+    import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
-from pipeline.ledger import Ledger
+from speakers.calibration import Calibrated, suggest
+from speakers.decisions import SpeakerDecision
 from speakers.embedding import Embedder, unit
 from speakers.library import Person
 
-MATCH, UNKNOWN, REVIEW = "match", "unknown", "review"
 CLIP_SECONDS_READ = 90.0  # enrolled clips are short; never read more of one than this
 
 
 def plan_samples(duration: float, count: int, length: float, skip_start: float,
                  skip_end: float) -> list[tuple[float, float]]:
     """(start, length) of up to `count` samples spread evenly over the talk, past the intro
-    and before the outro. Short files shrink the skips (to a tenth of the file each) and then
-    the number of samples, so there is always at least one sample."""
+    and before the outro. Short files shrink the skips (to a tenth of the file each). When
+    there is too little for `count` samples of `length`, fewer samples share all of it, back
+    to back (each between `length` and twice that): a short talk's voice is heard whole, not
+    in a few windows with gaps between them. There is always at least one sample."""
     if duration <= 0:
         return []
     lo = min(skip_start, duration * 0.1)
@@ -35,14 +42,76 @@ def plan_samples(duration: float, count: int, length: float, skip_start: float,
     usable = hi - lo
     if usable <= length:
         return [(lo, max(usable, min(length, duration)))]
-    count = max(1, min(count, int(usable // length)))
+    if usable < count * length:
+        shared = max(1, int(usable // length))
+        size = usable / shared
+        return [(lo + i * size, size) for i in range(shared)]
     if count == 1:
         return [(lo + (usable - length) / 2, length)]
     step = (usable - length) / (count - 1)
     return [(lo + i * step, length) for i in range(count)]
 
 
+Span = tuple[float, float]  # (start, length) in seconds of the recording
+SPEECH_GAP_S = 0.3  # speech pieces closer than this are one piece
+MIN_SPEECH_S = 1.0  # with less known speech than this, samples are spread over the whole file
+
+
+def speech_spans(segments: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(start, end) of speech, merged and in time order, from transcript segments."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted((float(a), float(b)) for a, b in segments if b > a):
+        if merged and start - merged[-1][1] <= SPEECH_GAP_S:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def plan_speech_samples(speech: Sequence[tuple[float, float]], duration: float, count: int,
+                        length: float, skip_start: float, skip_end: float) -> list[list[Span]]:
+    """Up to `count` samples of `length` seconds of speech each, spread evenly over the speech
+    between the intro and the outro (the skips shrink for short files as in `plan_samples`).
+    Each sample is the list of (start, length) pieces of the recording it is made of. Without
+    enough known speech (no transcript, or a silent one) the samples are plain ranges of the
+    file, as `plan_samples` places them."""
+    if duration <= 0:
+        return []
+    lo = min(skip_start, duration * 0.1)
+    hi = duration - min(skip_end, duration * 0.1)
+    kept = [(max(a, lo), min(b, hi)) for a, b in speech if min(b, hi) > max(a, lo)]
+    if sum(b - a for a, b in kept) < MIN_SPEECH_S:
+        kept = list(speech)  # a short file whose speech sits in its first or last tenth
+    total = sum(b - a for a, b in kept)
+    if total < MIN_SPEECH_S:
+        return [[span] for span in plan_samples(duration, count, length, skip_start, skip_end)]
+    samples = []
+    for start, size in plan_samples(total, count, length, 0.0, 0.0):
+        samples.append(_pieces_at(kept, start, size))
+    return samples
+
+
+def _pieces_at(spans: Sequence[tuple[float, float]], offset: float, size: float) -> list[Span]:
+    """The pieces of the recording that hold speech-time [offset, offset + size)."""
+    pieces: list[Span] = []
+    passed = 0.0
+    for a, b in spans:
+        span = b - a
+        if passed + span > offset and size > 0:
+            begin = a + max(0.0, offset - passed)
+            take = min(b - begin, size)
+            if take > 0:
+                pieces.append((begin, take))
+                size -= take
+                offset += take
+        passed += span
+        if size <= 1e-9:
+            break
+    return pieces
+
+
 def centroid(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    import numpy as np
     return unit(np.mean(np.stack(vectors), axis=0))
 
 
@@ -50,6 +119,7 @@ def score_sample(sample: np.ndarray, enrolled: Mapping[str, Sequence[np.ndarray]
                  method: str) -> dict[str, float]:
     """Cosine of one sample with each person: against the mean of their clips (centroid) or
     their closest clip (best_clip)."""
+    import numpy as np
     scores = {}
     for name, vectors in enrolled.items():
         if method == "centroid":
@@ -69,7 +139,7 @@ class Rules:
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str  # match, unknown, review
+    kind: SpeakerDecision  # match, unknown or review
     speaker: str | None
     candidates: list[tuple[str, float]]  # everyone, best first, by mean score over samples
     agreement: float  # share of samples whose best person is the overall best
@@ -84,8 +154,13 @@ class Decision:
 
 
 def decide(per_sample: Sequence[Mapping[str, float]], rules: Rules) -> Decision:
-    if not per_sample or not per_sample[0]:
-        return Decision(UNKNOWN, None, [], 0.0, "no enrolled speakers to compare with")
+    import numpy as np
+    if not per_sample:
+        return Decision(SpeakerDecision.UNKNOWN, None, [], 0.0,
+                        "no voice sample could be taken from the talk")
+    if not per_sample[0]:
+        return Decision(SpeakerDecision.UNKNOWN, None, [], 0.0,
+                        "no enrolled speakers to compare with")
     names = list(per_sample[0])
     means = {n: float(np.mean([s[n] for s in per_sample])) for n in names}
     ranked = sorted(means.items(), key=lambda kv: kv[1], reverse=True)
@@ -94,7 +169,7 @@ def decide(per_sample: Sequence[Mapping[str, float]], rules: Rules) -> Decision:
     tops = Counter(max(s, key=s.get) for s in per_sample)  # type: ignore[arg-type]
     agreement = tops[best] / len(per_sample)
     if best_score < rules.unknown_below:
-        return Decision(UNKNOWN, None, ranked, agreement,
+        return Decision(SpeakerDecision.UNKNOWN, None, ranked, agreement,
                         f"best score {best_score:.3f} is below {rules.unknown_below}")
     problems = []
     if best_score < rules.threshold:
@@ -104,13 +179,26 @@ def decide(per_sample: Sequence[Mapping[str, float]], rules: Rules) -> Decision:
     if agreement < rules.min_agreement:
         problems.append(f"only {agreement:.0%} of samples agree")
     if problems:
-        return Decision(REVIEW, None, ranked, agreement, "; ".join(problems))
-    return Decision(MATCH, best, ranked, agreement,
+        return Decision(SpeakerDecision.REVIEW, None, ranked, agreement, "; ".join(problems))
+    return Decision(SpeakerDecision.MATCH, best, ranked, agreement,
                     f"{best_score:.3f}, {best_score - runner_up:+.3f} over the next, "
                     f"{agreement:.0%} of samples agree")
 
 
-def enrolled_embeddings(people: Sequence[Person], embedder: Embedder, ledger: Ledger,
+class EmbeddingCache(Protocol):
+    """Where clip embeddings are kept between runs (the ledger is one), keyed by the clip's
+    content and the backend, so a changed clip or another model never reuses a vector."""
+
+    def hash_of(self, path: Path) -> str: ...
+
+    def cached_embedding(self, digest: str, backend: str) -> np.ndarray | None: ...
+
+    def store_embedding(self, digest: str, backend: str, vector: np.ndarray) -> None: ...
+
+    def drop_embeddings(self, backend: str, keep: set[str]) -> int: ...
+
+
+def enrolled_embeddings(people: Sequence[Person], embedder: Embedder, ledger: EmbeddingCache,
                         read_clip: Callable[[Path], np.ndarray]) -> tuple[
                             dict[str, list[np.ndarray]], int]:
     """Each person's clip vectors, from the ledger's cache (keyed by clip content and backend)
@@ -123,66 +211,66 @@ def enrolled_embeddings(people: Sequence[Person], embedder: Embedder, ledger: Le
         for clip in person.clips:
             digest = ledger.hash_of(clip)
             present.add(digest)
-            cached = ledger.cached_embedding(digest, embedder.name)
+            cached = ledger.cached_embedding(digest, embedder.cache_key)
             if cached is None:
                 cached = unit(embedder.embed(read_clip(clip)))
-                ledger.store_embedding(digest, embedder.name, cached)
+                ledger.store_embedding(digest, embedder.cache_key, cached)
                 embedded += 1
             vectors.setdefault(person.name, []).append(unit(cached))
-    ledger.drop_embeddings(embedder.name, keep=present)
+    ledger.drop_embeddings(embedder.cache_key, keep=present)
     return vectors, embedded
+
+
+@dataclass(frozen=True)
+class ClipCheck:
+    person: str
+    clip: int  # index into the person's clips
+    own: float  # with their own person, the clip left out
+    best_other: str | None
+    other: float  # with the closest other person
 
 
 @dataclass(frozen=True)
 class CheckReport:
     """Leave-one-out over the library: how well each clip finds its own person."""
-    clips: int
-    top1: float  # share of clips whose own person ranks first without them
-    genuine: list[float]   # each clip with its own person (without it)
-    impostor: list[float]  # each clip with every other person
+    clips: list[ClipCheck]
     close_pairs: list[tuple[str, str, float]]  # people whose centroids are too alike
-    misses: list[tuple[str, str, float]]  # (clip's person, who ranked first, score)
-    suggested_threshold: float | None
+    suggested: Calibrated | None
+
+    @property
+    def top1(self) -> float:
+        return sum(c.own > c.other for c in self.clips) / len(self.clips) if self.clips else 0.0
+
+    @property
+    def suspicious(self) -> list[ClipCheck]:
+        """Clips closer to someone else than to their own person: another voice, or no
+        speech at all (music, silence), in the wrong person's clips."""
+        return [c for c in self.clips if c.best_other is not None and c.other >= c.own]
 
 
 def leave_one_out(enrolled: Mapping[str, Sequence[np.ndarray]], method: str) -> CheckReport:
-    genuine: list[float] = []
-    impostor: list[float] = []
-    misses: list[tuple[str, str, float]] = []
-    hits = trials = 0
+    import numpy as np
+    checks: list[ClipCheck] = []
     for name, vectors in enrolled.items():
         for i, vector in enumerate(vectors):
-            others = {n: (list(v) if n != name else [w for j, w in enumerate(v) if j != i])
-                      for n, v in enrolled.items()}
-            others = {n: v for n, v in others.items() if v}
-            if name not in others or len(others) < 2:
+            rest = [w for j, w in enumerate(vectors) if j != i]
+            if not rest:
                 continue  # a person with one clip cannot be tested against themselves
-            scores = score_sample(vector, others, method)
-            trials += 1
-            top = max(scores, key=scores.get)  # type: ignore[arg-type]
-            if top == name:
-                hits += 1
-            else:
-                misses.append((name, top, scores[top]))
-            genuine.append(scores[name])
-            impostor.extend(s for n, s in scores.items() if n != name)
+            others = {n: v for n, v in enrolled.items() if n != name and v}
+            library = {**others, name: rest}
+            scores = score_sample(vector, library, method)
+            best_other = max(others, key=lambda n: scores[n]) if others else None
+            checks.append(ClipCheck(name, i, scores[name], best_other,
+                                    scores[best_other] if best_other else -1.0))
     centroids = {n: centroid(v) for n, v in enrolled.items() if v}
     names = sorted(centroids)
-    pairs = sorted(((a, b, float(np.dot(centroids[a], centroids[b])))
-                    for i, a in enumerate(names) for b in names[i + 1:]),
-                   key=lambda t: t[2], reverse=True)
+    pairs = [(a, b, float(np.dot(centroids[a], centroids[b])))
+             for i, a in enumerate(names) for b in names[i + 1:]]
+    with_others = [c for c in checks if c.best_other is not None]
     suggested = None
-    if genuine and impostor:
-        # Midway between the highest impostor and the lowest genuine score when they are
-        # apart; otherwise the value that misclassifies the fewest of both.
-        hi_imp, lo_gen = max(impostor), min(genuine)
-        if lo_gen > hi_imp:
-            suggested = (hi_imp + lo_gen) / 2
-        else:
-            candidates = sorted(set(genuine) | set(impostor))
-            suggested = min(candidates, key=lambda t: sum(g < t for g in genuine)
-                            + sum(x >= t for x in impostor))
-        suggested = math.floor(suggested * 1000) / 1000
-    close = [p for p in pairs if suggested is not None and p[2] >= suggested]
-    return CheckReport(trials, hits / trials if trials else 0.0, genuine, impostor, close,
-                       misses, suggested)
+    if with_others:
+        suggested = suggest([c.own for c in with_others], [c.other for c in with_others],
+                            [c.own - c.other for c in with_others if c.own > c.other])
+    close = sorted((p for p in pairs if suggested is not None and p[2] >= suggested.threshold),
+                   key=lambda t: t[2], reverse=True)
+    return CheckReport(checks, close, suggested)

@@ -3,8 +3,9 @@
 Two layouts, mixed freely in one folder:
     NAME.mp3, NAME_1.mp3, NAME_2.wav …   (the original system's convention)
     NAME/any-name.wav …                  (a folder per person)
-Names may hold spaces and any letters. Nothing here deletes a clip: removing a person moves
-their clips under `.removed/`.
+Names may hold spaces and any letters; a name is the same in composed and decomposed Unicode
+(macOS hands out decomposed file names), and is given out composed (NFC). Nothing here deletes
+a clip: removing a person moves their clips under `.removed/`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.media import MediaError, cut_sample, probe
-from pipeline.organize import sanitize_component
+from common.chaos import chaos_point
+from common.media import MediaError, cut_pieces, cut_sample, probe
+from common.names import nfc, sanitize_component
 
 CLIP_EXTENSIONS = {".mp3", ".wav", ".m4a", ".flac", ".mp4", ".ogg", ".opus", ".aac", ".webm"}
 _NUMBERED = re.compile(r"^(?P<name>.+?)_(?P<n>\d+)$")
 MAX_CLIP_SECONDS = 120.0  # longer sources need a time range: a clip is a sample, not a talk
 REMOVED = ".removed"
+MIN_SPEECH_S = 30.0  # less enrolled speech than this identifies a person poorly
 
 
 class LibraryError(Exception):
@@ -30,9 +34,10 @@ class LibraryError(Exception):
 
 @dataclass(frozen=True)
 class Person:
-    name: str
+    name: str  # NFC
     clips: tuple[Path, ...]
     has_folder: bool
+    folder: Path | None = None  # their folder as it is on disk, when they have one
 
 
 def person_of(path: Path, folder: Path) -> str | None:
@@ -41,16 +46,45 @@ def person_of(path: Path, folder: Path) -> str | None:
         return None
     rel = path.relative_to(folder)
     if len(rel.parts) == 2:
-        return rel.parts[0]
+        return nfc(rel.parts[0])
     if len(rel.parts) == 1:
         match = _NUMBERED.match(path.stem)
-        return match.group("name") if match else path.stem
+        return nfc(match.group("name") if match else path.stem)
     return None
 
 
+_SECONDS: dict[tuple[str, int, int], float] = {}
+
+
+def clip_seconds(path: Path) -> float:
+    """A clip's length: from a wav header, else ffprobe; 0 for what cannot be read. Kept per
+    file size and time, so a screen can ask again cheaply."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0.0
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _SECONDS:
+        seconds = 0.0
+        if path.suffix.lower() == ".wav":
+            try:
+                with wave.open(str(path), "rb") as w:
+                    seconds = w.getnframes() / float(w.getframerate())
+            except (wave.Error, EOFError, OSError):
+                seconds = 0.0
+        if not seconds:
+            try:
+                seconds = probe(path).duration
+            except MediaError:
+                seconds = 0.0
+        _SECONDS[key] = seconds
+    return _SECONDS[key]
+
+
 def check_name(name: str) -> str:
+    """The name as stored (NFC), or LibraryError saying why it cannot be one."""
     clean = sanitize_component(name, fallback="")
-    if not clean or clean != name.strip():
+    if not clean or clean != nfc(name.strip()):
         raise LibraryError(f"{name!r} cannot be a speaker's name: avoid / \\ : * ? \" < > | "
                            "and leading dots.")
     if _NUMBERED.match(clean):
@@ -63,35 +97,49 @@ class SpeakerLibrary:
     def __init__(self, folder: Path):
         self.folder = folder
 
+    def seconds(self) -> dict[str, float]:
+        """Each person's enrolled audio, in seconds (the length of their clips)."""
+        return {p.name: sum(clip_seconds(c) for c in p.clips) for p in self.people()}
+
     def people(self) -> list[Person]:
         if not self.folder.is_dir():
             return []
         clips: dict[str, list[Path]] = {}
-        folders: set[str] = set()
+        folders: dict[str, Path] = {}
         for path in sorted(self.folder.iterdir()):
             if path.name.startswith("."):
                 continue
             if path.is_dir():
-                folders.add(path.name)
+                folders[nfc(path.name)] = path
                 found = [p for p in sorted(path.iterdir()) if p.is_file()
                          and person_of(p, self.folder)]
-                clips.setdefault(path.name, []).extend(found)
+                clips.setdefault(nfc(path.name), []).extend(found)
             elif path.is_file() and (name := person_of(path, self.folder)):
                 clips.setdefault(name, []).append(path)
-        return [Person(name, tuple(paths), name in folders)
+        return [Person(name, tuple(paths), name in folders, folders.get(name))
                 for name, paths in sorted(clips.items(), key=lambda kv: kv[0].casefold())
                 if paths]
 
     def person(self, name: str) -> Person:
         for person in self.people():
-            if person.name == name:
+            if person.name == nfc(name.strip()):
                 return person
         known = ", ".join(p.name for p in self.people()) or "none yet"
         raise LibraryError(f"No speaker named {name!r} in {self.folder} (known: {known}).")
 
-    def _next_clip_path(self, name: str, ext: str) -> Path:
+    def _folder_of(self, name: str) -> Path | None:
+        """`name`'s folder as it is on disk (it may be in another Unicode form)."""
         if (self.folder / name).is_dir():
-            base = self.folder / name
+            return self.folder / name
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.is_dir() and nfc(path.name) == name:
+                    return path
+        return None
+
+    def _next_clip_path(self, name: str, ext: str) -> Path:
+        if (folder := self._folder_of(name)) is not None:
+            base = folder
         else:
             base = self.folder
             if not any((base / f"{name}{e}").exists() for e in CLIP_EXTENSIONS):
@@ -132,6 +180,18 @@ class SpeakerLibrary:
             added.append(target)
         return added
 
+    def add_speech(self, name: str, source: Path, pieces: list[tuple[float, float]]) -> Path:
+        """One clip made of the (start, length) pieces of a recording, joined: the speech of a
+        talk without its pauses, music or applause."""
+        name = check_name(name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self._next_clip_path(name, ".wav")
+        try:
+            cut_pieces(source, pieces, target)
+        except MediaError as exc:
+            raise LibraryError(str(exc)) from None
+        return target
+
     def _move_clips(self, person: Person, new_name: str) -> list[Path]:
         moved = []
         for clip in person.clips:
@@ -139,8 +199,9 @@ class SpeakerLibrary:
             target.parent.mkdir(parents=True, exist_ok=True)
             clip.rename(target)
             moved.append(target)
-        if person.has_folder:
-            _remove_if_empty(self.folder / person.name)
+            chaos_point("speakers.rename")
+        if person.folder is not None:
+            _remove_if_empty(person.folder)
         return moved
 
     def rename(self, old: str, new: str) -> list[Path]:
@@ -149,27 +210,28 @@ class SpeakerLibrary:
         if any(p.name == new for p in self.people()):
             raise LibraryError(f"{new!r} already exists: use merge to put {old!r}'s clips "
                                "with theirs.")
-        if person.has_folder and not any(c.parent == self.folder for c in person.clips):
-            (self.folder / old).rename(self.folder / new)
+        if person.folder is not None and not any(c.parent == self.folder
+                                                 for c in person.clips):
+            person.folder.rename(self.folder / new)
             return list(self.person(new).clips)
         return self._move_clips(person, new)
 
     def merge(self, source: str, target: str) -> list[Path]:
-        if source == target:
+        if nfc(source.strip()) == nfc(target.strip()):
             raise LibraryError("Merging a speaker with themselves changes nothing.")
         person = self.person(source)
-        self.person(target)  # must exist
+        target = self.person(target).name  # must exist
         return self._move_clips(person, target)
 
     def remove(self, name: str) -> Path:
         """Move a person's clips to .removed/NAME-TIME/ (kept, in case it was a mistake)."""
         person = self.person(name)
-        bin_folder = self.folder / REMOVED / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        bin_folder = self.folder / REMOVED / f"{person.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         bin_folder.mkdir(parents=True, exist_ok=True)
         for clip in person.clips:
             shutil.move(str(clip), bin_folder / clip.name)
-        if person.has_folder:
-            _remove_if_empty(self.folder / name)
+        if person.folder is not None:
+            _remove_if_empty(person.folder)
         return bin_folder
 
 

@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from speakers.embedding import SAMPLE_RATE, EmbedderSettings, EmbedderUnavailable, unit
+from speakers.embedding import (
+    SAMPLE_RATE,
+    EmbedderSettings,
+    EmbedderUnavailable,
+    cache_key,
+    unit,
+)
 
 # What `Model.from_pretrained` looks for inside a checkpoint folder.
 CHECKPOINT_FILE_IN_FOLDER = "pytorch_model.bin"
@@ -47,6 +53,7 @@ class PyannoteEmbedder:
 
     def __init__(self, settings: EmbedderSettings):
         self.settings = settings
+        self.cache_key = cache_key(settings)
         self._model = None
 
     @property

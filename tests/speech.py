@@ -354,6 +354,14 @@ def probe(path: Path) -> dict | None:
     return json.loads(done.stdout)
 
 
+def audio_md5(path: Path) -> str:
+    """The digest of a recording's decoded audio: the same for a copy whose tags changed."""
+    done = subprocess.run(
+        [_need("ffmpeg"), "-nostdin", "-v", "error", "-i", "file:" + str(Path(path).resolve()),
+         "-map", "0:a", "-f", "md5", "-"], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def normalize_words(text: str) -> str:
     """Lowercase words without punctuation, single-spaced: the form WER is scored on."""
     text = unicodedata.normalize("NFKC", text).lower()

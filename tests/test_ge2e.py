@@ -9,7 +9,7 @@ import pytest
 
 resemblyzer = pytest.importorskip("resemblyzer")
 
-from pipeline.media import decode_range  # noqa: E402
+from common.media import decode_range  # noqa: E402
 from speakers import ge2e  # noqa: E402
 from tests.speech import TALKS, make_talk  # noqa: E402
 
@@ -94,5 +94,5 @@ def test_checkpoint_reader_refuses_other_objects(tmp_path: Path) -> None:
     with pytest.raises(torch_checkpoint.CheckpointError, match="print"):
         torch_checkpoint.load_arrays(path)
     (tmp_path / "not.pt").write_bytes(b"plain bytes")
-    with pytest.raises(torch_checkpoint.CheckpointError, match="not a legacy torch checkpoint"):
+    with pytest.raises(torch_checkpoint.CheckpointError, match="not a torch checkpoint"):
         torch_checkpoint.load_arrays(tmp_path / "not.pt")

@@ -11,7 +11,12 @@ fw_vad = pytest.importorskip("faster_whisper.vad")
 # an engine (and with it put the lean VAD in its place).
 FASTER_WHISPER_VAD = fw_vad.get_vad_model
 
-from pipeline.asr.lean_frontend import LeanSileroVAD, install, log_mel, speech_only  # noqa: E402
+from pipeline.asr.lean_frontend import (  # noqa: E402
+    LeanSileroVAD,
+    install,
+    log_mel,
+    speech_stretches,
+)
 
 RATE = 16_000
 
@@ -92,16 +97,88 @@ def test_install_replaces_both_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(speech, list)
 
 
-def test_speech_only_is_faster_whisper_s_collection() -> None:
+def test_speech_stretches_are_faster_whisper_s_own() -> None:
     audio = talk_like(61.0, seed=3)
-    options = fw_vad.VadOptions(min_silence_duration_ms=700)
-    chunks, _ = fw_vad.collect_chunks(audio, fw_vad.get_speech_timestamps(audio, options))
-    expected = np.concatenate(chunks, axis=0)
-    speech, stretches = speech_only(audio, options)
-    assert len(stretches) >= 2  # the bursts gave the VAD gaps to cut out
-    assert speech.dtype == np.float32 and np.array_equal(speech, expected)
+    options = fw_vad.VadOptions(min_silence_duration_ms=700, max_speech_duration_s=30.0)
+    lean = fw_vad.get_vad_model
+    try:
+        fw_vad.get_vad_model = FASTER_WHISPER_VAD  # faster-whisper's own, whole-input VAD
+        theirs = fw_vad.get_speech_timestamps(audio, options)
+    finally:
+        fw_vad.get_vad_model = lean
+    ours = speech_stretches(audio, 30.0)
+    assert len(ours) >= 2  # the bursts gave the VAD gaps to cut out
+    assert ours == [(s["start"], s["end"]) for s in theirs]
 
 
-def test_speech_only_of_silence_is_empty() -> None:
-    speech, stretches = speech_only(np.zeros(5 * RATE, dtype=np.float32), fw_vad.VadOptions())
-    assert stretches == [] and speech.shape == (0,)
+def test_speech_stretches_of_silence_are_none() -> None:
+    assert speech_stretches(np.zeros(5 * RATE, dtype=np.float32), 30.0) == []
+
+
+# --- the same network in numpy (pipeline/asr/silero_numpy.py) ----------------------------
+
+def onnx_file():
+    from pathlib import Path
+
+    from faster_whisper.utils import get_assets_path
+
+    return Path(get_assets_path()) / "silero_vad_v6.onnx"
+
+
+def test_numpy_vad_gives_onnxruntime_s_probabilities_on_real_speech() -> None:
+    from common.media import decode_range
+    from pipeline.asr.silero_numpy import load_session
+    from tests.voices import REAL_DIR
+
+    # Two people on a phone line, with pauses.
+    audio = decode_range(REAL_DIR / "pyannote" / "sample.wav", 0.0, 60.0)
+    audio = np.pad(audio, (0, 512 - len(audio) % 512))
+    session = load_session(onnx_file())
+    assert session is not None
+    theirs = LeanSileroVAD(FASTER_WHISPER_VAD().session)(audio.copy())
+    ours = LeanSileroVAD(session)(audio.copy())
+    assert ours.shape == theirs.shape and ours.dtype == np.float32
+    assert np.abs(ours - theirs).max() < 1e-4
+
+    # And so the same speech is found: the stretches.
+    def stretches_with(model) -> list[dict]:
+        fw_vad.get_vad_model = lambda: model
+        return fw_vad.get_speech_timestamps(audio, fw_vad.VadOptions(min_silence_duration_ms=700))
+
+    installed = fw_vad.get_vad_model
+    try:
+        found = stretches_with(LeanSileroVAD(session))
+        expected = stretches_with(FASTER_WHISPER_VAD())
+    finally:
+        fw_vad.get_vad_model = installed
+    assert len(expected) >= 2 and found == expected
+
+
+def test_a_file_that_is_not_the_expected_model_falls_back_to_onnxruntime(tmp_path) -> None:
+    from pipeline.asr.silero_numpy import load_session, read_initializers
+
+    data = onnx_file().read_bytes()
+    weights = read_initializers(onnx_file(), {"decoder.conv1d.bias"})
+    assert weights["decoder.conv1d.bias"].shape == (1,)
+    for name, content in (("empty.onnx", b""), ("half.onnx", data[: len(data) // 2]),
+                          ("noise.onnx", bytes(range(256)) * 64)):
+        (tmp_path / name).write_bytes(content)
+        assert load_session(tmp_path / name) is None, name
+    assert load_session(tmp_path / "missing.onnx") is None
+
+
+def test_a_worker_finds_speech_without_loading_onnxruntime() -> None:
+    # onnxruntime's library and session held ~35 MB through a worker's decoding.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from pipeline.asr.lean_frontend import speech_stretches\n"
+        "t = np.arange(16000 * 6) / 16000\n"
+        "tone = (0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0))\n"
+        "speech_stretches(tone.astype(np.float32))\n"
+        "print('onnxruntime' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False", out.stderr

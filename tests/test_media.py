@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.media import MediaError, decode_range
+from common.media import MediaError, decode_range
 from tests.speech import make_not_audio, make_talk
 
 

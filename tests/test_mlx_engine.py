@@ -14,6 +14,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import jiwer
@@ -171,3 +172,62 @@ def test_int8_weights_are_dequantized(ct2_dir: Path, mlx_dir: Path, tmp_path: Pa
         # Half a quantization step of each row is the most int8 rounding can move a value.
         step = np.abs(a).max(axis=1, keepdims=True) / 127.0
         assert np.all(np.abs(a - b) <= step * 0.5 + 1e-6), name
+
+
+def test_float16_weights_are_the_float32_ones_halved(ct2_dir: Path, cache_dir: Path,
+                                                     mlx_dir: Path) -> None:
+    import mlx.core as mx
+
+    half_dir = ensure_mlx_model(ct2_dir, cache_dir, float16=True)
+    assert half_dir != mlx_dir and half_dir.name.endswith("-f16")
+    full = mx.load(str(mlx_dir / "weights.safetensors"))
+    half = mx.load(str(half_dir / "weights.safetensors"))
+    assert full.keys() == half.keys()
+    for name in ("encoder.conv1.weight", "decoder.token_embedding.weight",
+                 "encoder.blocks.2.mlp1.weight"):
+        assert half[name].dtype == mx.float16
+        assert np.array_equal(np.array(half[name]), np.array(full[name]).astype(np.float16))
+    size = (half_dir / "weights.safetensors").stat().st_size
+    assert size < 0.55 * (mlx_dir / "weights.safetensors").stat().st_size
+
+
+def test_the_mlx_worker_counts_and_gives_back_its_own_memory(ct2_dir: Path, cache_dir: Path,
+                                                             speech: np.ndarray) -> None:
+    from pipeline.asr.mlx_engine import MLX_CACHE_LIMIT_MB, MlxEngine
+
+    engine = MlxEngine(settings(ct2_dir, "float32"), cache_dir)
+    try:
+        engine.load()
+        loaded = engine.device_memory()
+        assert set(loaded) == {"mlx active", "mlx peak", "mlx cache"}
+        assert loaded["mlx active"] > 100  # tiny.en's float32 weights, ~150 MB
+        engine.transcribe(speech[: 4 * SAMPLE_RATE].copy(), 0.0)
+        after = engine.device_memory()
+        assert after["mlx peak"] > after["mlx active"]  # the window's arrays came and went
+        assert after["mlx cache"] <= MLX_CACHE_LIMIT_MB + 1
+        engine.trim()
+        assert engine.device_memory()["mlx cache"] == 0
+    finally:
+        engine.unload()
+
+
+def test_a_worker_loads_mlx_without_numba_or_scipy(ct2_dir: Path, cache_dir: Path) -> None:
+    """A fresh process, as a worker is: mlx-whisper's own transcribe (and the numba and scipy
+    it imports, ~130 MB) stays out; the end-to-end mlx tests show decoding still works."""
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from pipeline.asr.base import EngineSettings\n"
+        "from pipeline.asr.mlx_engine import MlxEngine\n"
+        f"engine = MlxEngine(EngineSettings(model_dir={str(ct2_dir)!r}, language='en', "
+        "threads=2, compute_type='float32', beam_size=1), "
+        f"Path({str(cache_dir)!r}))\n"
+        "engine.load()\n"
+        "print(json.dumps({m: m in sys.modules for m in "
+        "('numba', 'scipy', 'mlx_whisper.transcribe', 'mlx_whisper.load_models')}))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded == {"numba": False, "scipy": False, "mlx_whisper.transcribe": False,
+                      "mlx_whisper.load_models": True}

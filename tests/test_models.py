@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jiwer
 import numpy as np
 import pytest
 
+from common.media import decode_range
 from pipeline.asr import create_engine, pick_engine_name
 from pipeline.asr.models import ModelNotFound, resolve_ct2_model
-from pipeline.media import decode_range
 from tests.speech import make_talk, normalize_words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,33 +74,35 @@ def test_auto_engine_is_faster_whisper_off_apple_silicon():
     assert pick_engine_name("mlx") == "mlx"
 
 
-def test_a_missing_model_fails_each_file_clearly_and_the_batch_goes_on(tmp_path):
+def test_a_missing_model_stops_the_run_with_one_sentence(tmp_path):
+    """Every file would need the model: the run stops at the first (exit 3, the machine's
+    fault), says what to install, and keeps the originals; the next run resumes."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for name in ("a.wav", "b.wav"):
         make_talk(inbox / name, ["Bread needs time to rise in a warm kitchen."])
     config = tmp_path / "config.toml"
-    config.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
+    config.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0\n'
                       '[output]\nroot = "out"\n[transcription]\nmodel = "medium.en"\n'
                       '[logging]\nfile = "out/log"\n')
     res = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), "--batch",
                           "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     summary = json.loads(res.stdout)
-    assert res.returncode == 1
-    assert summary["failed"] == 2
-    for f in summary["files"]:
-        assert f["stage"] == "transcribe"
-        assert "No local weights for Whisper model 'medium.en'" in f["reason"]
+    assert res.returncode == 3, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "No local weights for Whisper model 'medium.en'" in summary["stopped"]
+    (failed,) = summary["files"]
+    assert failed["stage"] == "transcribe" and "medium.en" in failed["reason"]
     assert np.all([(inbox / n).is_file() for n in ("a.wav", "b.wav")])
 
 
-def test_engine_s_own_vad_path_gives_what_faster_whisper_s_vad_filter_gives(tmp_path):
-    # The engine runs the VAD and gathers the speech itself (one array, made once), then maps
-    # times back; faster-whisper's vad_filter=True must give the very same segments.
+def test_our_window_loop_gives_what_faster_whisper_s_own_loop_gives(tmp_path):
+    # The engine decodes the VAD's speech in windows of its own (pipeline/asr/windows.py);
+    # faster-whisper's transcribe with its VAD must hear the same words at the same times.
     clip = tmp_path / "pauses.wav"
-    make_talk(clip, ["The lighthouse keeper climbed the stairs at dusk.",
-                     "Every evening he wound the clockwork by hand.",
-                     "Ships passed far out beyond the rocks."], pause_s=3.0)
+    spoken = make_talk(clip, ["The lighthouse keeper climbed the stairs at dusk.",
+                              "Every evening he wound the clockwork by hand.",
+                              "Ships passed far out beyond the rocks."], pause_s=3.0)
     engine = create_engine("faster-whisper", "tiny.en", tmp_path, False, "en", 2, "int8", 1)
     try:
         pcm = decode_range(clip, 0, 60)
@@ -111,5 +114,11 @@ def test_engine_s_own_vad_path_gives_what_faster_whisper_s_vad_filter_gives(tmp_
     finally:
         engine.unload()
     assert len(ours) >= 2  # the pauses made more than one segment to map back
-    assert [(s.start, s.end, s.text) for s in ours] == theirs
+    our_text = " ".join(s.text for s in ours)
+    their_text = " ".join(t for *_x, t in theirs)
+    assert jiwer.wer(normalize_words(their_text), normalize_words(our_text)) <= 0.1
+    assert jiwer.wer(normalize_words(spoken), normalize_words(our_text)) <= 0.2
+    # The same speech at the same times: first and last words within half a second.
+    assert abs(ours[0].start - theirs[0][0]) <= 0.5
+    assert abs(ours[-1].end - theirs[-1][1]) <= 0.5
     assert ours[0].start >= 100.0

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from pipeline.media import probe
-from speakers.library import LibraryError, SpeakerLibrary, person_of
+from common.media import probe
+from speakers.library import LibraryError, SpeakerLibrary, check_name, person_of
 from tests.speech import TALKS, make_long_talk, make_talk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,25 @@ def test_add_copies_any_format_or_a_time_range(tmp_path, clip):
         lib.add("Agent_7", [clip])
 
 
+def test_names_are_the_same_in_nfc_and_nfd(tmp_path, clip):
+    nfd, nfc = unicodedata.normalize("NFD", "Zoë Ångström"), "Zoë Ångström"
+    assert nfd != nfc
+    lib_dir = tmp_path / "lib"
+    (lib_dir / nfd).mkdir(parents=True)  # as macOS hands out a folder made in the Finder
+    (lib_dir / nfd / "a.wav").write_bytes(clip.read_bytes())
+    (lib_dir / f"{nfc}.mp3").write_bytes(clip.read_bytes())  # typed on a keyboard
+    lib = SpeakerLibrary(lib_dir)
+    (person,) = lib.people()  # one person, not two
+    assert person.name == nfc and len(person.clips) == 2
+    assert lib.person(nfd).name == nfc
+    assert check_name(nfd) == nfc  # accepted, and stored composed
+    added = lib.add(nfd, [clip])
+    assert added[0].parent == lib_dir / nfd  # into their folder, whatever its form
+    lib.rename(nfd, "Zoë A")
+    assert [p.name for p in lib.people()] == ["Zoë A"]
+    assert len(lib.person("Zoe\u0308 A").clips) == 3
+
+
 def test_rename_merge_remove_keep_every_clip(tmp_path, clip):
     lib = SpeakerLibrary(tmp_path / "lib")
     lib.add("Ann", [clip, clip])
@@ -90,7 +110,8 @@ def test_speakers_command_line(tmp_path, clip):
     added = talks("speakers", "add", "Renée", str(clip), str(clip))
     assert added.returncode == 0 and added.stdout.count("Added") == 2
     listed = talks("speakers", "list")
-    assert "Renée: 2 clip(s), 0 embedded (resemblyzer), files" in listed.stdout
+    assert "Renée: 2 clip(s), 17 s — under 30 s: add more, 0 embedded (campplus), files" \
+        in listed.stdout
     assert talks("speakers", "rename", "Renée", "Renée Dupont").returncode == 0
     bad = talks("speakers", "merge", "Nobody", "Renée Dupont")
     assert bad.returncode == 1 and "No speaker named 'Nobody'" in bad.stderr

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from common.media import decode_range, probe
 from pipeline.config import load_config
 from pipeline.identify_stage import read_clip, rules_of
-from pipeline.media import decode_range, probe
 from speakers.identify import decide, plan_samples, score_sample
 from tests.voices import REAL_DIR, make_talk_by, real_speakers, tts_speakers
 

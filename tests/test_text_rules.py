@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.media import squeeze_silence, year_from_tags
 from pipeline.asr.base import SAMPLE_RATE, Segment
 from pipeline.chunking import collapse_repeats, drop_repetition_loops, plan_chunks, quietest_point
 from pipeline.config import Config, OutputConfig
-from pipeline.media import squeeze_silence, year_from_tags
 from pipeline.organize import FilingError, base_stem, free_names, inside, sanitize_component
 from pipeline.titles import keyword_title
 from pipeline.transcripts import render
@@ -150,7 +150,7 @@ def test_output_paths(tmp_path: Path):
 
 @pytest.mark.parametrize("suffix", [".mp3", ".wav", ".m4a", ".mp4", ".flac"])
 def test_a_file_that_is_not_audio_is_refused_with_what_to_do(tmp_path, suffix):
-    from pipeline.media import MediaError, probe
+    from common.media import MediaError, probe
     from tests.speech import make_not_audio
 
     path = tmp_path / f"notes{suffix}"

@@ -9,6 +9,9 @@ Two kinds of voice, each given as person -> list of clip files:
 - `tts_speakers`: flite's four voices (kal, slt, awb, rms), which GE2E hears as four different
   people; every clip speaks sentences of its own.
 
+`speakerbox_utterances` gives the speaker benchmark its people: 9 Seattle city council
+members speaking in 5 different meetings (speakerbox's test data, fetched by the same script).
+
 `make_talk_by` makes a "talk" by one person out of speech that was not enrolled, so an
 identification test never scores a clip against itself.
 """
@@ -22,12 +25,14 @@ import shutil
 import subprocess
 import tempfile
 import wave
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from common import media
 from tests.speech import FLITE_VOICES, SAMPLE_RATE, TALKS, make_talk, probe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,18 +138,8 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
 
 
 def cut_pieces(source: Path, pieces: Sequence[Turn], target: Path) -> Path:
-    """The pieces of `source`, joined back to back, as a 16 kHz mono 16-bit wav."""
-    chains = [f"[0:a]atrim=start={p.start:.3f}:end={p.end:.3f},asetpts=PTS-STARTPTS[p{i}]"
-              for i, p in enumerate(pieces)]
-    joined = "".join(f"[p{i}]" for i in range(len(pieces)))
-    graph = ";".join(chains) + f";{joined}concat=n={len(pieces)}:v=0:a=1[out]"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.stem}.partial.wav")
-    _run([_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-          "-i", str(source), "-filter_complex", graph, "-map", "[out]",
-          "-ar", str(SAMPLE_RATE), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", str(partial)])
-    partial.replace(target)  # a finished clip or none
-    return target
+    """The pieces of `source`, joined back to back, as a 16 kHz mono wav."""
+    return media.cut_pieces(source, [(p.start, p.seconds) for p in pieces], target)
 
 
 def rttm_speakers(audio: Path, rttm: Path, out_dir: Path,
@@ -184,6 +179,39 @@ def real_speakers(folder: Path = REAL_DIR) -> dict[str, list[Path]]:
         for speaker, clips in cut.items():
             people[f"pyannote-{speaker}"] = clips
     return people
+
+
+@dataclass(frozen=True)
+class Utterance:
+    person: str
+    meeting: str
+    path: Path
+    seconds: float
+
+
+def speakerbox_utterances(folder: Path = REAL_DIR) -> list[Utterance]:
+    """Every utterance of speakerbox's diarized.zip (person, meeting, wav), unpacked once
+    beside the zip. Empty when it was not fetched."""
+    archive = Path(folder) / "speakerbox" / "diarized.zip"
+    if not archive.is_file():
+        return []
+    unpacked = archive.with_suffix("")
+    done = unpacked / ".complete"
+    if not done.is_file():
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():
+                parts = member.split("/")
+                if len(parts) == 3 and parts[2].endswith(".wav"):
+                    target = unpacked.joinpath(*parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(z.read(member))
+        done.touch()
+    found = []
+    for path in sorted(unpacked.glob("*/*/*.wav")):
+        with wave.open(str(path), "rb") as w:
+            seconds = w.getnframes() / w.getframerate()
+        found.append(Utterance(path.parent.name, path.parent.parent.name, path, seconds))
+    return found
 
 
 # --- synthetic speech --------------------------------------------------------------------

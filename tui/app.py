@@ -5,23 +5,34 @@ the UI never waits on a model. Each pipeline event is posted as a `PipelineEvent
 (`post_message` is thread-safe and never blocks the worker); the app folds it into a
 `LiveState` at once and the widgets redraw from that state at most four times a second, so
 a burst of events costs one redraw.
+
+One view of whatever run is going. When this app runs no queue of its own, it watches the
+run files beside the ledger (pipeline/run_files.py): a run started by another app, by an app
+whose terminal is gone, or by cron's `talks --batch` is shown on the same screen, folded from
+the events it writes, and `s`, `p`, `c` are sent to it as requests. No second run is started
+while one is going.
+
+Runs are not owned by the terminal. When the terminal goes away (SIGHUP, or a write that
+fails with EIO), the app closes its screen and its queue goes on headless in the same thread
+until it is done, logging as always; then the process exits (see run_app and tui/hangup.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing import resource_tracker
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 
+from common.faults import Busy, Fault
+from common.media import MediaError
 from pipeline.config import Config
 from pipeline.events import (
     BatchFinished,
@@ -33,44 +44,34 @@ from pipeline.events import (
     StageStarted,
 )
 from pipeline.logs import get_logger
-from pipeline.media import MediaError
 from pipeline.memory import machine_total_mb, tree_rss_mb
-from pipeline.runner import BusyError, missing_input_folders, run_batch
+from pipeline.run_control import RunControl
+from pipeline.run_files import RunStatus, ask_run, read_status
+from pipeline.runner import missing_input_folders, run_batch
+from tui.hangup import TerminalStream, carry_on_after_hangup
+from tui.run_watch import RunWatch, describe_run
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
+from tui.watch_toggle import WatchToggle
 from tui.widgets.file_table import lengths_pending, scan_files
 from tui.widgets.line import short_path
 from tui.widgets.live import LiveState
-from tui.widgets.messages import FilesScanned, PipelineEvent, QueueEnded
+from tui.widgets.messages import FilesScanned, PipelineEvent, QueueEnded, RunNews
 
-BatchRunner = Callable[..., object]  # run_batch(config, on_event, cancel)
+BatchRunner = Callable[..., object]  # run_batch(config, on_event, cancel, full_scan=, face=)
 RESCAN_SECONDS = 10.0  # new recordings dropped into an input folder show up this soon
+MEMORY_SECONDS = 1.0  # one memory reading this often
+LOOK_SECONDS = 1.0  # with no run shown, a look for one this often
 # Events after which the ledger has news for the file table.
 LEDGER_NEWS = (StageStarted, ChunkPlanned, FileFiled, FileFailed, FileSkipped, BatchFinished)
 
 
-class QueueControl:
-    """The `cancel` the queue hands to run_batch.
-
-    cancel: stop between chunks (the ledger keeps every finished chunk; the next start
-    resumes). pause: let the file in progress finish, then take no other. run_batch asks
-    `is_set()` between chunks, stages and files; during a file only a cancel answers yes.
-    """
+class OwnRun:
+    """The queue this app started: what it is asked, and whether its thread has ended."""
 
     def __init__(self) -> None:
-        self.cancel = threading.Event()
-        self.pause = threading.Event()
-        self._in_file = False
-
-    def observe(self, event: Event) -> None:
-        # Called on the worker thread, before run_batch asks is_set() again.
-        if isinstance(event, StageStarted):
-            self._in_file = True
-        elif isinstance(event, FileFiled | FileFailed | FileSkipped):
-            self._in_file = False
-
-    def is_set(self) -> bool:
-        return self.cancel.is_set() or (self.pause.is_set() and not self._in_file)
+        self.control = RunControl()
+        self.ended = threading.Event()
 
 
 class TalksApp(App):
@@ -85,39 +86,58 @@ class TalksApp(App):
 
     def __init__(self, config: Config, config_path: Path | None = None, *,
                  runner: BatchRunner = run_batch,
-                 sampler: Callable[[], float] | None = None,
+                 sampler: Callable[[int], float] | None = None,
                  machine_mb: float | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 ticking: bool = True, start: bool = False, full_scan: bool = False) -> None:
-        """`runner`, `sampler`, `machine_mb`, `clock` and `ticking` are for tests: a fake
-        pipeline, fixed memory readings, and no timers (a still picture for snapshots)."""
+                 clock: Callable[[], float] = time.time,
+                 start: bool = False, full_scan: bool = False) -> None:
+        """`runner`, `sampler` (the memory of a process tree, by its root's pid),
+        `machine_mb` and `clock` (wall time: a followed run's events carry theirs) can be
+        replaced: a pipeline without models, fixed readings, a clock that stands still."""
         super().__init__()
         self.start_at_once = start  # `talks --start`: the queue starts with the app
         self.full_scan = full_scan  # `talks --full-scan`: the first start redoes every file
-        # multiprocessing starts its resource tracker on first use and hands it our stderr;
-        # while the app runs, sys.stderr is Textual's capture (no file number), so the
-        # worker process of the first file could not start. Start the tracker now, with
-        # its stderr away from the screen (after a quit-at-once it would warn there).
-        with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
-            resource_tracker.ensure_running()
         self.config = config
         self.config_path = config_path or config.source or Path("config.toml")
         self.runner = runner
-        self.sampler = sampler or (lambda: tree_rss_mb(os.getpid()))
+        self.sampler = sampler or tree_rss_mb
         self.machine_mb = machine_mb if machine_mb is not None else machine_total_mb()
         self.clock = clock
-        self.ticking = ticking
         self.live = LiveState()
-        self.control: QueueControl | None = None
+        self.own: OwnRun | None = None
+        self.followed: RunStatus | None = None  # a run of another process, shown here
+        self.run_watch = RunWatch(config.output.ledger_path.parent)
         self.main_screen = MainScreen()
         self.quit_requested = False  # q while the queue runs: quit when it has stopped
-        self.quit_at_once = False  # q again: quit while a chunk is still being transcribed
         self.leaving = False
+        self.headless = False  # the terminal went away: the screen is closed, the queue goes on
+        self.watching = WatchToggle(self)  # w: new recordings start the queue themselves
         self._shown_version = -1
         self._scan_wanted = True
         self._scanning = False
+        self._looking = False
         self._last_scan = 0.0
+        self._last_sample = 0.0
+        self._last_look = 0.0
         self._scans = 0
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if sys.platform == "win32":
+            return driver
+        app = self
+
+        class OutlivesTerminal(driver):  # type: ignore[misc, valid-type]
+            """Textual's terminal driver, whose writes do not fail (or block its writer
+            thread) once the terminal is gone: they tell the app instead."""
+
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                loop = asyncio.get_running_loop()
+                if hasattr(self, "_file"):  # the stream its writer thread writes to
+                    self._file = TerminalStream(
+                        self._file, lambda: loop.call_soon_threadsafe(app.terminal_gone))
+
+        return OutlivesTerminal
 
     # --- life ----------------------------------------------------------------------------
     def get_default_screen(self) -> MainScreen:
@@ -125,34 +145,43 @@ class TalksApp(App):
 
     def main_screen_ready(self) -> None:
         """The main screen is composed: fill it, then keep it fresh."""
-        self.main_screen.add_memory_sample(self.sampler())
+        self._sample_memory()
         for folder in missing_input_folders(self.config):
             self.notify(f"Input folder {short_path(folder)} does not exist: create it, or fix "
                         "input.folders in the settings (o).", severity="warning", timeout=15)
-        if self.ticking:
-            self.set_interval(1.0, self._every_second)
-            self.set_interval(0.25, self._every_quarter)
-            self._every_quarter()
-        else:
-            self.main_screen.show_entries(scan_files(self.config))
-            self._show_live()
+        self.set_interval(0.25, self._every_quarter)
+        self.set_interval(1.0, self._every_second)
+        self._every_quarter()
         if self.start_at_once:
             self.action_start()
 
     def _every_second(self) -> None:
-        self.main_screen.add_memory_sample(self.sampler())
         if self.live.current is not None:
             self.main_screen.show_clock(self.live, self.clock())
-        if self.clock() - self._last_scan > RESCAN_SECONDS:
-            self._scan_wanted = True
 
     def _every_quarter(self) -> None:
+        now = self.clock()
+        if now - self._last_sample >= MEMORY_SECONDS:
+            self._sample_memory()
+        if now - self._last_scan > RESCAN_SECONDS:
+            self._scan_wanted = True
         if self.live.version != self._shown_version:
             self._show_live()
         if self._scan_wanted and not self._scanning:
             self._scan_wanted, self._scanning = False, True
-            self._last_scan = self.clock()
+            self._last_scan = now
             self.run_worker(self._scan, thread=True, group="scan", exit_on_error=False)
+        # A followed run is read four times a second; a run to follow is looked for once.
+        if self.own is None and not self._looking and not self.leaving and (
+                self.followed is not None or now - self._last_look >= LOOK_SECONDS):
+            self._looking, self._last_look = True, now
+            self.run_worker(self._look_for_run, thread=True, group="look", exit_on_error=False)
+
+    def _sample_memory(self) -> None:
+        """The tree of the process that runs the queue: this app's, or the followed run's."""
+        self._last_sample = self.clock()
+        pid = self.followed.pid if self.followed is not None else os.getpid()
+        self.main_screen.add_memory_sample(self.sampler(pid))
 
     def _show_live(self) -> None:
         self._shown_version = self.live.version
@@ -161,8 +190,6 @@ class TalksApp(App):
     def request_scan(self) -> None:
         """Read the folders and the ledger again soon (after a relabel, a new config …)."""
         self._scan_wanted = True
-        if not self.ticking:
-            self.main_screen.show_entries(scan_files(self.config))
 
     def _scan(self) -> None:
         # The first scan lists the files at once; lengths of new ones follow from the next.
@@ -184,6 +211,53 @@ class TalksApp(App):
         elif message.problem:
             self.notify(message.problem, severity="error")
 
+    # --- a run of another process ----------------------------------------------------------
+    def _look_for_run(self) -> None:
+        try:
+            news = self.run_watch.poll()
+            if news is not None:
+                self.post_message(RunNews(news))
+        except Exception:  # noqa: BLE001 - a look that fails must not end the app
+            get_logger().exception("reading the run files failed")
+        finally:
+            self._looking = False
+
+    def on_run_news(self, message: RunNews) -> None:
+        news = message.news
+        if self.own is not None:
+            return  # our own queue started meanwhile; its events say it all
+        if news.began is not None:
+            self.followed = news.began
+            self.live.begin(describe_run(news.began))
+            self._scan_wanted = True
+            self._sample_memory()
+            self.refresh_bindings()
+        for when, event in news.events:
+            self.live.apply(event, when)
+            if isinstance(event, LEDGER_NEWS):
+                self._scan_wanted = True
+        if news.over and self.followed is not None:
+            who = describe_run(self.followed)
+            self.followed = None
+            problem = f"The run ({who}) stopped: {news.stopped}" if news.stopped else None
+            self.live.end(problem, self._how_it_ended(f" ({who})", news.died))
+            self._scan_wanted = True
+            self._sample_memory()
+            self.refresh_bindings()
+            self.watching.queue_ended()  # w: what arrived meanwhile is taken now
+        if self.live.version != self._shown_version:
+            self._show_live()  # now, not at the next tick: it was read a moment ago already
+
+    def _how_it_ended(self, who: str, died: bool = False) -> str:
+        if died:
+            return (f"The run{who} ended without finishing (killed?). Finished chunks are "
+                    "kept: s resumes where it stopped.")
+        if self.live.stopping:
+            return f"Stopped{who}. Finished chunks are kept: s resumes where it stopped."
+        if self.live.pausing:
+            return f"Paused{who} after the file in progress: s goes on with the next one."
+        return ""
+
     # --- the queue -----------------------------------------------------------------------
     @property
     def queue_running(self) -> bool:
@@ -192,99 +266,128 @@ class TalksApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
             return not self.live.running
-        if action in ("pause", "cancel"):
+        if action in ("more", "pause", "cancel"):
             return self.live.running
         return True
 
     def action_start(self) -> None:
-        if self.live.running or self.leaving:
+        if self.leaving:
             return
-        self.control = QueueControl()
+        if self.live.running:
+            self.action_more()
+            return
+        self.own = OwnRun()
         self.live.begin()
         self.refresh_bindings()
         self.run_worker(self._run_queue, thread=True, group="queue", exit_on_error=False)
 
     def _run_queue(self) -> None:
-        control = self.control
-        assert control is not None
+        own = self.own
+        assert own is not None
         config = self.config  # a settings change applies from the next start
         full_scan, self.full_scan = self.full_scan, False
 
         def on_event(event: Event) -> None:
-            control.observe(event)
             self.post_message(PipelineEvent(event))
 
-        problem = None
+        problem, busy = None, False
         try:
-            if full_scan:
-                self.runner(config, on_event, control, full_scan=True)
-            else:
-                self.runner(config, on_event, control)
-        except (BusyError, MediaError) as exc:
+            self.runner(config, on_event, own.control, full_scan=full_scan, face="app")
+        except Busy as exc:
+            problem, busy = str(exc), True
+        except (Fault, MediaError) as exc:  # the machine's fault: one sentence, app goes on
             problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - said in the UI, detailed in the log
             get_logger().exception("the queue stopped")
             problem = (f"The queue stopped ({type(exc).__name__}: {exc}); the log has the "
                        "details.")
-        self.post_message(QueueEnded(problem))
+        finally:
+            own.ended.set()
+        self.post_message(QueueEnded(problem, busy))
 
     def on_pipeline_event(self, message: PipelineEvent) -> None:
         self.live.apply(message.event, self.clock())
         if isinstance(message.event, LEDGER_NEWS):
             self._scan_wanted = True
 
+    def action_toggle_watch(self) -> None:
+        self.notify(self.watching.toggle(), timeout=8)
+
+    def on_unmount(self) -> None:
+        self.watching.stop()
+
     def on_queue_ended(self, message: QueueEnded) -> None:
-        control = self.control
-        ended = ""
-        if control is not None and control.cancel.is_set():
-            ended = "Stopped. Finished chunks are kept: s resumes where it stopped."
-        elif control is not None and control.pause.is_set():
-            ended = "Paused after the file in progress: s goes on with the next one."
-        self.control = None
-        self.live.end(message.problem, ended)
+        self.own = None
+        problem = message.problem
+        if message.busy:
+            # Another process took the run lock first: show its run rather than a refusal.
+            self._last_look = 0.0  # and look for it at once
+            status = read_status(self.run_watch.folder)
+            if status is not None and status.going:
+                problem = None
+                self.notify(f"Another talks run ({describe_run(status)}) is filing into "
+                            f"{short_path(self.config.output.root)}: it is shown here, and s "
+                            "asks it to take new recordings too.", timeout=10)
+        self.live.end(problem, self._how_it_ended(""))
         self.refresh_bindings()
         self._scan_wanted = True
-        if message.problem:
-            self.notify(message.problem, severity="error", timeout=10)
+        if problem:
+            self.notify(problem, severity="error", timeout=10)
         if self.quit_requested:
             self.leaving = True
             self.exit()
-
-    def action_pause(self) -> None:
-        if self.control is None:
             return
-        if self.control.pause.is_set():
-            self.control.pause.clear()
-            self.notify("Going on: the queue takes the next file as usual.")
+        self.watching.queue_ended()
+
+    def _ask(self, request: str) -> bool:
+        """Send a request to the run that is going (ours or another's)."""
+        if self.own is not None:
+            self.own.control.ask(request)
+        elif self.followed is not None:
+            try:
+                ask_run(self.run_watch.folder, self.followed, request)
+            except OSError as exc:
+                self.notify(f"Could not ask the run ({exc.strerror or exc}): check that "
+                            f"{short_path(self.run_watch.folder)} is writable.",
+                            severity="error")
+                return False
         else:
-            self.control.pause.set()
-            self.notify("Pausing: the file in progress finishes, then the queue waits.")
-        self.live.pausing = self.control.pause.is_set()
-        self.live.changed()
-
-    def action_cancel(self) -> None:
-        if self._stop():
-            self.notify("Stopping after the current chunk; finished chunks are kept.")
-
-    def _stop(self) -> bool:
-        if self.control is None:
             return False
-        self.control.cancel.set()
-        self.live.stopping = True
-        self.live.changed()
+        self.live.asked(request)  # shown now; the run confirms it in its events
         return True
 
+    def action_more(self) -> None:
+        if self._ask("more"):
+            self.notify("The run will look in the input folders again when its queue is done, "
+                        "and take what is new.")
+
+    def action_pause(self) -> None:
+        going_on = self.live.pausing
+        if self._ask("go-on" if going_on else "pause"):
+            self.notify("Going on: the queue takes the next file as usual." if going_on else
+                        "Pausing: the file in progress finishes, then the queue waits.")
+
+    def action_cancel(self) -> None:
+        if self.live.stopping:
+            if self._ask("stop-now"):
+                self.notify("Stopping at once: the chunk in progress is given up; finished "
+                            "chunks are kept.")
+        elif self._ask("stop"):
+            self.notify("Stopping after the current chunk (c again: at once); finished "
+                        "chunks are kept.")
+
     async def action_quit(self) -> None:
-        if not self.live.running:
+        if self.own is None:
             self.leaving = True  # keys typed after q must not start anything
-            self.exit()
+            self.exit()  # a run this app only follows goes on
             return
         if self.quit_requested:
-            self.leaving = self.quit_at_once = True
+            self._ask("stop-now")  # run_app waits the moment it takes the worker to end
+            self.leaving = True
             self.exit()
             return
         self.quit_requested = True
-        self._stop()
+        self._ask("stop")
         self.notify("Quitting after the current chunk. Press q again to quit at once: the "
                     "next start resumes at that chunk.", timeout=15)
 
@@ -292,18 +395,35 @@ class TalksApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    # --- the terminal went away --------------------------------------------------------------
+    def terminal_gone(self) -> None:
+        """SIGHUP, or a write to the terminal failed: close the screen; a queue of ours goes
+        on headless (run_app waits for it), a followed one was never ours to stop."""
+        if self.headless:
+            return
+        self.headless = self.leaving = True
+        if self.own is not None:
+            get_logger().warning("the terminal went away: the queue goes on headless and the "
+                                 "process exits when it is done (`talks status` or the app "
+                                 "shows it)")
+        else:
+            get_logger().info("the terminal went away; no queue of this app was running")
+        if self.is_running:  # (it may come as the app is already leaving)
+            self.exit()
+
 
 def run_app(config: Config, *, start: bool = False, full_scan: bool = False) -> int:
     """Run the app in the terminal; what `talks` with no flags does."""
     app = TalksApp(config, start=start, full_scan=full_scan)
     loop = asyncio.new_event_loop()
-    app.run(loop=loop)
-    code = app.return_code or 0
-    if app.quit_at_once and app.queue_running:
-        # The queue thread is waiting on a chunk; leave without it. Its worker process dies
-        # with us, the ledger has every finished chunk, and the next start resumes there.
-        logging.shutdown()
-        os._exit(code)
-    loop.run_until_complete(loop.shutdown_default_executor())
-    loop.close()
-    return code
+    with carry_on_after_hangup(lambda: loop.call_soon_threadsafe(app.terminal_gone)):
+        app.run(loop=loop)
+        own = app.own
+        if own is not None:
+            # After a hang-up the queue goes on to its end; after q q it is stopping at once.
+            own.ended.wait()
+            if app.headless:
+                get_logger().info("the queue of the app whose terminal went away is done")
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+    return app.return_code or 0

@@ -1,7 +1,8 @@
 """The `talks` command: the TUI by default, `--batch` for headless runs, and subcommands.
 
 Heavy modules (models, Textual) are imported only by the path that needs them, so
-`talks --help` and `talks --batch` start fast.
+`talks --help` and `talks --batch` start fast. Whatever happens, the user reads one sentence
+and gets an exit code: a traceback goes to the log file, never to the terminal.
 """
 
 from __future__ import annotations
@@ -9,10 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.config import CONFIG_ENV, ConfigError, load_config
-from tui import speakers_cli
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from common.faults import (
+    EXIT_BUG,
+    EXIT_MACHINE,
+    EXIT_SIGINT,
+    EXIT_USAGE,
+    Fault,
+    describe,
+    is_machine_fault,
+)
+from pipeline import roots, secrets
+from pipeline.config import CONFIG_ENV, ConfigError, find_config_path, load_config
+from pipeline.secrets import redact
+from tui import schedule_cli, setup_cli, speakers_cli, status_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Transcribe, title and file recorded talks as "
                     "talks/YEAR/SPEAKER/SPEAKER - TITLE.ext with their transcripts.",
         epilog=f"The config is --config PATH, else ${CONFIG_ENV}, else ./config.toml. "
-               "Exit codes: 0 all went well, 1 some files failed, 2 config or usage error.")
+               "Exit codes: 0 all went well, 1 some files failed, 2 config or usage error, "
+               "3 the machine stopped the run (disk full or read-only, no permission, "
+               "a disk not mounted, ffmpeg or a model missing), 4 another run is busy, "
+               "130/143 stopped by Ctrl-C/SIGTERM (run again to resume).")
     parser.add_argument("--config", metavar="PATH", help="the config.toml to use")
     parser.add_argument("--batch", action="store_true",
                         help="run headless: process every new recording, print progress")
@@ -31,41 +44,103 @@ def build_parser() -> argparse.ArgumentParser:
                         help="in the app: start the queue as soon as it opens")
     parser.add_argument("--json", action="store_true",
                         help="with --batch: print a JSON summary on stdout")
+    parser.add_argument("--new-output-root", action="store_true",
+                        help="the output root's library was moved or removed on purpose: "
+                             "start a new one there")
+    parser.add_argument("--watch", action="store_true",
+                        help="headless: file new recordings as they arrive in the input "
+                             "folders (Ctrl+C stops)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     config_cmd = sub.add_parser("config", help="check the configuration")
     config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_sub.add_parser("validate", help="load the config and list every problem in it")
     speakers_cli.add_commands(sub)
+    status_cli.add_command(sub)
+    schedule_cli.add_commands(sub)
+    setup_cli.add_command(sub)
     return parser
 
 
-def _load(path: str | None):
-    from pipeline.logs import setup_logging
+def _say(text: str) -> None:
+    try:
+        print(f"talks: {redact(text)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # no terminal left to tell
 
-    config = load_config(path)
-    setup_logging(config.logging)
-    return config
+
+def _wants_first_run(args: argparse.Namespace) -> bool:
+    """The app was asked for, in a terminal, and there is no config yet: set one up first."""
+    return (args.command is None and not args.batch and not args.watch
+            and not find_config_path(args.config).exists()
+            and sys.stdin.isatty() and sys.stdout.isatty())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = _load(args.config)
+        if args.command == "setup":
+            return setup_cli.run(find_config_path(args.config))
+        if _wants_first_run(args):
+            from tui.setup_app import run_setup_app
+
+            if not run_setup_app(find_config_path(args.config)):
+                return EXIT_USAGE
+        return _run(args)
+    except Fault as exc:
+        _say(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say("stopped. Run again to resume where it stopped.")
+        return EXIT_SIGINT
+    except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal
+        if is_machine_fault(exc):
+            _say(describe(exc, "a file", getattr(exc, "filename", None) or "?"))
+            return EXIT_MACHINE
+        from pipeline.logs import get_logger
+
+        try:
+            get_logger().exception("talks stopped on an unexpected error")
+        except Exception:  # noqa: BLE001 - the log itself may be what failed
+            pass
+        _say(f"stopped on an unexpected error ({type(exc).__name__}: {exc}); the log file "
+             "has the details. Please report it.")
+        return EXIT_BUG
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.logs import setup_logging
+
+    try:
+        config = load_config(args.config)
     except ConfigError as exc:
-        print(f"talks: {exc}", file=sys.stderr)
+        _say(str(exc))
         return EXIT_USAGE
+    secrets.register(config)
+    if args.new_output_root:
+        roots.forget_ledger(config.output.ledger_path)
     if args.command == "config":
-        print(f"{config.source}: OK")
-        return EXIT_OK
+        from tui.config_check import validate
+
+        return validate(config)
+    roots.check_output_root(config.output.ledger_path, config.output.root)
+    setup_logging(config.logging)
     if args.command in ("speakers", "review", "relabel"):
         return speakers_cli.run(config, args)
+    if args.command == "status":
+        return status_cli.run(config, args)
+    if args.command == "schedule":
+        return schedule_cli.run(config, args)
+    if args.watch:
+        from tui import watch_cli
+
+        return watch_cli.run(config)
     if args.batch:
         from tui import batch
 
         return batch.run(config, args.full_scan, args.json)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("talks: the app needs a terminal; run `talks --batch` to file talks without one "
-              "(cron, launchd, scripts).", file=sys.stderr)
+        _say("the app needs a terminal; run `talks --batch` to file talks without one "
+             "(cron, launchd, scripts).")
         return EXIT_USAGE
     from tui.app import run_app
 

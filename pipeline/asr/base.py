@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
+    import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
-SAMPLE_RATE = 16_000
+from common.media import SAMPLE_RATE  # noqa: F401 - the engines' rate is the decoder's
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class EngineSettings:
     compute_type: str
     beam_size: int
     best_of: int = 1
+    batch_size: int = 1  # windows decoded side by side
 
 
 class Engine(Protocol):
@@ -41,3 +43,10 @@ class Engine(Protocol):
 
     def unload(self) -> None:
         """Drop the model and whatever caches hold it."""
+
+    def trim(self) -> None:
+        """Give back what the engine keeps between chunks (mlx: its buffer cache)."""
+
+    def device_memory(self) -> dict[str, float] | None:
+        """The engine's own memory counters in MB, where it keeps any (mlx: its arrays in
+        unified memory, which RSS may not show), else None."""

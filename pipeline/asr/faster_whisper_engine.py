@@ -1,13 +1,112 @@
-"""faster-whisper (CTranslate2): the default engine off Apple silicon."""
+"""faster-whisper (CTranslate2): the default engine off Apple silicon.
+
+The model, its tokenizer and its feature extractor come from faster-whisper; the decoding
+loop is ours (pipeline/asr/windows.py, shared with the mlx engine): the speech of a chunk in
+windows of up to 30 s, each decoded on its own, greedily first, with a seeded fallback.
+"""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.asr.base import SAMPLE_RATE, EngineSettings, Segment
+from pipeline.asr.windows import (
+    Attempt,
+    Strategy,
+    decode_streams,
+    speech_streams,
+    stream_features,
+)
+
+MAX_INITIAL_TIMESTAMP_S = 1.0
+
+
+def ladder_for(beam_size: int) -> tuple[Strategy, ...]:
+    """The configured decoding, then deterministic fallbacks. Whisper's own fallback samples
+    at rising temperatures, but CTranslate2 draws from a generator per worker thread that is
+    seeded once, at its first use (`set_random_seed` cannot reset it between calls), so a
+    sampled window would come out differently depending on what came before it. Beam search
+    finds likelier text where greedy decoding wandered off; forbidding repeats breaks the
+    loops both can fall into."""
+    wide = max(5, beam_size)
+    return (Strategy(beam_size=beam_size), Strategy(beam_size=wide),
+            Strategy(beam_size=wide, no_repeat_ngram=4, repetition_penalty=1.2))
+
+
+class _Ct2Windows:
+    """Windows through CTranslate2's Whisper: encoder and decoder over a batch at once."""
+
+    def __init__(self, model, settings: EngineSettings):
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        self.model = model
+        self.settings = settings
+        multilingual = model.model.is_multilingual
+        language = settings.language if multilingual else "en"
+        self.tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
+                                   language=language)
+        self.timestamp_begin = self.tokenizer.timestamp_begin
+        self.eot = self.tokenizer.eot
+        self.suppress = list(get_suppressed_tokens(self.tokenizer, (-1,)))
+        self.detect_language = multilingual and settings.language is None
+        self.ladder = ladder_for(settings.beam_size)
+
+    def _prompts(self, encoder_output, count: int) -> list[list[int]]:
+        prompt = self.model.get_prompt(self.tokenizer, [], without_timestamps=False)
+        prompts = [list(prompt) for _ in range(count)]
+        if self.detect_language:
+            # Each window says which language it is in (a talk may switch).
+            found = self.model.model.detect_language(encoder_output)
+            at = prompt.index(self.tokenizer.language)
+            for tokens, languages in zip(prompts, found, strict=True):
+                tokens[at] = self.tokenizer.tokenizer.token_to_id(languages[0][0])
+        return prompts
+
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        return stream_features(audio, self.model.feature_extractor.mel_filters)
+
+    def encode(self, mels: Sequence[np.ndarray]) -> list[np.ndarray]:
+        from faster_whisper.audio import pad_or_trim
+
+        # Each window's frames, mels × frames as CTranslate2 takes them, padded to 30 s.
+        features = np.stack([pad_or_trim(np.ascontiguousarray(mel.T)) for mel in mels])
+        # Kept as numpy (a few MB a window), so a fallback can take one window of the batch.
+        return list(np.array(self.model.encode(features)))
+
+    def decode(self, encoded: Sequence[np.ndarray], strategy: Strategy,
+               seed: int) -> list[Attempt]:
+        import ctranslate2
+
+        encoder_output = ctranslate2.StorageView.from_array(np.ascontiguousarray(
+            np.stack(encoded)))
+        how: dict = {"beam_size": strategy.beam_size,
+                     "no_repeat_ngram_size": strategy.no_repeat_ngram,
+                     "repetition_penalty": strategy.repetition_penalty}
+        if strategy.temperature > 0:  # not on this engine's ladder: it cannot be repeated
+            how.update(beam_size=1, num_hypotheses=self.settings.best_of, sampling_topk=0,
+                       sampling_temperature=strategy.temperature)
+        results = self.model.model.generate(
+            encoder_output, self._prompts(encoder_output, len(encoded)),
+            max_length=self.model.max_length, return_scores=True, return_no_speech_prob=True,
+            suppress_blank=True, suppress_tokens=self.suppress,
+            max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / 0.02), **how)
+        attempts = []
+        for result in results:
+            tokens = tuple(result.sequences_ids[0])
+            # CTranslate2's score is the summed log-probability over the length (penalty 1);
+            # Whisper averages over the tokens and the end of text.
+            avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+            attempts.append(Attempt(tokens, self.text_of(tokens).strip(), avg_logprob,
+                                    result.no_speech_prob, strategy))
+        return attempts
+
+    def text_of(self, tokens: Sequence[int]) -> str:
+        return self.tokenizer.decode([t for t in tokens if t < self.eot])
 
 
 class FasterWhisperEngine:
@@ -16,6 +115,7 @@ class FasterWhisperEngine:
     def __init__(self, settings: EngineSettings, cache_dir: Path | None = None):
         self.settings = settings  # cache_dir unused: CT2 weights are used where they lie
         self._model = None
+        self._windows: _Ct2Windows | None = None
 
     def load(self) -> None:
         if self._model is not None:
@@ -29,50 +129,28 @@ class FasterWhisperEngine:
             cpu_threads=self.settings.threads,
             local_files_only=True,
         )
-        # The VAD and the log-mel features a slice at a time: the same results, without a
-        # transient that grows with the length of the chunk (see lean_frontend).
         from pipeline.asr.lean_frontend import install
 
         install(self._model)
+        self._windows = _Ct2Windows(self._model, self.settings)
 
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
-        assert self._model is not None
-        from faster_whisper.vad import SpeechTimestampsMap, VadOptions
-
-        from pipeline.asr.lean_frontend import speech_only
-
-        # The Silero VAD that ships inside faster-whisper: silence never reaches the decoder.
-        # It runs here rather than through vad_filter=True so that the speech is gathered
-        # into one array made once (see lean_frontend.speech_only); the times are mapped
-        # back exactly as faster-whisper maps them.
-        speech, stretches = speech_only(pcm, VadOptions(min_silence_duration_ms=700))
-        del pcm  # the caller kept no reference: the chunk's samples go now, before decoding
-        if not stretches:
-            return []
-        segments, _info = self._model.transcribe(
-            speech,
-            language=self.settings.language,
-            beam_size=self.settings.beam_size,
-            # When a window fails the log-probability or compression checks it is decoded
-            # again at a higher temperature with `best_of` samples side by side; faster-whisper's
-            # 5 cost the worker ~50 MB more at those moments than 1 (measured on a 120-min talk).
-            best_of=self.settings.best_of,
-            # Conditioning on earlier text is what lets one hallucination feed the next.
-            condition_on_previous_text=False,
-            vad_filter=False,
-        )
-        del speech  # the features are made; the windows are decoded from them alone
-        times = SpeechTimestampsMap(stretches, SAMPLE_RATE)
-        found = []
-        for s in segments:
-            text = s.text.strip()
-            if text:
-                found.append(Segment(offset + times.get_original_time(s.start),
-                                     offset + times.get_original_time(s.end, is_end=True),
-                                     text))
-        return found
+        assert self._windows is not None
+        streams = speech_streams(pcm, self._windows.features, self.settings.batch_size)
+        del pcm  # the caller kept no reference: only the speech is held from here on
+        # Where the VAD heard speech, for the compact copy (pipeline/compact.py).
+        self.last_speech = [(offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
+                            for stream in streams for a, b in stream.speech.pieces]
+        return decode_streams(self._windows, streams, offset)
 
     def unload(self) -> None:
         self._model = None
+        self._windows = None
         gc.collect()
+
+    def trim(self) -> None:
+        """CTranslate2 keeps no cache between calls (the heap is trimmed by the caller)."""
+
+    def device_memory(self) -> dict[str, float] | None:
+        return None  # all of CTranslate2's memory on the CPU is in RSS

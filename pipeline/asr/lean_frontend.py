@@ -10,17 +10,21 @@ results are built from short slices:
 - `LeanFeatureExtractor` gives the same log-mel matrix as faster-whisper's extractor (the
   global max used for clamping is taken at the end, over the whole matrix), computing the
   FFT over blocks of frames written straight into the output.
-- `LeanSileroVAD` feeds the same ONNX session the same 512-sample windows, each with the
+- `LeanSileroVAD` feeds the same network the same 512-sample windows, each with the
   same 64 samples of context from the window before, carrying the recurrent state across
-  batches exactly as faster-whisper does between its own (larger) batches.
-- `speech_only` lays the speech the VAD finds end to end in one array sized first (the
-  engine then gives faster-whisper only that, and maps the times back as it would have).
+  batches exactly as faster-whisper does between its own (larger) batches. The network runs
+  in numpy (pipeline/asr/silero_numpy.py, from the same .onnx file's weights), so a worker
+  never loads onnxruntime (~35 MB held through the decoding, where its peak is).
+- `speech_stretches` asks that VAD where the speech is (pipeline/asr/windows.py lays it
+  end to end for the decoding loop both engines share).
 
 `install(model)` puts both in place for a loaded `WhisperModel`; it is called in the worker
 process only, which has nothing else using faster-whisper.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -91,22 +95,16 @@ class _PaddedSignal:
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
-def speech_only(audio: np.ndarray, vad_options) -> tuple[np.ndarray, list[dict]]:
-    """faster-whisper's VAD on the audio, and the speech it finds laid end to end.
+def speech_stretches(audio: np.ndarray,
+                     max_speech_s: float = float("inf")) -> list[tuple[int, int]]:
+    """Where the Silero VAD that ships in faster-whisper hears speech: (first, end) sample
+    ranges. Pauses under 0.7 s stay inside a stretch; a stretch longer than `max_speech_s`
+    is split in the longest pause the VAD finds inside it."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    faster-whisper's own collect_chunks grows its output one speech stretch at a time (a
-    new, longer array per stretch) and then copies the result once more; here the output is
-    sized first and filled once."""
-    from faster_whisper.vad import get_speech_timestamps
-
-    stretches = get_speech_timestamps(audio, vad_options)
-    speech = np.empty(sum(s["end"] - s["start"] for s in stretches), dtype=np.float32)
-    at = 0
-    for stretch in stretches:
-        count = stretch["end"] - stretch["start"]
-        speech[at:at + count] = audio[stretch["start"]:stretch["end"]]
-        at += count
-    return speech, stretches
+    install_vad()
+    options = VadOptions(min_silence_duration_ms=700, max_speech_duration_s=max_speech_s)
+    return [(s["start"], s["end"]) for s in get_speech_timestamps(audio, options)]
 
 
 def _feature_extractor_class():
@@ -158,21 +156,34 @@ class LeanSileroVAD:
         return np.concatenate(probs, axis=0)
 
 
-def install(model) -> None:
-    """Give a loaded faster_whisper.WhisperModel the sliced feature extractor and VAD."""
+def install_vad() -> None:
+    """faster-whisper's VAD entry point, replaced by the batched one (once per process)."""
     import faster_whisper.vad as fw_vad
 
+    original = fw_vad.get_vad_model
+    if getattr(original, "talks_lean", False):
+        return
+    from faster_whisper.utils import get_assets_path
+
+    from pipeline.asr.silero_numpy import load_session
+
+    # The same network in numpy (onnxruntime would hold ~35 MB); its session if the file
+    # is not the model the numpy one was written for.
+    session = load_session(Path(get_assets_path()) / "silero_vad_v6.onnx")
+    lean_vad = LeanSileroVAD(session if session is not None else original().session)
+
+    def lean_vad_model() -> LeanSileroVAD:
+        return lean_vad
+
+    # faster-whisper looks its VAD up through this module function at every call.
+    lean_vad_model.talks_lean = True  # type: ignore[attr-defined]
+    fw_vad.get_vad_model = lean_vad_model
+
+
+def install(model) -> None:
+    """Give a loaded faster_whisper.WhisperModel the sliced feature extractor and VAD."""
     lean_class = _feature_extractor_class()
     lean = lean_class.__new__(lean_class)
     lean.__dict__.update(model.feature_extractor.__dict__)
     model.feature_extractor = lean
-    original = fw_vad.get_vad_model
-    if not getattr(original, "talks_lean", False):
-        lean_vad = LeanSileroVAD(original().session)
-
-        def lean_vad_model() -> LeanSileroVAD:
-            return lean_vad
-
-        # faster-whisper looks its VAD up through this module function at every call.
-        lean_vad_model.talks_lean = True  # type: ignore[attr-defined]
-        fw_vad.get_vad_model = lean_vad_model
+    install_vad()

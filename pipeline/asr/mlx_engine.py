@@ -1,23 +1,65 @@
 """mlx-whisper: the default engine on Apple silicon (it also runs, slowly, on Linux CPUs).
 
 It reads the same CTranslate2 weights as faster-whisper, converted once into an mlx-whisper
-folder in the cache (see ct2_to_mlx), so no model is ever fetched from the hub.
+folder in the cache (see ct2_to_mlx), so no model is ever fetched from the hub. The model and
+its one-window decoder come from mlx-whisper; the loop over a chunk is ours
+(pipeline/asr/windows.py, shared with faster-whisper), with the same VAD in front.
+
+mlx-whisper 0.4.3's timestamp rule compares the positions of earlier timestamps instead of
+their values, so nothing stops a timestamp from going backwards (seen: a cue from 201.96 s to
+190.96 s). The worker puts a rule in its place that forbids it, as Whisper's own does.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.util
+import sys
+import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.asr.base import EngineSettings, Segment
+from pipeline.asr.base import SAMPLE_RATE, EngineSettings, Segment
 from pipeline.asr.ct2_to_mlx import ensure_mlx_model
+from pipeline.asr.windows import (
+    TEMPERATURE_LADDER,
+    Attempt,
+    Strategy,
+    decode_streams,
+    speech_streams,
+    stream_features,
+)
 
-# Same ladder as openai-whisper and faster-whisper: a window that decodes into a loop or into
-# improbable text is decoded again, a little more freely each time.
-_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+MLX_CACHE_LIMIT_MB = 64
+
+
+def import_mlx_whisper_parts_only() -> None:
+    """Make `import mlx_whisper.<part>` skip the package's __init__, which imports its own
+    transcribe() and with it numba and scipy: ~130 MB resident in every worker, for code our
+    loop replaces (measured: the parts we use cost 46 MB, the whole package 175 MB)."""
+    if "mlx_whisper" in sys.modules:
+        return
+    spec = importlib.util.find_spec("mlx_whisper")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = types.ModuleType("mlx_whisper", "mlx-whisper's parts, without its __init__")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = spec
+    package.__file__ = spec.origin
+    sys.modules["mlx_whisper"] = package
+
+
+def _mx(name: str) -> Any:
+    """An mlx memory function: top level in mlx 0.24 and later, under mx.metal before."""
+    import mlx.core as mx
+
+    found = getattr(mx, name, None) or getattr(getattr(mx, "metal", None), name, None)
+    if found is None:
+        raise AttributeError(f"mlx has no {name}")
+    return found
 
 
 def _metal_available() -> bool:
@@ -27,6 +69,157 @@ def _metal_available() -> bool:
     return bool(metal is not None and metal.is_available())
 
 
+def _timestamp_rules_class() -> type:
+    """Whisper's timestamp rules for mlx-whisper's decoder, with timestamps that never go
+    back: after the first, each timestamp is at least the last one (equal only when it opens
+    the next piece right where the last one closed)."""
+    import mlx.core as mx
+    from mlx_whisper.decoding import LogitFilter
+
+    class MonotonicTimestampRules(LogitFilter):
+        def __init__(self, tokenizer: Any, sample_begin: int,
+                     max_initial_timestamp_index: int | None):
+            self.begin = tokenizer.timestamp_begin
+            self.eot = tokenizer.eot
+            self.no_timestamps = tokenizer.no_timestamps
+            self.sample_begin = sample_begin
+            self.max_initial = max_initial_timestamp_index
+
+        def apply(self, logits: Any, tokens: Any) -> Any:
+            mask = np.zeros(logits.shape, np.float32)
+            if self.no_timestamps is not None:
+                mask[:, self.no_timestamps] = -np.inf
+            for k, row in enumerate(tokens.tolist()):
+                sampled = row[self.sample_begin:]
+                times = [t for t in sampled if t >= self.begin]
+                last_is_time = bool(sampled) and sampled[-1] >= self.begin
+                pair_done = len(sampled) < 2 or sampled[-2] >= self.begin
+                if last_is_time:
+                    if pair_done:  # text must follow a pair of timestamps
+                        mask[k, self.begin:] = -np.inf
+                    else:  # a piece of text just closed: a timestamp or the end follows
+                        mask[k, :self.eot] = -np.inf
+                if times:
+                    floor = times[-1] if last_is_time and not pair_done else times[-1] + 1
+                    mask[k, self.begin:floor] = -np.inf
+                if not sampled:  # the output opens with a timestamp, not too late
+                    mask[k, :self.begin] = -np.inf
+                    if self.max_initial is not None:
+                        mask[k, self.begin + self.max_initial + 1:] = -np.inf
+            masked = logits + mx.array(mask)
+            # When the timestamps still allowed are likelier together than any single text
+            # token, a timestamp comes next.
+            logprobs = masked - mx.logsumexp(masked, axis=-1, keepdims=True)
+            time_mass = logprobs[:, self.begin:].logsumexp(axis=-1, keepdims=True)
+            best_text = logprobs[:, :self.begin].max(axis=-1, keepdims=True)
+            text_part = mx.where(time_mass > best_text, -mx.inf, masked[:, :self.begin])
+            return mx.concatenate([text_part, masked[:, self.begin:]], axis=-1)
+
+    return MonotonicTimestampRules
+
+
+class SeededSampler:
+    """Draws each sampled token with a fresh key split from one seeded per decoding.
+
+    mlx-whisper samples through a compiled function that never takes the random state as
+    an input, so the key is fixed when it is first traced: every later draw, in every
+    window, uses the same noise, and a process that traced it at another moment samples
+    differently. This draws from `key`, which the engine sets from the window's seed."""
+
+    def __init__(self) -> None:
+        self.key: Any = None
+
+    def reseed(self, seed: int) -> None:
+        import mlx.core as mx
+
+        self.key = mx.random.key(seed)
+
+    def __call__(self, logits: Any, temperature: float) -> Any:
+        import mlx.core as mx
+
+        if self.key is None:
+            self.reseed(0)
+        pair = mx.random.split(self.key)
+        self.key = pair[0]
+        return mx.random.categorical(logits / temperature, key=pair[1])
+
+
+SAMPLER = SeededSampler()
+
+
+def install_decoding_fixes() -> None:
+    """The monotonic timestamp rule and the seeded sampler, in mlx-whisper's decoder (it
+    looks both up in its module at each use); done once, in the worker process only."""
+    import mlx_whisper.decoding as decoding
+
+    if not getattr(decoding.ApplyTimestampRules, "talks_monotonic", False):
+        rules = _timestamp_rules_class()
+        rules.talks_monotonic = True  # type: ignore[attr-defined]
+        decoding.ApplyTimestampRules = rules
+    decoding.categorical = SAMPLER
+
+
+class _MlxWindows:
+    """Windows through mlx-whisper's decoder: a batch of log-mel windows at once."""
+
+    def __init__(self, model: Any, settings: EngineSettings, fp16: bool):
+        import mlx.core as mx
+        from mlx_whisper.audio import mel_filters
+        from mlx_whisper.tokenizer import get_tokenizer
+
+        self.model = model
+        # An English-only model has no language tokens: it must be told, or it tries to detect.
+        self.language = settings.language if model.is_multilingual else "en"
+        self.best_of = settings.best_of
+        self.fp16 = fp16
+        self.dtype = mx.float16 if fp16 else mx.float32
+        self.tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
+                                       language=self.language, task="transcribe")
+        self.timestamp_begin = self.tokenizer.timestamp_begin
+        self.eot = self.tokenizer.eot
+        # mlx-whisper has no beam search: the fallback is Whisper's own, sampling at rising
+        # temperatures, from a generator seeded per window so that a rerun samples the same.
+        self.ladder = TEMPERATURE_LADDER
+        self.mel_filters = np.array(mel_filters(model.dims.n_mels), dtype=np.float32)
+
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        # Computed with numpy, a block of frames at a time, rather than with mlx-whisper's
+        # log_mel_spectrogram: the same Whisper frames without its whole-input transients.
+        return stream_features(audio, self.mel_filters)
+
+    def encode(self, mels: Sequence[np.ndarray]) -> list[Any]:
+        import mlx.core as mx
+        from mlx_whisper.audio import N_FRAMES, pad_or_trim
+
+        # Each window's frames, padded with zeros up to 30 s as mlx-whisper's transcribe
+        # gives its decoder the last, short window.
+        batch = mx.stack([pad_or_trim(mx.array(np.ascontiguousarray(mel)), N_FRAMES, axis=-2)
+                          for mel in mels]).astype(self.dtype)
+        features = self.model.encoder(batch)
+        mx.eval(features)
+        return [features[i] for i in range(len(mels))]
+
+    def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int) -> list[Attempt]:
+        import mlx.core as mx
+        from mlx_whisper.decoding import DecodingOptions, decode
+
+        sampling = strategy.temperature > 0
+        if sampling:
+            SAMPLER.reseed(seed)
+        options = DecodingOptions(
+            task="transcribe", language=self.language, temperature=strategy.temperature,
+            best_of=self.best_of if sampling and self.best_of > 1 else None,
+            without_timestamps=False, fp16=self.fp16)
+        # Given encoded windows, mlx-whisper's decoder skips its encoder. beam_size is not
+        # passed: mlx-whisper 0.4 has no beam search (it raises).
+        results = decode(self.model, mx.stack(list(encoded)), options)
+        return [Attempt(tuple(r.tokens), r.text, r.avg_logprob, r.no_speech_prob, strategy)
+                for r in results]
+
+    def text_of(self, tokens: Sequence[int]) -> str:
+        return self.tokenizer.decode([t for t in tokens if t < self.eot])
+
+
 class MlxEngine:
     name = "mlx"
 
@@ -34,7 +227,7 @@ class MlxEngine:
         self.settings = settings
         self.cache_dir = Path(cache_dir)
         self._model: Any = None
-        self._folder: Path | None = None
+        self._windows: _MlxWindows | None = None
         self._fp16 = False
 
     def _wants_fp16(self) -> bool:
@@ -52,79 +245,54 @@ class MlxEngine:
         if self._model is not None:
             return
         import mlx.core as mx
-        from mlx_whisper.load_models import load_model
-        from mlx_whisper.transcribe import ModelHolder
 
-        folder = ensure_mlx_model(Path(self.settings.model_dir), self.cache_dir)
+        import_mlx_whisper_parts_only()
+        from mlx_whisper.load_models import load_model
+
+        self._fp16 = self._wants_fp16()
+        # Weights are converted once per precision: on the Apple GPU float16 weights, half
+        # the memory, read straight from disk (not float32 loaded and then halved).
+        folder = ensure_mlx_model(Path(self.settings.model_dir), self.cache_dir,
+                                  float16=self._fp16)
         if not (folder / "config.json").is_file():
             # load_model sends any path it cannot find to the Hugging Face hub.
             raise FileNotFoundError(f"converted mlx model missing at {folder}")
-        self._fp16 = self._wants_fp16()
         dtype = mx.float16 if self._fp16 else mx.float32
-        # dtype here only sets the sinusoids and the causal mask; the weights keep the file's
-        # float32 until set_dtype, and the two must agree or decoding fails on a dtype check.
+        # dtype sets the sinusoids and the causal mask; it must agree with the weights' or
+        # decoding fails on a dtype check.
         model = load_model(str(folder), dtype=dtype)
-        if self._fp16:
-            model.set_dtype(mx.float16)
-            mx.eval(model.parameters())
-        self._model, self._folder = model, folder
-        # mlx_whisper.transcribe takes a path, not a model, and loads through this class-level
-        # cache keyed by the path string; priming it makes it use our model instead of loading
-        # (and, with fp16 off, possibly re-loading in another dtype) a second copy.
-        ModelHolder.model = model
-        ModelHolder.model_path = str(folder)
+        mx.eval(model.parameters())
+        install_decoding_fixes()
+        # Freed buffers are kept for reuse up to this much, and given back after each chunk
+        # (trim): without a bound the cache grows with the largest window ever decoded.
+        _mx("set_cache_limit")(MLX_CACHE_LIMIT_MB * 1024 * 1024)
+        self._model = model
+        self._windows = _MlxWindows(model, self.settings, self._fp16)
 
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
-        assert self._folder is not None
-        import mlx_whisper
-        from mlx_whisper.transcribe import ModelHolder
-
-        audio = np.ascontiguousarray(pcm, dtype=np.float32).reshape(-1)
-        if audio.size == 0:
-            return []
-        if ModelHolder.model is not self._model:  # another engine in this process took it
-            ModelHolder.model, ModelHolder.model_path = self._model, str(self._folder)
-        result = mlx_whisper.transcribe(
-            audio,
-            path_or_hf_repo=str(self._folder),
-            verbose=None,  # no printing and no progress bar
-            fp16=self._fp16,
-            language=self.settings.language,
-            temperature=_TEMPERATURES,
-            # Conditioning on earlier text is what lets one hallucination feed the next.
-            condition_on_previous_text=False,
-            # No VAD here: a window is skipped when the model itself says "no speech" and its
-            # text is improbable (openai-whisper's rule), which is what keeps silence quiet.
-            no_speech_threshold=0.6,
-            logprob_threshold=-1.0,
-            compression_ratio_threshold=2.4,
-            best_of=self.settings.best_of,
-            # beam_size is not passed: mlx-whisper 0.4 raises NotImplementedError for beam
-            # search, so decoding is greedy whatever the settings say.
-        )
-        segments: list[Segment] = []
-        for seg in result.get("segments", []):
-            text = str(seg.get("text", "")).strip()
-            if text:
-                segments.append(Segment(offset + float(seg["start"]),
-                                        offset + float(seg["end"]), text))
-        return segments
+        assert self._windows is not None
+        streams = speech_streams(pcm, self._windows.features, self.settings.batch_size)
+        del pcm  # the caller kept no reference: only the speech is held from here on
+        # Where the VAD heard speech, for the compact copy (pipeline/compact.py).
+        self.last_speech = [(offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
+                            for stream in streams for a, b in stream.speech.pieces]
+        return decode_streams(self._windows, streams, offset)
 
     def unload(self) -> None:
         if self._model is None:
             return
-        import mlx.core as mx
-        from mlx_whisper.transcribe import ModelHolder
-
-        if ModelHolder.model is self._model:
-            ModelHolder.model = None
-            ModelHolder.model_path = None
         self._model = None
+        self._windows = None
         gc.collect()
-        # MLX keeps freed buffers in its own cache; hand them back to the system.
-        clear = getattr(mx, "clear_cache", None)
-        if clear is None:
-            clear = getattr(getattr(mx, "metal", None), "clear_cache", None)
-        if clear is not None:
-            clear()
+        self.trim()
+
+    def trim(self) -> None:
+        """MLX keeps freed buffers in its own cache for reuse; hand them back."""
+        _mx("clear_cache")()
+
+    def device_memory(self) -> dict[str, float] | None:
+        mb = 1024 * 1024
+        return {"mlx active": _mx("get_active_memory")() / mb,
+                "mlx peak": _mx("get_peak_memory")() / mb,
+                "mlx cache": _mx("get_cache_memory")() / mb}

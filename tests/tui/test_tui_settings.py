@@ -71,7 +71,7 @@ def test_save_keeps_comments_and_the_app_uses_the_new_config(tmp_path):
             await pilot.press("ctrl+s")
             assert "Saved." in app.screen.query_one("#settings-status", Line).shown_text
             text = config_path.read_text(encoding="utf-8")
-            assert "chunk_seconds = 60.0 # small, so a short talk has several chunks" in text
+            assert "chunk_seconds = 60.0   # small, so a short talk has several chunks" in text
             assert text.startswith("# A test config. Comments like this one must survive")
             data = tomllib.loads(text)
             assert data["output"]["originals"] == "move"

@@ -152,3 +152,138 @@ def test_the_app_files_the_demo_in_tmux_and_quits_safely_mid_file(demo_home):
         assert report["idle_bytes_per_s"] < 1000 and report["busy_bytes_per_s"] < 2500
     finally:
         term.stop()
+
+
+# --- runs that outlive their terminal, and one view of whatever run is going -------------------
+
+def chunked_home(home: Path, names: list[str]) -> Path:
+    """The demo's speakers, some of its recordings, chunks of 10 s (so a run lasts a while
+    and has chunks to show)."""
+    (home / "inbox").mkdir()
+    for name in names:
+        shutil.copy(ROOT / "demo" / "inbox" / name, home / "inbox" / name)
+    shutil.copytree(ROOT / "demo" / "speakers", home / "speakers")
+    config = home / "config.toml"
+    config.write_text('[input]\nfolders = ["inbox"]\nsettle_seconds = 0.5\n'
+                      '[output]\nroot = "out"\n[speakers]\nfolder = "speakers"\n'
+                      '[transcription]\nchunk_seconds = 10\n[logging]\nfile = "out/talks.log"\n',
+                      encoding="utf-8")
+    return config
+
+
+def run_status(home: Path) -> dict:
+    return json.loads((home / "out" / ".talks" / "run.json").read_text(encoding="utf-8"))
+
+
+def chunks_done(home: Path, name: str) -> tuple[int, int]:
+    with Ledger(home / "out" / ".talks" / "ledger.sqlite") as ledger:
+        (row,) = [r for r in ledger.all_files() if r.name == name]
+        chunks = ledger.chunks(row.id)
+        return sum(c.done for c in chunks), len(chunks)
+
+
+def test_a_queue_started_in_the_app_outlives_its_terminal_and_a_new_app_shows_it(tmp_path):
+    import psutil
+
+    config = chunked_home(tmp_path, ["recording A.mp3"])
+    first = Terminal(tmp_path, config)
+    second = None
+    try:
+        first.start("--start")
+        first.wait(r"chunk [12]/6 ", timeout=120)
+        pid = run_status(tmp_path)["pid"]
+        run = psutil.Process(pid)
+        first.stop()  # the terminal goes away, as when an SSH connection drops
+        time.sleep(3)
+        assert run.is_running() and run.status() != psutil.STATUS_ZOMBIE, "the run died"
+        assert run.terminal() is None  # it has no terminal any more, and goes on
+        status = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config),
+                                 "status"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=60).stdout
+        assert f"A run is going (app, pid {pid}, headless" in status, status
+        assert re.search(r"Now: \[1/1\] recording A\.mp3 — transcribing, chunk \d/6", status)
+
+        second = Terminal(tmp_path, config)
+        second.start()
+        screen = second.wait(rf"queue running \(app, pid {pid}, headless\)", timeout=30)
+        screen = second.wait(r"chunk \d+/\d+ ", timeout=60)
+        assert re.search(r"recording A\.mp3 +transcribing \d/6", screen), screen
+        second.wait(r"1 recordings, 1 filed", timeout=300)
+        run.wait(timeout=60)  # its queue done, the headless app exits by itself
+        assert set(ledger_states(tmp_path).values()) == {"filed"}
+        log = (tmp_path / "out" / "talks.log").read_text(encoding="utf-8")
+        assert "the terminal went away: the queue goes on headless" in log
+        assert "the queue of the app whose terminal went away is done" in log
+        second.keys("q")
+        second.wait(r"talks-exited-0", timeout=30)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_a_watch_whose_terminal_goes_finishes_its_batch_then_ends(tmp_path):
+    import psutil
+
+    config = chunked_home(tmp_path, ["recording A.mp3"])
+    term = Terminal(tmp_path, config)
+    try:
+        term.start("--watch")
+        term.wait(r"\[1/1\] recording A\.mp3 +chunk [12]/6 ", timeout=120)
+        status = run_status(tmp_path)
+        assert status["face"] == "watch"
+        run = psutil.Process(status["pid"])
+        term.stop()  # the SSH connection drops
+        time.sleep(3)
+        assert run.is_running() and run.status() != psutil.STATUS_ZOMBIE, "the run died"
+        run.wait(timeout=300)  # the batch done, the watch ends by itself
+        assert ledger_states(tmp_path) == {"recording A.mp3": "filed"}
+        assert run_status(tmp_path)["stopped"] is None  # it ran to its end
+        log = (tmp_path / "out" / "talks.log").read_text(encoding="utf-8")
+        assert "the terminal went away: the batch in progress goes on, then watching ends" \
+            in log
+    finally:
+        term.stop()
+
+
+def test_two_apps_follow_a_batch_ask_for_more_and_stop_it_after_the_chunk(tmp_path):
+    config = chunked_home(tmp_path, ["recording A.mp3"])
+    batch = Terminal(tmp_path, config)
+    apps = [Terminal(tmp_path, config), Terminal(tmp_path, config)]
+    try:
+        batch.start("--batch")
+        # On a terminal the batch shows where it is: file, chunk n/m, time left.
+        batch.wait(r"\[1/1\] recording A\.mp3 +chunk [1-4]/6 .*left ━", timeout=120)
+        pid = run_status(tmp_path)["pid"]
+        assert run_status(tmp_path)["face"] == "batch"
+        for app in apps:
+            app.start()
+        for app in apps:  # both show it, as their own
+            app.wait(rf"queue running \(batch, pid {pid}\)", timeout=30)
+            app.wait(r"transcribing \d/6", timeout=30)
+        # s in an app starts no second run: the batch is asked to look for more.
+        apps[1].keys("s")
+        for app in apps:
+            app.wait(r"queue running, then a look for more \(batch", timeout=30)
+        done_before, total = chunks_done(tmp_path, "recording A.mp3")
+        apps[0].keys("c")
+        batch.wait(r"Asked to stop after the current chunk\.", timeout=30)
+        screen = batch.wait(r"talks-exited-0", timeout=120)
+        assert "Stopped before the end: 1 recording(s) not finished" in screen, screen
+        done_after, _total = chunks_done(tmp_path, "recording A.mp3")
+        # Stopped after the chunk under way: it was finished, the next one never began.
+        assert done_before <= done_after <= done_before + 1 and done_after < total
+        for app in apps:
+            app.wait(rf"Stopped \(batch, pid {pid}\)", timeout=30)
+            app.wait(r"queue idle, 1 to do", timeout=30)
+        with Ledger(tmp_path / "out" / ".talks" / "ledger.sqlite") as ledger:
+            runs = ledger.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        assert runs == 1  # neither app started a run of its own
+        assert ledger_states(tmp_path) == {"recording A.mp3": "probed"}
+        for app in apps:
+            app.keys("q")
+            app.wait(r"talks-exited-0", timeout=30)
+    finally:
+        batch.stop()
+        for app in apps:
+            app.stop()

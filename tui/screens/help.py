@@ -15,13 +15,21 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
 
 [b]Main screen[/b]
  s  start the queue: every new or unfinished recording
+    (while a run is going: it looks for new ones too)
  p  pause: finish the file in progress, then wait
     (p again: go on)
- c  stop after the current chunk; s resumes there
+ c  stop after the current chunk (c again: at once);
+    s resumes there
+ w  watch the input folders: a new recording starts
+    the queue once it has stopped growing (w: off)
  t  (or Enter) the transcript of the highlighted talk
  r  review talks whose speaker was uncertain
  k  speaker library   o  settings   l  log
  ↑ ↓ PgUp PgDn Home End  move in the list
+
+ A run started elsewhere (another app, talks --batch)
+ shows here too, and s p c go to it. Closing the
+ terminal never stops a run: it goes on headless.
 
 [b]Review[/b]
  1–9  file the talk under that candidate
@@ -40,9 +48,10 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
 
 [b]Everywhere[/b]
  Esc  back     ?  this help
- q    quit; while a file is in progress the queue
-      stops after the current chunk first (q again:
-      at once). The next start resumes either way.
+ q    quit; while this app's queue runs it stops
+      after the current chunk first (q again: at
+      once). The next start resumes either way. A run
+      this app only shows goes on.
 """
 
 

@@ -34,8 +34,7 @@ class LogScreen(Screen):
         self.read_to = max(0, size - TAIL_BYTES)
         self.mid_line = self.read_to > 0
         self.follow()
-        if self.app.ticking:
-            self.set_interval(1.0, self.follow)
+        self.set_interval(1.0, self.follow)
 
     def follow(self) -> None:
         """Show what was written since the last look (nothing to send when nothing was)."""

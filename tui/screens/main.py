@@ -26,8 +26,10 @@ from tui.widgets.progress_panel import ProgressPanel
 class MainScreen(Screen):
     BINDINGS = [
         Binding("s", "app.start", "Start"),
+        Binding("s", "app.more", "More"),  # while a run is going: take new recordings too
         Binding("p", "app.pause", "Pause"),
         Binding("c", "app.cancel", "Stop"),
+        Binding("w", "app.toggle_watch", "Watch"),
         Binding("t", "transcript", "Text"),
         Binding("r", "review", "Review"),
         Binding("k", "speakers", "Speakers"),
@@ -108,14 +110,18 @@ class MainScreen(Screen):
             counts.append(f"{review} to review")
         if failed:
             counts.append(f"{failed} failed")
-        if live.stopping:
+        if live.stopping_now:
+            queue = "stopping now"
+        elif live.stopping:
             queue = "stopping after this chunk"
         elif live.pausing:
             queue = "pausing after this file"
         elif live.running:
-            queue = "running"
+            queue = "running, then a look for more" if live.more_asked else "running"
         else:
             queue = f"idle, {waiting} to do" if waiting else "idle"
+        if live.run_by:
+            queue += f" ({live.run_by})"
         self.query_one("#status", Line).say(f"talks · {', '.join(counts)} · queue {queue}")
 
     def _show_detail(self) -> None:

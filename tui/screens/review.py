@@ -17,10 +17,11 @@ from textual.widgets import Footer, Static
 from pipeline.config import Config
 from pipeline.ledger import FileRow, Ledger
 from pipeline.relabel import RelabelError, relabel
-from speakers.library import LibraryError
+from speakers.library import LibraryError, SpeakerLibrary
 from tui.screens.dialogs import AskDialog, Field
 from tui.widgets.file_table import duration_text
 from tui.widgets.line import Line
+from tui.widgets.speaker_panel import speech_text
 
 EXCERPT_CHARS = 700
 BAR = 24
@@ -33,7 +34,9 @@ class Decided(Message):
         self.problem = problem
 
 
-def candidates_text(row: FileRow) -> str:
+def candidates_text(row: FileRow, seconds: dict[str, float] | None = None) -> str:
+    """The candidates, best first, with their score and (when `seconds` is given) how much
+    speech each has enrolled: a close score from a person with little speech is weak."""
     candidates = (row.speaker_evidence or {}).get("candidates", [])[:9]
     if not candidates:
         return "No enrolled person to compare with: n names a new one."
@@ -41,8 +44,11 @@ def candidates_text(row: FileRow) -> str:
     lines = []
     for number, (name, score) in enumerate(candidates, start=1):
         filled = round(max(0.0, min(1.0, float(score))) * BAR)
-        lines.append(f"{number}  {name.ljust(width)}  {float(score):.3f}  "
-                     f"{'█' * filled}{'░' * (BAR - filled)}")
+        line = (f"{number}  {name.ljust(width)}  {float(score):.3f}  "
+                f"{'█' * filled}{'░' * (BAR - filled)}")
+        if seconds is not None:
+            line += f"  {speech_text(seconds.get(name, 0.0))} enrolled"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -62,7 +68,7 @@ def _relabel_in_thread(screen: ReviewScreen, config: Config, file_id: int, name:
         return
     news = f"Filed as {done.talk.name}"
     if done.enrolled:
-        news += f"; enrolled {len(done.enrolled)} voice sample(s) for {name}"
+        news += f"; added {len(done.enrolled)} clip(s) of its speech to {name}"
     screen.post_message(Decided(news + ".", None))
 
 
@@ -80,6 +86,7 @@ class ReviewScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[FileRow] = []
+        self.seconds: dict[str, float] | None = None  # enrolled speech per person
         self.skipped: set[int] = set()
         self.enroll = False
         self.busy = False
@@ -113,6 +120,19 @@ class ReviewScreen(Screen):
                 row = self.current
                 self.excerpt = excerpt_of(ledger, row) if row else ""
         self.show_talk()
+        library = SpeakerLibrary(config.speakers.folder)
+
+        def measure() -> None:  # clip lengths: ffprobe for anything but wav
+            seconds = library.seconds()
+            self.app.call_from_thread(self._got_seconds, seconds)
+
+        self.run_worker(measure, thread=True, group="seconds", exit_on_error=False)
+
+    def _got_seconds(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        if self.is_mounted and self.current is not None:
+            self.query_one("#candidates", Static).update(candidates_text(self.current,
+                                                                         seconds))
 
     def show_talk(self) -> None:
         row = self.current
@@ -134,14 +154,14 @@ class ReviewScreen(Screen):
             f"Filed as: {Path(row.destination or '').name}")
         reason = (row.speaker_evidence or {}).get("reason", "")
         self.query_one("#review-why", Line).say(f"Why: {reason}" if reason else "")
-        self.query_one("#candidates", Static).update(candidates_text(row))
+        self.query_one("#candidates", Static).update(candidates_text(row, self.seconds))
         self.query_one("#excerpt", Static).update(self.excerpt)
         self._show_enroll()
 
     def _show_enroll(self) -> None:
         box = "[x]" if self.enroll else "[ ]"
         self.query_one("#review-enroll", Line).say(
-            f"{box} e: with the choice, enroll a voice sample of this talk for that person")
+            f"{box} e: with the choice, add this talk's speech to that person's clips")
 
     def _say(self, text: str) -> None:
         self.query_one("#review-status", Line).say(text)

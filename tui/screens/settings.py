@@ -19,9 +19,9 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label
 
 from pipeline.config import SECTIONS, Config, ConfigError, from_dict, to_dict
+from pipeline.config_file import write_changes
 from pipeline.logs import setup_logging
 from tui.screens.dialogs import ConfirmDialog
-from tui.screens.settings_file import write_settings
 from tui.widgets.line import Line, short_path
 
 TRUE = {"true", "yes", "on", "1"}
@@ -165,8 +165,9 @@ class SettingsScreen(Screen):
             return
         old = self.app.config
         try:
-            kept = write_settings(Path(self.app.config_path), old, config)
-        except OSError as exc:
+            # tomlkit: only the changed values are rewritten; every comment stays.
+            write_changes(Path(self.app.config_path), old, config)
+        except (OSError, ConfigError) as exc:
             self.notify(f"Could not write {short_path(self.app.config_path)} ({exc}).",
                         severity="error")
             return
@@ -175,9 +176,8 @@ class SettingsScreen(Screen):
             setup_logging(config.logging)
         self.app.request_scan()
         later = " A running queue uses it from its next start." if self.app.live.running else ""
-        note = "" if kept else " (written anew: its comments could not be kept)"
-        self.query_one("#settings-status", Line).say(f"Saved{note}.{later}")
-        self.notify(f"Settings saved{note}.")
+        self.query_one("#settings-status", Line).say(f"Saved.{later}")
+        self.notify("Settings saved.")
 
     def action_leave(self) -> None:
         if not self.dirty:

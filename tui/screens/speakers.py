@@ -1,7 +1,8 @@
-"""The speaker library: people and their clips; add, rename, merge, remove.
+"""The speaker library: people, their clips and enrolled speech; add, rename, merge, remove.
 
-The same functions as `talks speakers …` (speakers.library), run in a thread: adding a clip
-runs ffmpeg.
+The same functions as `talks speakers …` (speakers.library; renaming and merging through
+pipeline.person_rename, which re-files the person's talks too), run in a thread: adding a clip
+runs ffmpeg, and a rename moves files.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from common.faults import Fault
 from pipeline.config import Config
 from pipeline.ledger import Ledger
+from pipeline.person_rename import finish_interrupted, move_person, pending
 from pipeline.relabel import RelabelError, find_talk
+from pipeline.runner import exclusive_run
 from speakers.library import LibraryError, SpeakerLibrary
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog, Field
 from tui.widgets.line import Line, short_path
-from tui.widgets.speaker_panel import SpeakerPanel
+from tui.widgets.speaker_panel import SpeakerPanel, update_seconds
 
 
 class LibraryChanged(Message):
@@ -81,6 +85,14 @@ class SpeakersScreen(Screen):
 
     def on_mount(self) -> None:
         self.show_people()
+        config = self.app.config
+        if pending(config) is not None:  # a rename or merge was killed half-way: finish it
+            def finish() -> str:
+                with exclusive_run(config):
+                    done = finish_interrupted(config)
+                return f"Finished: {done.summary()}" if done else ""
+
+            self._in_thread("Finishing an interrupted rename or merge…", finish)
 
     def show_people(self, select: str | None = None) -> None:
         people = self.library.people()
@@ -90,6 +102,13 @@ class SpeakersScreen(Screen):
             f"Speaker library · {short_path(folder)}/ · {len(people)} people, {clips} clips")
         self.panel.show(people, select)
         self._show_clips()
+        library = self.library
+
+        def measure() -> None:  # clip lengths: ffprobe for anything but wav
+            seconds = library.seconds()
+            self.app.call_from_thread(update_seconds, self.panel, seconds)
+
+        self.run_worker(measure, thread=True, group="seconds", exit_on_error=False)
 
     def _show_clips(self) -> None:
         person = self.panel.selected
@@ -111,7 +130,7 @@ class SpeakersScreen(Screen):
         def job() -> None:
             try:
                 news, problem = work(), None
-            except (LibraryError, RelabelError, OSError) as exc:
+            except (LibraryError, RelabelError, Fault, OSError) as exc:
                 news, problem = None, str(exc)
             self.post_message(LibraryChanged(news, problem, select))
 
@@ -162,9 +181,11 @@ class SpeakersScreen(Screen):
             if not new or new == name:
                 return
 
+            config = self.app.config
+
             def work() -> str:
-                self.library.rename(name, new)
-                return f"Renamed {name} to {new}."
+                with exclusive_run(config):  # it moves filed talks: not during a run
+                    return move_person(config, name, new, merge=False).summary()
 
             self._in_thread(f"Renaming {name}…", work, new)
 
@@ -184,13 +205,16 @@ class SpeakersScreen(Screen):
             if not target:
                 return
 
+            config = self.app.config
+
             def work() -> str:
-                self.library.merge(name, target)
-                return f"Moved {name}'s clips to {target}."
+                with exclusive_run(config):  # it moves filed talks: not during a run
+                    return move_person(config, name, target, merge=True).summary()
 
             self._in_thread(f"Merging {name} into {target}…", work, target)
 
-        self.app.push_screen(ChooseDialog(f"Move {name}'s clips to…", others), chosen)
+        self.app.push_screen(ChooseDialog(f"Merge {name} (clips and talks) into…", others),
+                             chosen)
 
     def action_remove(self) -> None:
         name = self._selected_or_say()

@@ -8,17 +8,17 @@ refresh that finds nothing new sends nothing to the terminal.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import DataTable
 
+from common.media import MediaError, probe
 from pipeline.config import Config
 from pipeline.ledger import FileRow, Ledger
-from pipeline.media import MediaError, probe
 from pipeline.runner import discover
-from tui.widgets.live import LiveState
+from tui.widgets.live import LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")
 PAST = {"probed": "probed", "transcribed": "transcribed", "identified": "identified",
@@ -159,14 +159,6 @@ def detail_of(entry: FileEntry, live: LiveState) -> str:
     return f"{entry.shown}: {state_of(entry, live)[0]}; s resumes it"
 
 
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
-
-
 def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
@@ -237,12 +229,13 @@ class FileTable(DataTable):
     def show(self, entries: list[FileEntry] | None, live: LiveState) -> None:
         """New entries from a scan (or None: only the live states changed)."""
         self._live = live
+        old_keys = [e.key for e in self.entries]
         if entries is not None:
-            old_keys = [e.key for e in self.entries]
             self.entries = entries
-            if [e.key for e in entries] != old_keys:
-                self._rebuild(live)
-                return
+        self._carry_progress(live)
+        if [e.key for e in self.entries] != old_keys:
+            self._rebuild(live)
+            return
         for index, entry in enumerate(self.entries):
             cells = self._cells_of(entry, live)
             before = self._cells.get(entry.key)
@@ -258,6 +251,15 @@ class FileTable(DataTable):
                 self._one_row_only = False
             self._cells[entry.key] = cells
             self.refresh_row(index)
+
+    def _carry_progress(self, live: LiveState) -> None:
+        # A file the run transcribed keeps the run's latest chunk count: when the run stops,
+        # its row must say how far it got, not what the scan before its last chunks read. The
+        # ledger's count wins when it is ahead or the plan differs.
+        for index, entry in enumerate(self.entries):
+            done, total = live.progress.get(entry.name, (0, 0))
+            if total and entry.chunks_total in (0, total) and done > entry.chunks_done:
+                self.entries[index] = replace(entry, chunks_done=done, chunks_total=total)
 
     def refresh(self, *regions, **options):
         if self._one_row_only and not regions and not options:

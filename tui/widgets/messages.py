@@ -19,11 +19,22 @@ class PipelineEvent(Message):
 
 
 class QueueEnded(Message):
-    """The queue worker is done; `problem` is the sentence to show when it could not run."""
+    """The queue worker is done; `problem` is the sentence to show when it could not run;
+    `busy`: it could not, because another run holds the output root."""
 
-    def __init__(self, problem: str | None = None) -> None:
+    def __init__(self, problem: str | None = None, busy: bool = False) -> None:
         super().__init__()
         self.problem = problem
+        self.busy = busy
+
+
+class RunNews(Message):
+    """What a watch of the run files found: a run of another process to show, its events,
+    its end (tui/run_watch.py)."""
+
+    def __init__(self, news) -> None:
+        super().__init__()
+        self.news = news
 
 
 class FilesScanned(Message):

@@ -11,9 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar
 
-from tui.widgets.file_table import duration_text
 from tui.widgets.line import Line
-from tui.widgets.live import LiveState
+from tui.widgets.live import LiveState, duration_text
 
 
 class ProgressPanel(Vertical):
@@ -52,7 +51,7 @@ class ProgressPanel(Vertical):
                 bar.update(total=cur.chunks_total, progress=cur.chunks_done)
         else:
             chunks.display = False
-        left = cur.seconds_left()
+        left = cur.seconds_left(now)
         left_text = f" · about {duration_text(left)} left" if left is not None else ""
         resumed = f" · {cur.resumed_chunks} chunk(s) resumed" if cur.resumed_chunks else ""
         times.say(f"elapsed {duration_text(max(0.0, now - cur.started))}{left_text}{resumed}")

@@ -2,10 +2,14 @@
 
 Nothing here decodes a whole long recording into memory: probing reads headers only, and
 decoding always asks ffmpeg for one time range, piped back as 16 kHz mono float32.
+
+It lives below both pipeline/ and speakers/ (which needs a probe and a cut to enroll clips),
+so neither has to import the other for it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,16 +17,25 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import ffmpeg
-import numpy as np
 
-from pipeline.asr.base import SAMPLE_RATE
+if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
+    import numpy as np  # load it (~15 MB), only the workers that do the audio work
+
+from common.chaos import chaos_point
+from common.faults import Fault
+
+SAMPLE_RATE = 16_000  # what every model here hears: Whisper and the speaker models
 
 
 class MediaError(Exception):
     """A recording that cannot be used; the message says what to do."""
+
+
+class FfmpegMissing(Fault):
+    """Not the recording's fault: no recording can be read until ffmpeg is installed."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ _DATE_TAGS = ("date", "creation_time", "year", "tdrc", "tyer", "tdat",
 
 def require_ffmpeg() -> None:
     if not shutil.which("ffmpeg") or not shutil.which("ffprobe"):
-        raise MediaError(FFMPEG_MISSING)
+        raise FfmpegMissing(FFMPEG_MISSING)
 
 
 def _first_line(stderr: bytes | str | None) -> str:
@@ -86,6 +99,10 @@ def probe(path: Path) -> Probe:
     duration = _float(fmt.get("duration")) or _float(audio[0].get("duration"))
     if not duration:
         duration = measure_duration(path)
+    elif audio[0].get("codec_name") == "mp3":
+        # An mp3's length comes from its first frame's (Xing/VBRI) header or a guess from the
+        # bitrate; joined or damaged VBR files lie. Reading the packets (no decoding) is cheap.
+        duration = _packet_duration(path) or duration
     tags = dict(fmt.get("tags", {}))
     tags.update({k: v for k, v in audio[0].get("tags", {}).items() if k not in tags})
     return Probe(duration=duration, audio_streams=len(audio), video_streams=len(video),
@@ -118,6 +135,18 @@ def measure_duration(path: Path) -> float:
     return seconds
 
 
+def _packet_duration(path: Path) -> float | None:
+    """The time of the last audio packet, read by ffmpeg without decoding anything."""
+    proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-map",
+                           "0:a:0", "-c", "copy", "-f", "null", "-"],
+                          capture_output=True, text=True)
+    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
+    if proc.returncode != 0 or not times:
+        return None
+    h, m, s = times[-1]
+    return _float(int(h) * 3600 + int(m) * 60 + float(s))
+
+
 def decode_range(path: Path, start: float, duration: float) -> np.ndarray:
     """Samples of [start, start+duration) as 16 kHz mono float32, decoded by ffmpeg alone.
 
@@ -125,6 +154,7 @@ def decode_range(path: Path, start: float, duration: float) -> np.ndarray:
     costs its 19 MB once: reading the pipe into bytes first (as `.run(capture_stdout=True)`
     does) held the pieces, their join and the array copy at once, ~3× that, and left
     hundreds of 64 KB holes in the heap for the decoder's allocations to fall into."""
+    import numpy as np
     require_ffmpeg()
     args = (ffmpeg.input(str(path), ss=max(0.0, start), t=duration)
             .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
@@ -169,19 +199,51 @@ def cut_sample(path: Path, start: float, duration: float, target: Path) -> Path:
     """Write [start, start+duration) of a recording to `target` (format from its suffix)."""
     require_ffmpeg()
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a hidden name first: a clip cut short by a kill is never taken for one.
+    partial = target.with_name(f".{target.stem}.part{target.suffix}")
+    chaos_point("speakers.cut")
     try:
         (ffmpeg.input(str(path), ss=max(0.0, start), t=duration)
-         .output(str(target), ac=1, ar=SAMPLE_RATE)
+         .output(str(partial), ac=1, ar=SAMPLE_RATE)
          .global_args("-nostdin", "-vn", "-v", "error", "-y")
          .run(capture_stdout=True, capture_stderr=True))
+        chaos_point("speakers.add")
+        os.replace(partial, target)
     except ffmpeg.Error as exc:
+        partial.unlink(missing_ok=True)
         raise MediaError(f"Could not cut {duration:.0f} s at {start:.0f} s from {path.name} "
                          f"({_first_line(exc.stderr)}).") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def cut_pieces(path: Path, pieces: list[tuple[float, float]], target: Path) -> Path:
+    """Write the (start, length) pieces of a recording, joined, to `target` (16 kHz mono)."""
+    require_ffmpeg()
+    if not pieces:
+        raise MediaError(f"No speech was given to cut from {path.name}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    chains = [f"[0:a]atrim=start={a:.3f}:duration={n:.3f},asetpts=PTS-STARTPTS[p{i}]"
+              for i, (a, n) in enumerate(pieces)]
+    joined = "".join(f"[p{i}]" for i in range(len(pieces)))
+    graph = ";".join(chains) + f";{joined}concat=n={len(pieces)}:v=0:a=1[out]"
+    partial = target.with_name(f".{target.stem}.part{target.suffix}")
+    proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path),
+                           "-filter_complex", graph, "-map", "[out]", "-ac", "1",
+                           "-ar", str(SAMPLE_RATE), str(partial)], capture_output=True)
+    if proc.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise MediaError(f"Could not cut the speech of {path.name} "
+                         f"({_first_line(proc.stderr)}).")
+    partial.replace(target)  # a finished clip or none
     return target
 
 
 def frame_levels_db(pcm: np.ndarray, frame_s: float = 0.02) -> np.ndarray:
     """Loudness of each short frame in dBFS: the basis of silence finding."""
+    import numpy as np
     n = int(SAMPLE_RATE * frame_s)
     frames = len(pcm) // n
     if frames == 0:
@@ -193,6 +255,7 @@ def frame_levels_db(pcm: np.ndarray, frame_s: float = 0.02) -> np.ndarray:
 
 def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of every run of True in a boolean array."""
+    import numpy as np
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
                     strict=True))
@@ -219,6 +282,7 @@ def squeeze_silence(pcm: np.ndarray, threshold_db: float, min_silence_s: float,
 
     Only the engine's input is squeezed: the filed recording is never altered, and the map
     turns transcript times back into times of the original."""
+    import numpy as np
     frame_s = 0.02
     levels = frame_levels_db(pcm, frame_s)
     quiet = levels < threshold_db

@@ -1,0 +1,383 @@
+"""Whisper's decoding loop over the speech of a chunk, the same for every engine.
+
+The voice activity detector finds the speech and the pauses between its stretches go: the
+stretches, end to end, are the audio Whisper hears (its times are mapped back through the
+pauses). It is heard as Whisper's own transcribe hears a recording: 30 s from a cursor,
+then the cursor moves to where the window's finished text ends, so a sentence the window
+cut off is heard again whole in the next one (Whisper was trained to leave such a sentence
+to the next window, and does). Each window is decoded:
+
+- greedily first, which is deterministic;
+- a window whose text fails Whisper's usual checks (too repetitive to be speech, or too
+  improbable) is decoded again down the engine's ladder of strategies, from the encoder's
+  output it already has, each strategy repeatable: mlx samples at rising temperatures from
+  a generator seeded by the window's place in the recording; CTranslate2 cannot be seeded
+  per call (its generator belongs to its worker thread), so faster-whisper's ladder is
+  deterministic (beam search, then beam search that may not repeat itself);
+- when no strategy passes, the most probable attempt is kept (never the last, wildest one)
+  and the log names the window's time range; the cursor still moves only as far as that
+  attempt's finished text, so the windows around it keep their words.
+
+Whisper hears log-mel frames, and their floor is set by the loudest frame: 8 (log10) below
+it. Whisper's transcribe computes the frames of a whole recording once, so one floor holds
+for all its windows; computed per window instead, a quieter window's floor sinks with its
+own loudest frame and faint noise comes through. That cost 3.5 points of WER on the 10-min
+benchmark talk (16.5 vs 13.0 %, faster-whisper tiny.en, greedy). So a stream's frames
+are computed once, with one floor, and its windows are slices of them (half the size of the
+samples they replace, and no frame is computed twice where windows overlap).
+
+`batch_size` > 1 splits the chunk's speech at pauses into that many streams, each heard as
+above, whose windows go through the encoder and decoder side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.asr.base import SAMPLE_RATE, Segment
+
+WINDOW_SECONDS = 30.0
+TIME_PRECISION = 0.02  # seconds per timestamp token
+HOP = 160  # samples per log-mel frame (10 ms)
+N_FFT = 400
+WINDOW_FRAMES = round(WINDOW_SECONDS * SAMPLE_RATE) // HOP
+
+log = logging.getLogger("talks")
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Whisper's tests of a decoded window (the same numbers openai-whisper and
+    faster-whisper use)."""
+
+    compression_ratio_limit: float = 2.4  # above: too repetitive to be speech
+    logprob_limit: float = -1.0  # below: too improbable
+    no_speech_limit: float = 0.6  # above, with improbable text: the window holds no speech
+
+
+WHISPER_CHECKS = Checks()
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One way to decode a window: greedy (temperature 0, beam 1), sampling (temperature
+    above 0, from a seeded generator) or beam search; optionally forbidding the decoder to
+    repeat itself."""
+
+    temperature: float = 0.0
+    beam_size: int = 1
+    no_repeat_ngram: int = 0  # 0: allowed; n: no n words-pieces twice
+    repetition_penalty: float = 1.0
+
+    def __str__(self) -> str:
+        how = (f"sampling at temperature {self.temperature:.1f}" if self.temperature > 0
+               else "greedy" if self.beam_size == 1 else f"beam search ({self.beam_size})")
+        if self.no_repeat_ngram or self.repetition_penalty != 1.0:
+            how += " without repeats"
+        return how
+
+
+GREEDY = Strategy()
+# Whisper's own fallback: sampling, a little more freely each time.
+TEMPERATURE_LADDER = (GREEDY, *(Strategy(temperature=t) for t in (0.2, 0.4, 0.6, 0.8, 1.0)))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One decoding of one window."""
+
+    tokens: tuple[int, ...]  # text and timestamp tokens, without the prompt or end-of-text
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    strategy: Strategy = GREEDY
+
+    @property
+    def compression_ratio(self) -> float:
+        return compression_ratio(self.text)
+
+    def is_silence(self, checks: Checks) -> bool:
+        return (self.no_speech_prob > checks.no_speech_limit
+                and self.avg_logprob < checks.logprob_limit)
+
+    def passes(self, checks: Checks) -> bool:
+        if self.is_silence(checks):
+            return True
+        return (self.compression_ratio <= checks.compression_ratio_limit
+                and self.avg_logprob >= checks.logprob_limit)
+
+
+class WindowDecoder(Protocol):
+    """What an engine gives the window loop."""
+
+    timestamp_begin: int  # the first timestamp token (<|0.00|>)
+    eot: int  # end of text: tokens at or above it, below timestamp_begin, are special
+    ladder: Sequence[Strategy]  # the first decoding, then the fallbacks in order
+
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        """The log-mel frames of a stream's 16 kHz audio: frames × mels, float32, one frame
+        per HOP samples (see stream_features)."""
+
+    def encode(self, mels: Sequence[np.ndarray]) -> list[Any]:
+        """The encoder's output for each window of ≤ WINDOW_FRAMES frames (one pass over the
+        batch); a fallback decodes a window again from it without encoding it again."""
+
+    def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int) -> list[Attempt]:
+        """Decode encoded windows with timestamps. A strategy that samples draws from a
+        generator seeded by `seed` alone."""
+
+    def text_of(self, tokens: Sequence[int]) -> str:
+        """The text of some text tokens."""
+
+
+def stream_features(audio: np.ndarray, mel_filters: np.ndarray) -> np.ndarray:
+    """Whisper's log-mel frames of some audio, as its transcribe computes them for a whole
+    recording (one floor for all of them), frames × mels: a view of the mels × frames matrix,
+    so nothing is copied."""
+    from pipeline.asr.lean_frontend import log_mel
+
+    mel = log_mel(audio, mel_filters, N_FFT, HOP, padding=HOP)
+    return mel[:, :len(audio) // HOP].T
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """Speech stretches (sample ranges of the chunk) laid end to end: Whisper hears them as
+    one piece of audio without the pauses between them."""
+
+    pieces: tuple[tuple[int, int], ...]
+
+    @property
+    def samples(self) -> int:
+        return sum(b - a for a, b in self.pieces)
+
+    @property
+    def first(self) -> int:
+        return self.pieces[0][0]
+
+    @property
+    def last(self) -> int:
+        return self.pieces[-1][1]
+
+    def after(self, seconds: float) -> Window:
+        """The part of this window from `seconds` (in its own audio) to its end."""
+        skip = min(max(0, round(seconds * SAMPLE_RATE)), self.samples)
+        pieces, at = [], 0
+        for a, b in self.pieces:
+            n = b - a
+            if at + n > skip:
+                pieces.append((a + max(0, skip - at), b))
+            at += n
+        return Window(tuple(pieces))
+
+    def first_seconds(self, seconds: float) -> Window:
+        """The first `seconds` of this window's audio, as a window."""
+        keep = min(max(0, round(seconds * SAMPLE_RATE)), self.samples)
+        pieces, at = [], 0
+        for a, b in self.pieces:
+            if at >= keep:
+                break
+            pieces.append((a, min(b, a + keep - at)))
+            at += b - a
+        return Window(tuple(pieces))
+
+    def audio(self, pcm: np.ndarray) -> np.ndarray:
+        out = np.empty(self.samples, dtype=np.float32)
+        at = 0
+        for a, b in self.pieces:
+            out[at:at + b - a] = pcm[a:b]
+            at += b - a
+        return out
+
+    def chunk_time(self, seconds: float, is_end: bool = False) -> float:
+        """A time in the window's audio, as seconds from the start of the chunk. A time on a
+        seam between two pieces belongs to the piece before when it ends a cue."""
+        target = min(max(0, round(seconds * SAMPLE_RATE)), self.samples)
+        at = 0
+        for a, b in self.pieces:
+            n = b - a
+            if target < at + n or (is_end and target == at + n):
+                return (a + target - at) / SAMPLE_RATE
+            at += n
+        return self.last / SAMPLE_RATE
+
+
+def window_seed(window: Window, chunk_offset: float, strategy: Strategy) -> int:
+    """The same window of the same recording samples the same with the same strategy."""
+    first = round(chunk_offset * SAMPLE_RATE) + window.first
+    return zlib.crc32(f"{first}:{window.samples}:{strategy}".encode())
+
+
+def best_attempt(attempts: Sequence[Attempt], checks: Checks = WHISPER_CHECKS) -> Attempt:
+    """Whisper's choice when no strategy passes: the most probable of the attempts that
+    are not loops, else the most probable of all."""
+    not_loops = [a for a in attempts if a.compression_ratio <= checks.compression_ratio_limit]
+    return max(not_loops or attempts, key=lambda a: a.avg_logprob)
+
+
+def _span(window: Window, offset: float) -> str:
+    return f"{offset + window.first / SAMPLE_RATE:.2f}–{offset + window.last / SAMPLE_RATE:.2f} s"
+
+
+def _fall_back(decoder: WindowDecoder, window: Window, features: Any, offset: float,
+               first_try: Attempt, checks: Checks) -> Attempt:
+    attempts = [first_try]
+    for strategy in decoder.ladder[1:]:
+        seed = window_seed(window, offset, strategy)
+        attempt = decoder.decode([features], strategy, seed)[0]
+        if attempt.passes(checks):
+            log.info("window %s: decoded again (%s) after %s", _span(window, offset),
+                     strategy, _why(first_try, checks))
+            return attempt
+        attempts.append(attempt)
+    best = best_attempt(attempts, checks)
+    log.warning("window %s: no decoding passed Whisper's checks (%s); kept the most probable "
+                "one (%s, log-probability %.2f, compression %.2f)", _span(window, offset),
+                _why(first_try, checks), best.strategy, best.avg_logprob,
+                best.compression_ratio)
+    return best
+
+
+def _why(attempt: Attempt, checks: Checks) -> str:
+    if attempt.compression_ratio > checks.compression_ratio_limit:
+        return f"repetitive text, compression {attempt.compression_ratio:.2f}"
+    return f"improbable text, log-probability {attempt.avg_logprob:.2f}"
+
+
+def split_for_seek(tokens: Sequence[int], timestamp_begin: int, eot: int,
+                   window_seconds: float) -> tuple[list[tuple[float, float, list[int]]], float]:
+    """Whisper's reading of one window of a stream: the finished pieces, and how far to
+    move on. Pieces end where a timestamp is followed by another (a pair) or where the
+    output ends with a timestamp after text; text after the last such place is unfinished:
+    it is left out and the window after starts at that place, so it is heard again whole."""
+    times = [i for i, t in enumerate(tokens) if t >= timestamp_begin]
+    at = [(t - timestamp_begin) * TIME_PRECISION for t in tokens]
+    pairs = [i for i in times[1:] if tokens[i - 1] >= timestamp_begin]
+    ends_closed = len(tokens) >= 2 and tokens[-1] >= timestamp_begin > tokens[-2]
+    if not pairs:
+        # One piece: the window's text up to its last timestamp (or all of it).
+        end = at[times[-1]] if times and at[times[-1]] > 0 else window_seconds
+        text = [t for t in tokens if t < eot]
+        return ([(0.0, min(end, window_seconds), text)] if text else []), window_seconds
+    cuts = [*pairs, len(tokens)] if ends_closed else pairs
+    pieces, last = [], 0
+    for cut in cuts:
+        part = tokens[last:cut]
+        stamps = [t for t in part if t >= timestamp_begin]
+        text = [t for t in part if t < eot]
+        if stamps and text:
+            start = (stamps[0] - timestamp_begin) * TIME_PRECISION
+            end = (stamps[-1] - timestamp_begin) * TIME_PRECISION
+            pieces.append((min(start, window_seconds), min(end, window_seconds), text))
+        last = cut
+    if ends_closed:
+        return pieces, window_seconds
+    moved = at[pairs[-1] - 1]  # the timestamp that closed the last finished piece
+    return pieces, moved if moved > 0 else window_seconds
+
+
+@dataclass
+class Stream:
+    """Speech stretches of a chunk laid end to end, heard from a cursor."""
+
+    speech: Window
+    mel: np.ndarray  # the log-mel frames of the stretches' samples end to end (frames × mels)
+    seek: int = 0  # frames already heard
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.seek >= len(self.mel)
+
+    def next_window(self) -> tuple[Window, np.ndarray]:
+        piece = self.mel[self.seek:self.seek + WINDOW_FRAMES]
+        window = self.speech.after(self.seek * HOP / SAMPLE_RATE).first_seconds(
+            len(piece) * HOP / SAMPLE_RATE)
+        return window, piece
+
+    def take(self, window: Window, attempt: Attempt, decoder: WindowDecoder, offset: float,
+             checks: Checks) -> None:
+        """Keep the window's finished text and move the cursor past it."""
+        frames = window.samples // HOP
+        seconds = frames * HOP / SAMPLE_RATE
+        if attempt.is_silence(checks):
+            self.seek += frames
+            return
+        pieces, moved = split_for_seek(attempt.tokens, decoder.timestamp_begin, decoder.eot,
+                                       seconds)
+        for start, end, text_tokens in pieces:
+            text = decoder.text_of(text_tokens).strip()
+            if text:
+                self.segments.append(Segment(offset + window.chunk_time(start),
+                                             offset + window.chunk_time(end, is_end=True),
+                                             text))
+        self.seek += max(1, round(moved * SAMPLE_RATE / HOP))
+
+
+def streams_of(pcm: np.ndarray, stretches: Sequence[tuple[int, int]],
+               features: Callable[[np.ndarray], np.ndarray], count: int = 1) -> list[Stream]:
+    """The chunk's speech as `count` streams of about equal length, cut between stretches
+    (in pauses the detector found), each holding its own log-mel frames (`features` of its
+    samples): the chunk's samples can go."""
+    stretches = list(stretches)
+    groups: list[list[tuple[int, int]]] = []
+    total = sum(b - a for a, b in stretches)
+    count = max(1, min(count, len(stretches)))
+    at = 0
+    for k in range(count, 0, -1):
+        # Cut where this group's speech comes closest to an equal share of what is left.
+        left = sum(b - a for a, b in stretches[at:])
+        share, taken, end = left / k, 0, at
+        while end < len(stretches) - (k - 1):
+            n = stretches[end][1] - stretches[end][0]
+            if taken and abs(taken + n - share) > abs(taken - share):
+                break
+            taken += n
+            end += 1
+        groups.append(stretches[at:end])
+        at = end
+    assert at == len(stretches) and sum(b - a for g in groups for a, b in g) == total
+    return [Stream(Window(tuple(g)), features(Window(tuple(g)).audio(pcm)))
+            for g in groups if g]
+
+
+def speech_streams(pcm: np.ndarray, features: Callable[[np.ndarray], np.ndarray],
+                   count: int = 1) -> list[Stream]:
+    """Where the VAD hears speech in a chunk, as streams (see streams_of)."""
+    from pipeline.asr.lean_frontend import speech_stretches
+
+    return streams_of(pcm, speech_stretches(pcm), features, count)
+
+
+def decode_streams(decoder: WindowDecoder, streams: Sequence[Stream], offset: float,
+                   checks: Checks = WHISPER_CHECKS,
+                   on_window: Callable[[Window, Attempt], None] | None = None
+                   ) -> list[Segment]:
+    """The segments of a chunk's speech, in order, times in seconds from the start of the
+    recording (`offset` is where the chunk starts). The streams' next windows are decoded
+    side by side until every stream has been heard to its end."""
+    while active := [s for s in streams if not s.done]:
+        views = [s.next_window() for s in active]
+        encoded = decoder.encode([piece for _, piece in views])
+        first_try = decoder.decode(encoded, decoder.ladder[0], 0)
+        for stream, (window, _), features, attempt in zip(active, views, encoded, first_try,
+                                                          strict=True):
+            chosen = attempt
+            if not attempt.passes(checks):
+                chosen = _fall_back(decoder, window, features, offset, attempt, checks)
+            if on_window is not None:
+                on_window(window, chosen)
+            stream.take(window, chosen, decoder, offset, checks)
+        del encoded, views
+    return sorted((seg for s in streams for seg in s.segments), key=lambda seg: seg.start)
