@@ -117,7 +117,12 @@ def test_our_window_loop_gives_what_faster_whisper_s_own_loop_gives(tmp_path):
     our_text = " ".join(s.text for s in ours)
     their_text = " ".join(t for *_x, t in theirs)
     assert jiwer.wer(normalize_words(their_text), normalize_words(our_text)) <= 0.1
-    assert jiwer.wer(normalize_words(spoken), normalize_words(our_text)) <= 0.2
+    # As accurate as faster-whisper's own loop on the spoken words (tiny.en mishears this
+    # espeak voice a little either way: "light housekeeper", 5 of 23 words here), and far
+    # from a loop that lost a sentence.
+    our_wer = jiwer.wer(normalize_words(spoken), normalize_words(our_text))
+    their_wer = jiwer.wer(normalize_words(spoken), normalize_words(their_text))
+    assert our_wer <= their_wer + 0.05 and our_wer <= 0.3, (our_wer, their_wer)
     # The same speech at the same times: first and last words within half a second.
     assert abs(ours[0].start - theirs[0][0]) <= 0.5
     assert abs(ours[-1].end - theirs[-1][1]) <= 0.5

@@ -156,12 +156,23 @@ def test_the_app_files_the_demo_in_tmux_and_quits_safely_mid_file(demo_home):
 
 # --- runs that outlive their terminal, and one view of whatever run is going -------------------
 
-def chunked_home(home: Path, names: list[str]) -> Path:
+def chunked_home(home: Path, names: list[str], copies: int = 1) -> Path:
     """The demo's speakers, some of its recordings, chunks of 10 s (so a run lasts a while
-    and has chunks to show)."""
+    and has chunks to show). `copies` > 1 makes each recording that many times itself end to
+    end, for a test whose run must still be transcribing after a terminal was killed and
+    another one started (the demo's 6 chunks were done by then)."""
     (home / "inbox").mkdir()
     for name in names:
-        shutil.copy(ROOT / "demo" / "inbox" / name, home / "inbox" / name)
+        source, target = ROOT / "demo" / "inbox" / name, home / "inbox" / name
+        if copies == 1:
+            shutil.copy(source, target)
+            continue
+        listing = home / "concat.txt"
+        listing.write_text("".join(f"file '{source}'\n" for _ in range(copies)),
+                           encoding="utf-8")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "concat", "-safe", "0",
+                        "-i", str(listing), "-c", "copy", str(target)], check=True)
+        listing.unlink()
     shutil.copytree(ROOT / "demo" / "speakers", home / "speakers")
     config = home / "config.toml"
     config.write_text('[input]\nfolders = ["inbox"]\nsettle_seconds = 0.5\n'
@@ -169,6 +180,14 @@ def chunked_home(home: Path, names: list[str]) -> Path:
                       '[transcription]\nchunk_seconds = 10\n[logging]\nfile = "out/talks.log"\n',
                       encoding="utf-8")
     return config
+
+
+def planned_chunks(home: Path, name: str) -> int:
+    """How many 10 s chunks a run plans for a recording of the inbox (as the runner does)."""
+    from common.media import probe
+    from pipeline.chunking import chunk_count
+
+    return chunk_count(probe(home / "inbox" / name).duration, 10)
 
 
 def run_status(home: Path) -> dict:
@@ -185,12 +204,13 @@ def chunks_done(home: Path, name: str) -> tuple[int, int]:
 def test_a_queue_started_in_the_app_outlives_its_terminal_and_a_new_app_shows_it(tmp_path):
     import psutil
 
-    config = chunked_home(tmp_path, ["recording A.mp3"])
+    config = chunked_home(tmp_path, ["recording A.mp3"], copies=4)
+    total = planned_chunks(tmp_path, "recording A.mp3")
     first = Terminal(tmp_path, config)
     second = None
     try:
         first.start("--start")
-        first.wait(r"chunk [12]/6 ", timeout=120)
+        first.wait(rf"chunk [12]/{total} ", timeout=120)
         pid = run_status(tmp_path)["pid"]
         run = psutil.Process(pid)
         first.stop()  # the terminal goes away, as when an SSH connection drops
@@ -201,13 +221,14 @@ def test_a_queue_started_in_the_app_outlives_its_terminal_and_a_new_app_shows_it
                                  "status"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=60).stdout
         assert f"A run is going (app, pid {pid}, headless" in status, status
-        assert re.search(r"Now: \[1/1\] recording A\.mp3 — transcribing, chunk \d/6", status)
+        assert re.search(rf"Now: \[1/1\] recording A\.mp3 — transcribing, chunk \d+/{total}",
+                         status), status
 
         second = Terminal(tmp_path, config)
         second.start()
         screen = second.wait(rf"queue running \(app, pid {pid}, headless\)", timeout=30)
         screen = second.wait(r"chunk \d+/\d+ ", timeout=60)
-        assert re.search(r"recording A\.mp3 +transcribing \d/6", screen), screen
+        assert re.search(rf"recording A\.mp3 +transcribing \d+/{total}", screen), screen
         second.wait(r"1 recordings, 1 filed", timeout=300)
         run.wait(timeout=60)  # its queue done, the headless app exits by itself
         assert set(ledger_states(tmp_path).values()) == {"filed"}
@@ -247,20 +268,21 @@ def test_a_watch_whose_terminal_goes_finishes_its_batch_then_ends(tmp_path):
 
 
 def test_two_apps_follow_a_batch_ask_for_more_and_stop_it_after_the_chunk(tmp_path):
-    config = chunked_home(tmp_path, ["recording A.mp3"])
+    config = chunked_home(tmp_path, ["recording A.mp3"], copies=4)
+    total = planned_chunks(tmp_path, "recording A.mp3")
     batch = Terminal(tmp_path, config)
     apps = [Terminal(tmp_path, config), Terminal(tmp_path, config)]
     try:
         batch.start("--batch")
         # On a terminal the batch shows where it is: file, chunk n/m, time left.
-        batch.wait(r"\[1/1\] recording A\.mp3 +chunk [1-4]/6 .*left ━", timeout=120)
+        batch.wait(rf"\[1/1\] recording A\.mp3 +chunk [1-4]/{total} .*left ━", timeout=120)
         pid = run_status(tmp_path)["pid"]
         assert run_status(tmp_path)["face"] == "batch"
         for app in apps:
             app.start()
         for app in apps:  # both show it, as their own
             app.wait(rf"queue running \(batch, pid {pid}\)", timeout=30)
-            app.wait(r"transcribing \d/6", timeout=30)
+            app.wait(rf"transcribing \d+/{total}", timeout=30)
         # s in an app starts no second run: the batch is asked to look for more.
         apps[1].keys("s")
         for app in apps:
