@@ -4,6 +4,7 @@ starts it)."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 from multiprocessing.connection import Connection
@@ -17,6 +18,13 @@ def main() -> None:
     job, args, parent_pid, stage = pickle.load(sys.stdin.buffer)
     _child_main(job, args, Connection(events_fd, readable=False),
                 PipeFlag(Connection(stop_fd, writable=False)), parent_pid, stage)
+    # The job has reported and its pipe is closed: leave without the interpreter's teardown.
+    # mlx's CPU threads are still joinable then, and destroying them aborts the process
+    # ("terminate called without an active exception", seen in CI); nothing is left to flush
+    # but the standard streams.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -224,7 +224,11 @@ def test_a_worker_loads_mlx_without_numba_or_scipy(ct2_dir: Path, cache_dir: Pat
         f"Path({str(cache_dir)!r}))\n"
         "engine.load()\n"
         "print(json.dumps({m: m in sys.modules for m in "
-        "('numba', 'scipy', 'mlx_whisper.transcribe', 'mlx_whisper.load_models')}))\n")
+        "('numba', 'scipy', 'mlx_whisper.transcribe', 'mlx_whisper.load_models')}), "
+        "flush=True)\n"
+        # As pipeline/worker_main.py leaves: mlx's threads can abort the interpreter's
+        # teardown.
+        "import os; os._exit(0)\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
