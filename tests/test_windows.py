@@ -17,6 +17,7 @@ from pipeline.asr.base import SAMPLE_RATE
 from pipeline.asr.lean_frontend import speech_stretches
 from pipeline.asr.windows import (
     GREEDY,
+    MIN_STREAM_SECONDS,
     Attempt,
     Checks,
     Strategy,
@@ -81,6 +82,28 @@ def test_streams_are_cut_between_stretches_into_equal_shares() -> None:
     assert all(len(s.mel) == s.speech.samples // 160 for s in four)
     assert len(streams_of(pcm, stretches[:2], frames_of, 5)) == 2  # never more than stretches
     assert streams_of(pcm, [], frames_of, 3) == []
+
+
+def test_streams_are_cut_in_the_longest_pause_near_an_equal_share() -> None:
+    pcm = np.zeros(200 * R, dtype=np.float32)
+    # 100 s of speech: the pause after 50 s lasts 1 s, the one after 45 s lasts 6 s, the one
+    # after 70 s (outside a fifth of a share) 20 s.
+    stretches = [(0, 45 * R), (51 * R, 56 * R), (57 * R, 77 * R), (97 * R, 127 * R)]
+    two = streams_of(pcm, stretches, frames_of, 2)
+    assert [s.speech.pieces for s in two] == [tuple(stretches[:1]), tuple(stretches[1:])]
+    # Three streams leave a stretch for each.
+    three = streams_of(pcm, stretches, frames_of, 3)
+    assert len(three) == 3 and [p for s in three for p in s.speech.pieces] == stretches
+
+
+def test_groups_of_streams_heard_at_once_are_neighbours_as_even_as_can_be() -> None:
+    from pipeline.asr.windows import _groups
+
+    streams = list(range(5))
+    assert _groups(streams, 2) == [[0, 1, 2], [3, 4]]
+    assert _groups(streams, 1) == [streams]
+    assert _groups(streams[:1], 4) == [[0]]
+    assert _groups([], 2) == []
 
 
 def test_a_stream_s_windows_share_one_floor_as_in_whisper_s_own_transcribe() -> None:
@@ -192,7 +215,8 @@ def several_windows(engine, clip: np.ndarray):
     with a reference BLAS (each window's encoder alone takes ~20 s), so it gets the first
     8 s as two streams of one window each: the same loop over several windows."""
     if engine.name != "mlx":
-        return speech_streams(clip, engine._windows.features, engine.settings.batch_size)
+        return speech_streams(clip, engine._windows.features,
+                              engine.settings.batch_size * engine.parallel, MIN_STREAM_SECONDS)
     audio = clip[: 8 * R]
     return streams_of(audio, speech_stretches(audio), engine._windows.features, 2)
 
@@ -203,7 +227,8 @@ def test_the_same_clip_gives_the_same_text_twice(engine, clip: np.ndarray) -> No
         streams = several_windows(engine, clip)
         windows: list[Window] = []
         runs.append(decode_streams(engine._windows, streams, 300.0,
-                                   on_window=lambda w, _a, seen=windows: seen.append(w)))
+                                   on_window=lambda w, _a, seen=windows: seen.append(w),
+                                   parallel=engine.parallel))
         assert len(windows) >= 2, "the clip must span more than one window"
     first, second = runs
     assert first and first == second
@@ -211,6 +236,22 @@ def test_the_same_clip_gives_the_same_text_twice(engine, clip: np.ndarray) -> No
     assert first[0].start >= 300.0
     if engine.name != "mlx":  # the engine's own entry point too, where it is quick
         assert engine.transcribe(clip.copy(), offset=300.0) == first
+
+
+def test_streams_heard_at_once_give_what_they_give_one_after_the_other(engine,
+                                                                      clip: np.ndarray) -> None:
+    # faster-whisper hears a long chunk's streams on threads of their own; each stream must
+    # come out as it does alone, whatever the other thread is doing.
+    if engine.parallel < 2:
+        assert engine.name == "mlx"  # one stream group at a time by design
+        return
+    audio = clip[: 45 * R]
+    runs = []
+    for parallel in (1, 2, 2):
+        streams = streams_of(audio, speech_stretches(audio), engine._windows.features, 2)
+        assert len(streams) == 2
+        runs.append(decode_streams(engine._windows, streams, 0.0, parallel=parallel))
+    assert runs[0] and runs[0] == runs[1] == runs[2]
 
 
 def test_a_window_no_strategy_rescues_is_kept_named_and_repeatable(

@@ -22,15 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.asr.base import SAMPLE_RATE, EngineSettings, Segment
+from pipeline.asr.base import EngineSettings, Segment
 from pipeline.asr.ct2_to_mlx import ensure_mlx_model
 from pipeline.asr.windows import (
     TEMPERATURE_LADDER,
     Attempt,
     Strategy,
-    decode_streams,
-    speech_streams,
     stream_features,
+    transcribe_speech,
 )
 
 MLX_CACHE_LIMIT_MB = 64
@@ -229,6 +228,9 @@ class MlxEngine:
         self._model: Any = None
         self._windows: _MlxWindows | None = None
         self._fp16 = False
+        # One stream group at a time: mlx runs its arrays on one device queue, and its
+        # graphs are not built from several threads at once.
+        self.parallel = 1
 
     def _wants_fp16(self) -> bool:
         # The cached weights are float32. float16 pays off on the Apple GPU; on a CPU it gains
@@ -272,12 +274,9 @@ class MlxEngine:
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
         assert self._windows is not None
-        streams = speech_streams(pcm, self._windows.features, self.settings.batch_size)
-        del pcm  # the caller kept no reference: only the speech is held from here on
-        # Where the VAD heard speech, for the compact copy (pipeline/compact.py).
-        self.last_speech = [(offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
-                            for stream in streams for a, b in stream.speech.pieces]
-        return decode_streams(self._windows, streams, offset)
+        segments, self.last_speech = transcribe_speech(
+            self._windows, pcm, offset, self.settings.batch_size, self.parallel)
+        return segments
 
     def unload(self) -> None:
         if self._model is None:
