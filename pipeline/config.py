@@ -121,8 +121,10 @@ class TranscriptionConfig:
                                   min=0, max=1000)
     compute_type: str = _opt("int8", "faster-whisper precision",
                              choices=["int8", "int8_float32", "float32", "float16", "default"])
-    threads: int = _opt(2, "CPU cores the engine uses (faster-whisper hears that many streams "
-                        "of a chunk at once, one core each)", min=1, max=64)
+    threads: int = _opt(2, "CPU cores the engine uses", min=1, max=64)
+    streams: int = _opt(1, "faster-whisper: streams of a chunk's speech heard at once, each on "
+                        "threads/streams cores (faster on some machines, ~40 MB more)",
+                        min=1, max=16)
     beam_size: int = _opt(1, "1 = greedy decoding (fast); 5 = beam search", min=1, max=10)
     best_of: int = _opt(1, "candidates sampled when a window is decoded again at a higher "
                         "temperature (each costs memory)", min=1, max=10)

@@ -29,7 +29,8 @@ from pipeline.worker import WorkerLink, WorkerResult, WorkerStatus
 def _engine_for(config: Config) -> Engine:
     t = config.transcription
     return create_engine(t.engine, t.model, t.model_cache, t.allow_download, t.language,
-                         t.threads, t.compute_type, t.beam_size, t.best_of, t.batch_size)
+                         t.threads, t.compute_type, t.beam_size, t.best_of, t.batch_size,
+                         t.streams)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,

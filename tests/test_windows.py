@@ -204,7 +204,8 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "mlx":
         pytest.importorskip("mlx_whisper")
     cache = Path(os.path.expanduser("~/.cache/talks/models"))
-    model = create_engine(request.param, "tiny.en", cache, False, "en", 2, "int8", 1, 1, 2)
+    model = create_engine(request.param, "tiny.en", cache, False, "en", 2, "int8", 1, 1, 2,
+                          streams=2)
     model.load()
     yield model
     model.unload()

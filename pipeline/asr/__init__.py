@@ -34,7 +34,7 @@ def pick_engine_name(configured: str) -> str:
 
 def create_engine(configured: str, model: str, cache_dir: Path, allow_download: bool,
                   language: str, threads: int, compute_type: str, beam_size: int,
-                  best_of: int = 1, batch_size: int = 1) -> Engine:
+                  best_of: int = 1, batch_size: int = 1, streams: int = 1) -> Engine:
     name = pick_engine_name(configured)
     if name not in REGISTRY:
         raise ModelNotFound(f"Unknown engine {name!r}: use one of {', '.join(REGISTRY)}.")
@@ -48,5 +48,5 @@ def create_engine(configured: str, model: str, cache_dir: Path, allow_download: 
                             f"\"faster-whisper\".") from None
     settings = EngineSettings(model_dir=ct2_dir, language=None if language == "auto" else language,
                               threads=threads, compute_type=compute_type, beam_size=beam_size,
-                              best_of=best_of, batch_size=batch_size)
+                              best_of=best_of, batch_size=batch_size, streams=streams)
     return getattr(module, class_name)(settings, cache_dir)

@@ -27,6 +27,7 @@ class EngineSettings:
     beam_size: int
     best_of: int = 1
     batch_size: int = 1  # windows decoded side by side
+    streams: int = 1  # faster-whisper: streams heard at once, on threads of their own
 
 
 class Engine(Protocol):

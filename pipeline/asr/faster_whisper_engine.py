@@ -119,28 +119,29 @@ class FasterWhisperEngine:
         self._model = None
         self._windows: _Ct2Windows | None = None
         # Streams heard at once, one per CTranslate2 worker (see load).
-        self.parallel = settings.threads
+        self.parallel = max(1, min(settings.streams, settings.threads))
 
     def load(self) -> None:
         if self._model is not None:
             return
-        # MKL (inside CTranslate2) keeps freed buffers for reuse, a pool per thread: with a
-        # CTranslate2 worker per stream that is a pool per stream (measured: a worker's peak
-        # ~13 MB lower without them). Read by MKL when it first allocates, so set first.
+        # MKL (inside CTranslate2) keeps freed buffers for reuse, a pool per thread, so one
+        # per stream (measured with 2 streams: a worker's peak ~13 MB lower without them).
+        # Read by MKL when it first allocates, so set first.
         os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
         from faster_whisper import WhisperModel  # heavy: imported only in the worker process
 
-        # `threads` CTranslate2 workers of one core each, not one worker on `threads` cores:
-        # the decoder steps through one token at a time in small matrix products, and split
-        # over two cores each step waits on the other (measured on this 2-core machine: 5.9
-        # ms a token on 2 cores, 2.3 on 1). So each core hears a stream of its own; the
-        # workers share the weights (the loaded model is the same size).
+        # One CTranslate2 worker per stream, the cores shared out among them; the workers
+        # share the weights (the loaded model is the same size). Streams pay where the
+        # decoder, one token at a time in small matrix products, scales badly over cores:
+        # on one 2-core VM 5.9 ms a token on 2 cores against 2.3 on 1, and 2 streams took
+        # 0.46x the time of 1. On another, 2 threads scaled well and 2 streams took 0.87x,
+        # for ~40 MB more peak: so one stream unless the config asks (README: Engines).
         self._model = WhisperModel(
             self.settings.model_dir,
             device="cpu",
             compute_type=self.settings.compute_type,
-            cpu_threads=1,
-            num_workers=self.settings.threads,
+            cpu_threads=max(1, self.settings.threads // self.parallel),
+            num_workers=self.parallel,
             local_files_only=True,
         )
         from pipeline.asr.lean_frontend import install
