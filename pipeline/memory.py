@@ -133,10 +133,21 @@ def map_large_blocks(threshold: int = LARGE_BLOCK_BYTES) -> None:
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
-        # One heap for every thread: the engine's threads (a CTranslate2 worker per stream)
-        # would each get an arena of their own, each keeping its own free pages (measured:
-        # a worker's peak 31 MB lower with one arena, at no cost in time).
-        libc.mallopt(_M_ARENA_MAX, 1)
+    except (OSError, AttributeError):
+        pass
+
+
+def one_heap_for_all_threads() -> None:
+    """Let every thread allocate from one glibc heap (glibc only; elsewhere nothing).
+
+    Threads that decode side by side (a CTranslate2 worker per stream) would each get an
+    arena of their own, each keeping its own free pages: with two streams a worker's peak was
+    31 MB lower with one arena, at no cost in time. With one stream it gained nothing (its
+    peak 270 MB either way), so only the engine that runs streams side by side asks for it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 1)
     except (OSError, AttributeError):
         pass
 

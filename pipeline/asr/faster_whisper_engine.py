@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.asr.base import EngineSettings, Segment
-from pipeline.asr.windows import Attempt, Strategy, stream_features, transcribe_speech
+from pipeline.asr.windows import (
+    Attempt,
+    Strategy,
+    chunk_streams,
+    decode_streams,
+    stream_features,
+)
 
 MAX_INITIAL_TIMESTAMP_S = 1.0
 
@@ -124,10 +130,14 @@ class FasterWhisperEngine:
     def load(self) -> None:
         if self._model is not None:
             return
-        # MKL (inside CTranslate2) keeps freed buffers for reuse, a pool per thread, so one
-        # per stream (measured with 2 streams: a worker's peak ~13 MB lower without them).
-        # Read by MKL when it first allocates, so set first.
-        os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
+        if self.parallel > 1:
+            # MKL (inside CTranslate2) keeps freed buffers for reuse, a pool per thread, so
+            # one per stream (measured with 2 streams: a worker's peak ~13 MB lower without
+            # them). Read by MKL when it first allocates, so set first.
+            os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
+            from pipeline.memory import one_heap_for_all_threads
+
+            one_heap_for_all_threads()
         from faster_whisper import WhisperModel  # heavy: imported only in the worker process
 
         # One CTranslate2 worker per stream, the cores shared out among them; the workers
@@ -152,9 +162,10 @@ class FasterWhisperEngine:
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
         assert self._windows is not None
-        segments, self.last_speech = transcribe_speech(
+        streams, self.last_speech = chunk_streams(
             self._windows, pcm, offset, self.settings.batch_size, self.parallel)
-        return segments
+        del pcm  # the caller kept no reference: only the streams' speech is held from here
+        return decode_streams(self._windows, streams, offset, parallel=self.parallel)
 
     def unload(self) -> None:
         self._model = None

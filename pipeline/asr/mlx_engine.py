@@ -28,8 +28,9 @@ from pipeline.asr.windows import (
     TEMPERATURE_LADDER,
     Attempt,
     Strategy,
+    chunk_streams,
+    decode_streams,
     stream_features,
-    transcribe_speech,
 )
 
 MLX_CACHE_LIMIT_MB = 64
@@ -274,9 +275,10 @@ class MlxEngine:
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
         assert self._windows is not None
-        segments, self.last_speech = transcribe_speech(
+        streams, self.last_speech = chunk_streams(
             self._windows, pcm, offset, self.settings.batch_size, self.parallel)
-        return segments
+        del pcm  # the caller kept no reference: only the streams' speech is held from here
+        return decode_streams(self._windows, streams, offset, parallel=self.parallel)
 
     def unload(self) -> None:
         if self._model is None:

@@ -431,14 +431,15 @@ def _decode_group(decoder: WindowDecoder, streams: Sequence[Stream], offset: flo
         del encoded, views
 
 
-def transcribe_speech(decoder: WindowDecoder, pcm: np.ndarray, offset: float, batch_size: int,
-                      parallel: int = 1) -> tuple[list[Segment], list[tuple[float, float]]]:
-    """An engine's transcription of a chunk: its speech as `batch_size` × `parallel`
-    streams, decoded in `parallel` groups at once. Also where the VAD heard speech (seconds
-    from the start of the recording), for the compact copy (pipeline/compact.py)."""
+def chunk_streams(decoder: WindowDecoder, pcm: np.ndarray, offset: float, batch_size: int,
+                  parallel: int = 1) -> tuple[list[Stream], list[tuple[float, float]]]:
+    """A chunk's speech as an engine hears it, `batch_size` × `parallel` streams (decode
+    them with decode_streams), and where the VAD heard speech (seconds from the start of the
+    recording), for the compact copy (pipeline/compact.py). The engine drops its chunk after
+    this: the streams hold all of the speech, and the chunk's samples (19 MB for 5 min) would
+    otherwise stay through every window's decoding."""
     streams = speech_streams(pcm, decoder.features, batch_size * parallel,
                              MIN_STREAM_SECONDS)
-    del pcm  # the caller kept no reference: only the speech is held from here on
     speech = [(offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
               for stream in streams for a, b in stream.speech.pieces]
-    return decode_streams(decoder, streams, offset, parallel=parallel), speech
+    return streams, speech
