@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.asr.base import EngineSettings, Segment
+from pipeline.asr.base import EngineSettings
 from pipeline.asr.windows import (
     Attempt,
     Strategy,
-    chunk_streams,
-    decode_streams,
+    WindowedEngine,
     stream_features,
 )
 
@@ -117,7 +116,7 @@ class _Ct2Windows:
         return self.tokenizer.decode([t for t in tokens if t < self.eot])
 
 
-class FasterWhisperEngine:
+class FasterWhisperEngine(WindowedEngine):
     name = "faster-whisper"
 
     def __init__(self, settings: EngineSettings, cache_dir: Path | None = None):
@@ -158,14 +157,6 @@ class FasterWhisperEngine:
 
         install(self._model)
         self._windows = _Ct2Windows(self._model, self.settings)
-
-    def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
-        self.load()
-        assert self._windows is not None
-        streams, self.last_speech = chunk_streams(
-            self._windows, pcm, offset, self.settings.batch_size, self.parallel)
-        del pcm  # the caller kept no reference: only the streams' speech is held from here
-        return decode_streams(self._windows, streams, offset, parallel=self.parallel)
 
     def unload(self) -> None:
         self._model = None

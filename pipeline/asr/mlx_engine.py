@@ -22,14 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.asr.base import EngineSettings, Segment
+from pipeline.asr.base import EngineSettings
 from pipeline.asr.ct2_to_mlx import ensure_mlx_model
 from pipeline.asr.windows import (
     TEMPERATURE_LADDER,
     Attempt,
     Strategy,
-    chunk_streams,
-    decode_streams,
+    WindowedEngine,
     stream_features,
 )
 
@@ -220,7 +219,7 @@ class _MlxWindows:
         return self.tokenizer.decode([t for t in tokens if t < self.eot])
 
 
-class MlxEngine:
+class MlxEngine(WindowedEngine):
     name = "mlx"
 
     def __init__(self, settings: EngineSettings, cache_dir: Path) -> None:
@@ -271,14 +270,6 @@ class MlxEngine:
         _mx("set_cache_limit")(MLX_CACHE_LIMIT_MB * 1024 * 1024)
         self._model = model
         self._windows = _MlxWindows(model, self.settings, self._fp16)
-
-    def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
-        self.load()
-        assert self._windows is not None
-        streams, self.last_speech = chunk_streams(
-            self._windows, pcm, offset, self.settings.batch_size, self.parallel)
-        del pcm  # the caller kept no reference: only the streams' speech is held from here
-        return decode_streams(self._windows, streams, offset, parallel=self.parallel)
 
     def unload(self) -> None:
         if self._model is None:

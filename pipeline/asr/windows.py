@@ -44,7 +44,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline.asr.base import SAMPLE_RATE, Segment
+from pipeline.asr.base import SAMPLE_RATE, EngineSettings, Segment
 
 WINDOW_SECONDS = 30.0
 TIME_PRECISION = 0.02  # seconds per timestamp token
@@ -443,3 +443,24 @@ def chunk_streams(decoder: WindowDecoder, pcm: np.ndarray, offset: float, batch_
     speech = [(offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
               for stream in streams for a, b in stream.speech.pieces]
     return streams, speech
+
+
+class WindowedEngine:
+    """What both engines share: a chunk heard through this module's loop. An engine sets
+    `settings` and `parallel` (stream groups heard at once), and `_windows` in `load`."""
+
+    settings: EngineSettings
+    parallel: int = 1
+    _windows: WindowDecoder | None = None
+    last_speech: list[tuple[float, float]]
+
+    def load(self) -> None:
+        raise NotImplementedError
+
+    def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
+        self.load()
+        assert self._windows is not None
+        streams, self.last_speech = chunk_streams(
+            self._windows, pcm, offset, self.settings.batch_size, self.parallel)
+        del pcm  # the caller kept no reference: only the streams' speech is held from here
+        return decode_streams(self._windows, streams, offset, parallel=self.parallel)
