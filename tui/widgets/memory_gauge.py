@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Sparkline
 
 from tui.widgets.line import Line
@@ -81,6 +82,15 @@ class MemoryGauge(Vertical):
     def draw(self) -> None:
         if not self.history:
             return
+        try:
+            self._draw()
+        except NoMatches:
+            # The app's quarter-second timer can fire while the screen is being taken down
+            # (or before the gauge's lines are composed): nothing to draw on, and the samples
+            # are kept for the next draw.
+            pass
+
+    def _draw(self) -> None:
         mb = self.history[-1]
         share = 100 * mb / self.machine_mb if self.machine_mb else 0.0
         self.query_one("#mem-now", Line).say(
