@@ -30,8 +30,9 @@ A chunk's speech may be split at pauses into several streams, each heard as abov
 stream's windows depend on each other (the cursor), different streams' do not. `batch_size`
 streams go through the encoder and decoder together as one batch; `parallel` groups of them
 are heard at the same time on threads of their own (faster-whisper gives each its own
-CTranslate2 worker with one core: see faster_whisper_engine.py). Each stream is decoded the
-same whatever runs beside it, so the text does not depend on the threads' timing.
+CTranslate2 worker, with its share of the cores: see faster_whisper_engine.py). Each stream
+is decoded the same whatever runs beside it, so the text does not depend on the threads'
+timing.
 """
 
 from __future__ import annotations
