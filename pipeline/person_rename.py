@@ -122,7 +122,11 @@ def _library_step(library: SpeakerLibrary, old: str, new: str, merge: bool) -> i
     names = {nfc(p.name) for p in library.people()}
     if nfc(old) not in names:
         return 0
-    moved = library.merge(old, new) if merge else library.rename(old, new)
+    # A rename is only planned when `new` has no clips (move_person checks), so a `new` that
+    # exists now holds the clips an interrupted run of this plan had moved before it was
+    # killed: the rest join them, as in a merge.
+    finish_by_merging = merge or nfc(new) in names
+    moved = library.merge(old, new) if finish_by_merging else library.rename(old, new)
     return len(moved)
 
 

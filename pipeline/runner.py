@@ -494,6 +494,24 @@ def run_session(config: Config, on_event: OnEvent, cancel: CancelFlag | None = N
         yield RunSession(emit, control, publisher.status)
 
 
+def _finish_person_move(config: Config, emit: OnEvent) -> None:
+    """A rename or merge killed half-way is finished before anything is filed: a run in
+    between would file new talks under the name that is going away, and a library split
+    between two names sends the person's talks to review."""
+    from pipeline.person_rename import finish_interrupted
+    from pipeline.relabel import RelabelError
+    from speakers.library import LibraryError
+
+    try:
+        done = finish_interrupted(config)
+    except (LibraryError, RelabelError) as exc:
+        emit(LogLine("speakers", "WARNING", f"An interrupted rename or merge is not finished "
+                     f"({exc}); run `talks speakers list` to finish it."))
+        return
+    if done is not None:
+        emit(LogLine("speakers", "WARNING", f"Finished an interrupted change: {done.summary()}"))
+
+
 def run_batch(config: Config, on_event: OnEvent, cancel: CancelFlag | None = None,
               full_scan: bool = False, face: str = "batch") -> BatchSummary:
     """Every recording in the input folders, one after another; one failure stops nothing,
@@ -510,6 +528,7 @@ def run_batch(config: Config, on_event: OnEvent, cancel: CancelFlag | None = Non
             emit = session.emit
             for removed in sweep_parts(config):
                 get_logger().info("removed %s, left by an interrupted run", removed)
+            _finish_person_move(config, emit)
             run_id = ledger.start_run()
             emit(checkpoint("batch start"))
             try:

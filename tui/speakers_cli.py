@@ -8,8 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from common.names import same_name
 from pipeline.config import Config
+
+if TYPE_CHECKING:
+    from pipeline.person_rename import PersonMoved
 
 OK, FAILED = 0, 1
 FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is only a hint
@@ -151,6 +156,16 @@ def _review(config: Config) -> int:
     return OK
 
 
+def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
+    """Whether the command is the rename or merge that was just finished."""
+    action = getattr(args, "speakers_command", None)
+    if args.command != "speakers" or action not in ("rename", "merge"):
+        return False
+    old, new = (args.old, args.new) if action == "rename" else (args.source, args.target)
+    return ((action == "merge") == done.merge and same_name(old, done.old)
+            and same_name(new, done.new))
+
+
 def run(config: Config, args: argparse.Namespace) -> int:
     from common.media import MediaError
     from pipeline.ledger import Ledger
@@ -164,6 +179,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
                 interrupted = finish_interrupted(config)
             if interrupted is not None:
                 print(f"Finished an interrupted change: {interrupted.summary()}")
+                if _asks_for(args, interrupted):
+                    return OK  # the command run again after its kill: nothing more to do
         if args.command == "review":
             return _review(config)
         if args.command == "relabel":
