@@ -48,6 +48,7 @@ from benchmarks.paths import BENCH_DIR, ROOT, WORK_DIR, child_env
 from benchmarks.procs import run_sampled
 from benchmarks.sampler import TreeSampler
 from common.media import SAMPLE_RATE, decode_range
+from pipeline.identify_stage import one_blas_thread
 from speakers.calibration import CALIBRATED, Calibrated, suggest
 from speakers.decisions import SpeakerDecision
 from speakers.embedding import EmbedderSettings, EmbedderUnavailable, create_embedder
@@ -145,9 +146,7 @@ class Embeddings:
     """One backend: embeds audio once per key and keeps the CPU it spent."""
 
     def __init__(self, backend: str):
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)  # as the speaker worker runs them (pipeline/identify_stage.py)
+        one_blas_thread()  # as the speaker worker runs them
         self.backend = backend
         self.model = create_embedder(EmbedderSettings(backend))
         began = time.process_time()

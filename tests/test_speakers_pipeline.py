@@ -106,6 +106,16 @@ def test_every_sample_score_is_kept_as_evidence(batch_run):
         assert count == len(ev[Path(path).name]["samples"]) >= 2
 
 
+def test_the_speaker_worker_embeds_on_one_blas_thread(batch_run):
+    """The worker imports numpy late, so a thread limit set before it reached no library and
+    CAM++ ran on two BLAS threads, twice the CPU for the same wall time."""
+    home, *_ = batch_run
+    log = (home / "out" / "log").read_text(encoding="utf-8")
+    loaded = [line for line in log.splitlines() if "speaker model loaded" in line]
+    assert len(loaded) == 3, loaded
+    assert all("speaker model loaded (1 BLAS thread)" in line for line in loaded), loaded
+
+
 def test_embedding_cache_hits_misses_and_drops(batch_run, embedder):
     home, config_path, _result = batch_run
     config = load_config(config_path)

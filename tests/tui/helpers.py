@@ -256,7 +256,7 @@ class FakePipeline:
                 return False
             emit(StageStarted(name, stage))
             if stage == "identify":
-                for label in ("speaker worker started", "speaker model loaded",
+                for label in ("speaker worker started", "speaker model loaded (1 BLAS thread)",
                               "speaker samples embedded (12.0 s of speech in 0.60 s CPU; 0 "
                               "new clip(s) in 0.00 s CPU)", "speaker model unloaded"):
                     from_worker(_memory(label))
