@@ -109,15 +109,15 @@ def test_talks_config_env_variable_picks_the_file(tmp_path):
 
 def test_streams_reach_the_engine_and_share_out_its_cores(tmp_path):
     # [transcription] streams: faster-whisper gets one CTranslate2 worker per stream, the
-    # configured cores shared among them; the default is one stream on all the cores.
+    # configured cores shared among them; the default is two streams on the default two cores.
     from pipeline.transcribe import _engine_for
 
     default = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = '
                                             '"faster-whisper"\nmodel = "tiny.en"\n')))
-    assert default.parallel == 1 and default.settings.threads == 2
-    two = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
-                                        'model = "tiny.en"\nstreams = 2\n')))
-    assert two.parallel == 2
+    assert default.parallel == 2 and default.settings.threads == 2
+    one = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
+                                        'model = "tiny.en"\nstreams = 1\n')))
+    assert one.parallel == 1
     more = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
                                          'model = "tiny.en"\nthreads = 1\nstreams = 4\n')))
     assert more.parallel == 1  # never more streams than cores

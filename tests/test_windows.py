@@ -255,6 +255,33 @@ def test_streams_heard_at_once_give_what_they_give_one_after_the_other(engine,
     assert runs[0] and runs[0] == runs[1] == runs[2]
 
 
+def test_a_batch_of_windows_decodes_as_each_window_does_alone(engine,
+                                                              clip: np.ndarray) -> None:
+    # batch_size > 1: windows of several streams go through the decoder together. Their
+    # encoder outputs are rows of one array, handed to the decoder without a copy, and each
+    # window's text must not depend on what shares its batch.
+    if engine.name == "mlx":  # its encoder takes ~20 s a window on this CPU: one stream only
+        assert engine.parallel == 1
+        return
+    from pipeline.asr.faster_whisper_engine import _one_array
+
+    windows = engine._windows
+    audio = clip[: 45 * R]
+    streams = streams_of(audio, speech_stretches(audio), windows.features, 2)
+    encoded = windows.encode([stream.next_window()[1] for stream in streams])
+    assert len(encoded) == 2 and encoded[0].base is encoded[1].base is not None
+    batch = _one_array(encoded)
+    assert batch.shape[0] == 2 and np.shares_memory(batch, encoded[0])
+    assert np.shares_memory(_one_array(encoded[1:]), encoded[1])  # a fallback's one window
+    swapped = _one_array([encoded[1], encoded[0]])  # not rows in order: a copy, in order
+    assert not np.shares_memory(swapped, encoded[0])
+    assert np.array_equal(swapped[0], encoded[1]) and np.array_equal(swapped[1], encoded[0])
+    together = windows.decode(encoded, GREEDY, 0)
+    alone = [windows.decode([one], GREEDY, 0)[0] for one in encoded]
+    assert all(attempt.text for attempt in together)
+    assert [a.tokens for a in together] == [a.tokens for a in alone]
+
+
 def test_a_window_no_strategy_rescues_is_kept_named_and_repeatable(
         engine, clip: np.ndarray, caplog: pytest.LogCaptureFixture,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ from pipeline.asr.windows import (
     WindowedEngine,
     stream_features,
 )
+from pipeline.memory import return_freed_memory
 
 MAX_INITIAL_TIMESTAMP_S = 1.0
 
@@ -36,6 +37,19 @@ def ladder_for(beam_size: int) -> tuple[Strategy, ...]:
     wide = max(5, beam_size)
     return (Strategy(beam_size=beam_size), Strategy(beam_size=wide),
             Strategy(beam_size=wide, no_repeat_ngram=4, repetition_penalty=1.2))
+
+
+def _one_array(windows: Sequence[np.ndarray]) -> np.ndarray:
+    """The windows' encoder outputs as one contiguous batch for the decoder. Windows that
+    are consecutive rows of one array (a batch from `encode`, or one window of it for a
+    fallback) are handed over as those rows, without a copy (2.3 MB a window for tiny.en,
+    held while the decoder runs); others are stacked."""
+    base = windows[0].base
+    if base is not None and base.flags.c_contiguous and all(w.base is base for w in windows):
+        rows = [(w.ctypes.data - base.ctypes.data) // w.nbytes for w in windows]
+        if rows == list(range(rows[0], rows[0] + len(rows))):
+            return base[rows[0]:rows[0] + len(rows)]
+    return np.stack(windows)
 
 
 class _Ct2Windows:
@@ -79,18 +93,33 @@ class _Ct2Windows:
     def encode(self, mels: Sequence[np.ndarray]) -> list[np.ndarray]:
         from faster_whisper.audio import pad_or_trim
 
-        # Each window's frames, mels × frames as CTranslate2 takes them, padded to 30 s.
-        features = np.stack([pad_or_trim(np.ascontiguousarray(mel.T)) for mel in mels])
-        # Kept as numpy (a few MB a window), so a fallback can take one window of the batch.
-        with self._encode_lock:
-            return list(np.array(self.model.encode(features)))
+        # What the decoder freed goes back first: its cached keys and values (~18 MB a
+        # window for tiny.en) lie among small blocks the heap keeps, and the encoder's
+        # attention, mapped on top of them, made the two peaks add up (a worker's peak
+        # 241 -> 224 MB on the 10-min benchmark talks with this, batch_size 1).
+        # Then one window at a time through the encoder: its attention over 1500 positions
+        # (~100 MB at its height for tiny.en) is the largest thing a worker holds, and a
+        # batch raised the peak by that much a window; the decoder, where a batch gains,
+        # takes them together. The outputs are rows of one array, each window a view of it
+        # (kept, so a fallback can decode one window again); see _one_array.
+        return_freed_memory()
+        batch: np.ndarray | None = None
+        for i, mel in enumerate(mels):
+            features = pad_or_trim(np.ascontiguousarray(mel.T))[None]
+            with self._encode_lock:
+                output = np.asarray(self.model.encode(features))[0]
+            del features
+            if batch is None:
+                batch = np.empty((len(mels), *output.shape), dtype=np.float32)
+            batch[i] = output
+            del output
+        return list(batch) if batch is not None else []
 
     def decode(self, encoded: Sequence[np.ndarray], strategy: Strategy,
                seed: int) -> list[Attempt]:
         import ctranslate2
 
-        encoder_output = ctranslate2.StorageView.from_array(np.ascontiguousarray(
-            np.stack(encoded)))
+        encoder_output = ctranslate2.StorageView.from_array(_one_array(encoded))
         how: dict = {"beam_size": strategy.beam_size,
                      "no_repeat_ngram_size": strategy.no_repeat_ngram,
                      "repetition_penalty": strategy.repetition_penalty}
