@@ -64,10 +64,11 @@ REAL_MINUTES = (10.0, 30.0)
 VARIANTS = {"streams": 1}
 VARIANT_MINUTES = 10.0
 VARIANT_TEXT = {
-    "streams": "each chunk's speech heard as {n} stream(s) at once, the cores shared among "
-               "them",
-    "batch_size": "each chunk's speech cut at pauses into up to {n} streams whose windows go "
-                  "through the decoder side by side, one batch",
+    "streams": lambda n: ("each chunk's speech heard as one stream, in order, on all the cores"
+                          if n == 1 else f"each chunk's speech cut at pauses into up to {n} "
+                          "streams heard at once, the cores shared among them"),
+    "batch_size": lambda n: (f"each chunk's speech cut at pauses into up to {n} streams whose "
+                             "windows go through the decoder side by side, one batch"),
 }
 
 
@@ -371,7 +372,7 @@ def render(facts: dict, results: dict) -> str:
         for t in [t for t in talks if all(field in r for r in t["runs"])]:
             lines += ["", f"## Speed option: {key} {value} ({_name(t)})", "",
                       f"The same talk filed again with `[transcription] {key} = {value}` ("
-                      f"{VARIANT_TEXT[key].format(n=value)}): transcription "
+                      f"{VARIANT_TEXT[key](value)}): transcription "
                       f"{spread(t, field + '.ratio_to_raw')}× the raw engine and "
                       f"{spread(t, field + '.ratio_to_sequential')}× talks' default; "
                       f"WER {spread(t, field + '.wer', 100, 1)} % against "
