@@ -26,11 +26,20 @@ from pipeline.states import Stage, StageError
 from pipeline.worker import WorkerLink, WorkerResult, WorkerStatus
 
 
-def _engine_for(config: Config) -> Engine:
+def _engine_for(config: Config, longest_chunk_s: float | None = None) -> Engine:
+    """The configured engine. Streams get a core each only where a chunk can hold them: a
+    chunk's speech is split into streams of at least MIN_STREAM_SECONDS, so a worker whose
+    chunks are all shorter hears one stream, on all the cores (two workers of one core each
+    would leave one core idle: the demo and short talks took ~1.4x as long)."""
+    from pipeline.asr.windows import MIN_STREAM_SECONDS  # numpy: workers only
+
     t = config.transcription
+    streams = t.streams
+    if longest_chunk_s is not None:
+        streams = min(streams, max(1, int(longest_chunk_s // MIN_STREAM_SECONDS)))
     return create_engine(t.engine, t.model, t.model_cache, t.allow_download, t.language,
                          t.threads, t.compute_type, t.beam_size, t.best_of, t.batch_size,
-                         t.streams)
+                         streams)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
@@ -114,7 +123,8 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
                     break
                 if engine is None:
                     try:
-                        engine = _engine_for(config)
+                        engine = _engine_for(config, max(c.end - c.start for c in chunks
+                                                         if not c.done))
                         engine.load()
                     except ModelNotFound as exc:  # every file would need it: the run stops
                         raise Fault(str(exc)) from None

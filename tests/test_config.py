@@ -118,6 +118,13 @@ def test_streams_reach_the_engine_and_share_out_its_cores(tmp_path):
     one = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
                                         'model = "tiny.en"\nstreams = 1\n')))
     assert one.parallel == 1
+    # A stream needs a minute of speech: a worker whose chunks are shorter than two minutes
+    # hears one stream on all the cores.
+    short = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = '
+                                          '"faster-whisper"\nmodel = "tiny.en"\n')), 100.0)
+    assert short.parallel == 1 and short.settings.threads == 2
+    assert _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"'
+                                         '\nmodel = "tiny.en"\n')), 300.0).parallel == 2
     more = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
                                          'model = "tiny.en"\nthreads = 1\nstreams = 4\n')))
     assert more.parallel == 1  # never more streams than cores
