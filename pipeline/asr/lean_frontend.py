@@ -24,6 +24,7 @@ process only, which has nothing else using faster-whisper.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -133,27 +134,34 @@ class LeanSileroVAD:
         if audio.ndim != 1 or audio.shape[0] % num_samples:
             raise ValueError("the VAD wants 1-D audio in whole windows")
         windows = audio.reshape(-1, num_samples)
+        batches = self._batches(windows, context_size_samples)
+        if hasattr(self.session, "probabilities"):  # the numpy network (silero_numpy.py)
+            return self.session.probabilities(batches)
         state_h = np.zeros((1, 1, 128), dtype=np.float32)
         state_c = np.zeros((1, 1, 128), dtype=np.float32)
         probs = []
-        for first in range(0, len(windows), self.batch_windows):
-            part = windows[first:first + self.batch_windows]
-            batch = np.empty((len(part), context_size_samples + num_samples), dtype=np.float32)
-            batch[:, context_size_samples:] = part
-            # Each window is preceded by the tail of the one before it (silence for the first).
-            batch[1:, :context_size_samples] = part[:-1, -context_size_samples:]
-            batch[0, :context_size_samples] = (windows[first - 1, -context_size_samples:]
-                                               if first else 0.0)
-            if first + len(part) == len(windows):
-                # faster-whisper zeroes the tail of the very last window (a side effect of how
-                # it builds the contexts); done here too, so both give the same probabilities.
-                batch[-1, -context_size_samples:] = 0.0
+        for batch in batches:
             out, state_h, state_c = self.session.run(
                 None, {"input": batch, "h": state_h, "c": state_c})
             probs.append(out)
         if not probs:
             return np.zeros((0, 1), dtype=np.float32)
         return np.concatenate(probs, axis=0)
+
+    def _batches(self, windows: np.ndarray, context: int) -> Iterator[np.ndarray]:
+        """The windows in batches, each window with the `context` samples before it."""
+        for first in range(0, len(windows), self.batch_windows):
+            part = windows[first:first + self.batch_windows]
+            batch = np.empty((len(part), context + windows.shape[1]), dtype=np.float32)
+            batch[:, context:] = part
+            # Each window is preceded by the tail of the one before it (silence for the first).
+            batch[1:, :context] = part[:-1, -context:]
+            batch[0, :context] = windows[first - 1, -context:] if first else 0.0
+            if first + len(part) == len(windows):
+                # faster-whisper zeroes the tail of the very last window (a side effect of how
+                # it builds the contexts); done here too, so both give the same probabilities.
+                batch[-1, -context:] = 0.0
+            yield batch
 
 
 def install_vad() -> None:
