@@ -53,6 +53,12 @@ _WORKER_END = re.compile(r"memory model unloaded: .*process peak ([\d.]+) MB")
 TREE_PEAK_60_MIN_MB = 300.0
 TRANSCRIBE_RATIO = 0.75  # of the raw sequential engine, on every length
 WER_BAND = 0.005  # within ±0.5 point of the raw engine, on every length
+# Words an espeak length's WER verdict pools: it runs more scripts than --reps until they
+# reach this many. Where a talk's 30 s windows fall moves its count by ~1 % of its words
+# either way (eight 10-min talks, two settings that pooled to the same WER, 1744 and 1747
+# words wrong of 10,975: per talk from -15 to +14), so three 10-min scripts (4,100 words)
+# cannot tell a 0.5-point band apart; eight can.
+WER_WORDS = 10_000
 APP_GROWTH_MB = 30.0  # the app's RSS after each of N files ≤ after the first + this
 PEAK_GROWTH = 0.10
 END_TO_END_RATIO = 1.30
@@ -153,14 +159,16 @@ def one_run(recording: Recording, label: str, library: Path, engine_first: bool,
 
 
 def one_talk(recordings: Callable[[int], Recording], kind: str, minutes: float,
-             library: Path, reps: int, flip: bool) -> dict:
-    """`reps` runs of a talk length; `recordings(n)` is the talk of run n. Run n of an espeak
-    length speaks script n: a deterministic decoder gives one talk the same WER every run,
-    and where its 30 s windows happen to fall moves that WER by a point or two either way
-    (three 10-min scripts: ours 15.6 / 15.1 / 16.2 %, the raw engine 15.0 / 17.2 / 17.0 %),
-    so several scripts say more than one script several times."""
+             library: Path, reps: int, flip: bool, min_words: int = 0) -> dict:
+    """`reps` runs of a talk length, and more until their references hold `min_words`
+    words; `recordings(n)` is the talk of run n. Run n of an espeak length speaks script n: a
+    deterministic decoder gives one talk the same WER every run, and where its 30 s windows
+    happen to fall moves that WER by a point or two either way (three 10-min scripts: ours
+    15.6 / 15.1 / 16.2 %, the raw engine 15.0 / 17.2 / 17.0 %), so several scripts say more
+    than one script several times."""
     runs, names = [], []
-    for n in range(reps):
+    n = 0
+    while n < reps or sum(r["reference_words"] for r in runs) < min_words:
         recording = recordings(n)
         names.append(recording.audio.name)
         print(f"{kind}, {minutes:g} min, run {n + 1}: {recording.audio.name} "
@@ -168,6 +176,7 @@ def one_talk(recordings: Callable[[int], Recording], kind: str, minutes: float,
         runs.append(one_run(recording, f"{kind}-{minutes:g}min-r{n}", library,
                             (n + flip) % 2 == 0,
                             variant=kind == "espeak" and minutes == VARIANT_MINUTES))
+        n += 1
     return {"kind": kind, "minutes": minutes, "audio_s": round(recording.seconds, 1),
             "recordings": names, "reference_words": runs[0]["reference_words"], "runs": runs}
 
@@ -307,7 +316,8 @@ def verdicts(results: dict) -> list[tuple[str, str, bool]]:
 
 def render(facts: dict, results: dict) -> str:
     talks, app, start = results["talks"], results["app_files"], results["app"]
-    reps = max(len(t["runs"]) for t in talks)
+    counts = sorted({len(t["runs"]) for t in talks})
+    reps = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
     espeak = ", ".join(f"{t['minutes']:g}" for t in talks if t["kind"] == "espeak")
     real = ", ".join(f"{t['minutes']:g}" for t in talks if t["kind"] == "real")
     lines = [
@@ -321,7 +331,9 @@ def render(facts: dict, results: dict) -> str:
         f"- espeak talks: espeak-ng speech with pauses and a music-like bed (a soft chord, 30 s "
         f"of every 90 s), mp3, {espeak} min; the reference is the spoken script; each run of "
         "a length speaks a different script (seed 0, 1, 2, …), WER verdicts count all their "
-        "words together",
+        f"words together, and a length runs more scripts than `--reps` until they hold "
+        f"{WER_WORDS:,} words (one talk's WER moves by ~1 % of its words with where its "
+        "windows fall)",
         f"- real-speech talks ({real or 'none'} min): speakerbox's council meetings, pyannote's "
         "sample and two CMU ARCTIC sentences end to end (benchmarks/real_talks.py); no human "
         "transcript exists, so the reference is a whole-file run of the base model (beam 5)",
@@ -442,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     for index, length in enumerate(minutes):
         results["talks"].append(one_talk(
             lambda n, length=length: with_music(long_talk(length * 60, seed=n)), "espeak", length,
-                                         library, reps, index % 2 == 1))
+                                         library, reps, index % 2 == 1,
+                                         0 if args.quick else WER_WORDS))
     for index, length in enumerate(real):
         results["talks"].append(one_talk(
             lambda _n, length=length: real_recording(length * 60), "real", length,
