@@ -214,8 +214,11 @@ class SileroSession:
         A window's features do not depend on the others; only the LSTM goes in order. So the
         next batches' features are computed on other threads while the LSTM runs over this
         one: numpy's products let go of the GIL, the LSTM's small steps hardly do. On this
-        2-core machine a 300 s chunk's VAD took ~0.6 s on one thread. At most LOOKAHEAD
-        batches wait (each 0.5 MB of gates), so memory stays that of a batch or two."""
+        2-core machine a 300 s chunk's VAD took 0.59 s on one thread, 0.35–0.40 s so (one
+        thread beside the LSTM: 0.45 s). At most LOOKAHEAD batches are under way or wait
+        (2 MB of gates for 1000 windows), so the temporaries are those of two batches at
+        once, not of the chunk: ~4 MB more at a one-stream worker's peak (224–225 → 228–230
+        MB), none seen at the default two streams' (their decoding peaks higher)."""
         workers = max(1, min(VAD_THREADS, os.cpu_count() or 1))
         h = np.zeros(128, dtype=np.float32)
         c = np.zeros(128, dtype=np.float32)

@@ -331,12 +331,13 @@ class Stream:
 
 
 # A stream may be this share of an equal share longer or shorter. The two streams of a chunk
-# run side by side and the longer one ends alone, on one core: at 0.2 they differed by 9 %
-# on average (17 % at most) over the eight 10-min benchmark talks' chunks, at 0.1 by 5 %
-# (10 %); where the cut moved, the chunks took 4.7 % less time (122.1 s against 128.1 s
-# over 14 chunks), and the 8 talks' WER stayed the same (15.89 % against 15.92 %, 10,975
-# words). The pauses cut in stay as long (median 0.85 s against 0.86 s); at 0.05 a real
-# meeting's chunk would be cut in a 0.03 s gap.
+# run side by side and the longer one ends alone, on one core: at 0.2 the longer held 9 %
+# more than the mean on average (17 % at most) in the eight 10-min benchmark talks' chunks,
+# at 0.1 5 % (10 %). The 14 chunks of those talks and of the 60-min one where the cut moves
+# took 4.7 % less time (122.1 s against 128.1 s) and the 8 talks' WER stayed the same
+# (15.89 % against 15.92 %, 10,975 words). The pauses cut in stay as long (median 0.85 s
+# against 0.86 s); at 0.05 a real meeting's chunk would be cut in a 0.03 s gap
+# (benchmarks/speed_levers.md).
 SPLIT_SLACK = 0.1
 # A chunk's speech is split into streams only where each gets two windows' worth: a stream
 # of a few seconds is one short window heard without its neighbours (on a 14 s clip cut in
