@@ -59,6 +59,7 @@ WER_BAND = 0.005  # within ±0.5 point of the raw engine, on every length
 # words wrong of 10,975: per talk from -15 to +14), so three 10-min scripts (4,100 words)
 # cannot tell a 0.5-point band apart; eight can.
 WER_WORDS = 10_000
+MOST_RUNS = 12  # of one length, whatever its words (a talk of a few words must not loop)
 APP_GROWTH_MB = 30.0  # the app's RSS after each of N files ≤ after the first + this
 PEAK_GROWTH = 0.10
 END_TO_END_RATIO = 1.30
@@ -168,7 +169,8 @@ def one_talk(recordings: Callable[[int], Recording], kind: str, minutes: float,
     than one script several times."""
     runs, names = [], []
     n = 0
-    while n < reps or sum(r["reference_words"] for r in runs) < min_words:
+    while n < reps or (sum(r["reference_words"] for r in runs) < min_words
+                       and n < MOST_RUNS):
         recording = recordings(n)
         names.append(recording.audio.name)
         print(f"{kind}, {minutes:g} min, run {n + 1}: {recording.audio.name} "
