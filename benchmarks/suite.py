@@ -162,7 +162,8 @@ def one_run(recording: Recording, label: str, library: Path, engine_first: bool,
 def one_talk(recordings: Callable[[int], Recording], kind: str, minutes: float,
              library: Path, reps: int, flip: bool, min_words: int = 0) -> dict:
     """`reps` runs of a talk length, and more until their references hold `min_words`
-    words; `recordings(n)` is the talk of run n. Run n of an espeak length speaks script n: a
+    words; `recordings(n)` is the talk of run n. Run n of an espeak length speaks script n,
+    run n of a real-speech length lays the meetings out in order n: a
     deterministic decoder gives one talk the same WER every run, and where its 30 s windows
     happen to fall moves that WER by a point or two either way (three 10-min scripts: ours
     15.6 / 15.1 / 16.2 %, the raw engine 15.0 / 17.2 / 17.0 %), so several scripts say more
@@ -337,7 +338,9 @@ def render(facts: dict, results: dict) -> str:
         f"{WER_WORDS:,} words (one talk's WER moves by ~1 % of its words with where its "
         "windows fall)",
         f"- real-speech talks ({real or 'none'} min): speakerbox's council meetings, pyannote's "
-        "sample and two CMU ARCTIC sentences end to end (benchmarks/real_talks.py); no human "
+        "sample and two CMU ARCTIC sentences end to end (benchmarks/real_talks.py); each run "
+        "lays the meetings out in another order (seed 0, 1, 2, …), so runs hold different "
+        "speech, and a length runs until they hold as many words as an espeak length; no human "
         "transcript exists, so the reference is a whole-file run of the base model (beam 5)",
         f"- model {MODEL}, int8, {THREADS} threads, beam 1, best_of 1; chunk_seconds "
         f"{CHUNK_SECONDS:g}, a fresh worker process every 4 chunks (config.toml's defaults); "
@@ -460,8 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                                          0 if args.quick else WER_WORDS))
     for index, length in enumerate(real):
         results["talks"].append(one_talk(
-            lambda _n, length=length: real_recording(length * 60), "real", length,
-                                         library, reps, index % 2 == 0))
+            lambda n, length=length: real_recording(length * 60, seed=n), "real", length,
+                                         library, reps, index % 2 == 0,
+                                         0 if args.quick else WER_WORDS))
     print(f"the app over {files} files…", flush=True)
     results["app_files"] = app_over_files(files, library)
     results["help_s"] = help_seconds()
