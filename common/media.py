@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -312,10 +311,3 @@ def squeeze_silence(pcm: np.ndarray, threshold_db: float, min_silence_s: float,
     kept.append(pcm[piece_start * n:])
     pieces.append((squeezed_pos / SAMPLE_RATE, piece_start * frame_s))
     return Squeezed(pcm=np.concatenate(kept) if kept else pcm, pieces=tuple(pieces))
-
-
-def file_year(path: Path, tag_year: int | None) -> int:
-    """The recording's year: its date tag, else its file time (never today's date)."""
-    if tag_year:
-        return tag_year
-    return datetime.fromtimestamp(path.stat().st_mtime).year

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.recorded import when_recorded
 from pipeline import compact
 from pipeline.asr.base import Segment
 from pipeline.config import Config
@@ -27,7 +28,7 @@ from pipeline.events import CompactMade, Event
 from pipeline.ledger import FileRow, Ledger, content_hash
 from pipeline.logs import get_logger
 from pipeline.organize import copy_verified, link_no_clobber
-from pipeline.tags import TagError, TalkTags, file_date, tag_in_place_safely, talk_tags, write_tags
+from pipeline.tags import TagError, TalkTags, tag_in_place_safely, talk_tags, write_tags
 from pipeline.talk_record import talk_segments
 
 MakeCopy = Callable[[Path, Path], str]  # (original, final name) → hash of the filed copy
@@ -49,7 +50,9 @@ class Filing:
 def tags_for(config: Config, ledger: Ledger, row: FileRow, source: Path) -> TalkTags:
     text = " ".join(c.text or "" for c in ledger.chunks(row.id))
     return talk_tags(config.tags, row.title or "", row.speaker or "", row.year or 0,
-                     file_date(source), text, Path(row.path).name)
+                     when_recorded(Path(row.path), None, config.input.folders,
+                                   file_time_of=source).date,
+                     text, Path(row.path).name)
 
 
 def _fsync(path: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from common import media
 from common.chaos import chaos_point
 from common.faults import Busy, Fault, fault, is_machine_fault
+from common.recorded import when_recorded
 from pipeline import roots
 from pipeline.compact import CompactError
 from pipeline.config import Config
@@ -193,7 +194,7 @@ def _probe(ctx: _FileContext) -> None:
         info = media.probe(ctx.path)
     except media.MediaError as exc:
         raise StageError(Stage.PROBE, str(exc)) from None
-    year = media.file_year(ctx.path, info.year)
+    year = when_recorded(ctx.path, info.year, ctx.config.input.folders).year
     ctx.ledger.advance(ctx.row.id, FileState.PROBED, duration=info.duration, year=year)
 
 

@@ -18,7 +18,6 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from pipeline import riff_info
@@ -51,11 +50,6 @@ def talk_tags(config: TagsConfig, title: str, speaker: str, year: int, date: str
                     album=config.album.format(year=year, speaker=speaker),
                     date=date, excerpt=excerpt if config.excerpt_words else "",
                     source_name=source_name)
-
-
-def file_date(path: Path) -> str:
-    """The date a recording was made as its file time tells it (YYYY-MM-DD)."""
-    return datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d")
 
 
 # --- one adapter per tag family --------------------------------------------------------------

@@ -26,7 +26,8 @@ def config_at(tmp_path: Path, chunk_seconds: int, extra: str = "", chunks_per_wo
 def test_events_arrive_in_order_and_silence_removal_keeps_true_times(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    rec = inbox / "lighthouses.wav"
+    # No date tag and today's file time: the year comes from the date in the name.
+    rec = inbox / "2017-03-05 lighthouses.wav"
     # Long pauses between sentences: the squeezed audio is much shorter than the recording.
     spoken = make_talk(rec, TALKS["lighthouses"][:6], pause_s=4.0)
     # Chunks under ~20 s cost tiny.en accuracy (it is trained on 30 s windows), so 30 here.
@@ -42,6 +43,7 @@ def test_events_arrive_in_order_and_silence_removal_keeps_true_times(tmp_path):
     assert [c.index for c in chunks] == list(range(plan.total))
     assert any(isinstance(e, MemoryCheckpoint) and e.label == "model unloaded" for e in events)
     filed = next(e for e in events if isinstance(e, FileFiled))
+    assert Path(filed.destination).relative_to(config.output.root).parts[:2] == ("talks", "2017")
     data = json.loads(next(Path(p) for p in filed.transcripts if p.endswith(".json"))
                       .read_text(encoding="utf-8"))
     segs = data["segments"]

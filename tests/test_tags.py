@@ -120,16 +120,21 @@ def test_tags_are_written_on_the_filed_copy_only_and_read_back_by_mutagen_and_ff
     assert decoded.returncode == 0 and not decoded.stderr
 
 
-def test_a_source_without_tags_gets_its_file_name_as_original_title_and_its_file_date(
-        tmp_path):
+@pytest.mark.parametrize(("name", "date"), [
+    ("evening.flac", "2019-05-04"),             # the file time (May 2019)
+    ("2017-11-02 evening.flac", "2017-11-02"),  # a date in the name beats the file time
+    ("2017/evening.flac", "2017"),              # a year folder inside the input folder
+])
+def test_a_source_without_tags_gets_its_file_name_as_original_title_and_its_date(
+        tmp_path, name, date):
     config = load_config(home(tmp_path, '[tags]\nalbum = "{speaker} · {year}"\n'))
-    src = make_source(tmp_path / "inbox" / "2019-05-04 evening.flac")
+    src = make_source(tmp_path / "inbox" / name)
     with Ledger(config.output.ledger_path) as ledger:
         filed = organize(config, ledger, titled_row(ledger, src))
     for tags in (read_tags(filed.talk), ffprobe_tags(filed.talk)):
-        assert tags["comment"] == f"{ORIGINAL_TITLE}2019-05-04 evening"
-        assert tags["album"] == "Ann Lee · 2019"
-        assert tags["date"] == "2019-05-04"  # from the file time: the source had no date tag
+        assert tags["comment"] == f"{ORIGINAL_TITLE}{Path(name).stem}"
+        assert tags["album"] == "Ann Lee · 2019"  # the ledger's year, set by titled_row
+        assert tags["date"] == date  # the source had no date tag
 
 
 def test_relabel_rewrites_the_tags_and_the_ledger_follows(tmp_path):
