@@ -27,7 +27,7 @@ SIZE_LIMIT = 2 * 1024 * 1024  # the demo travels with the repository, so it stay
 DEMO: list[tuple[str, str, int, str, str, int | None]] = [
     ("recording A.mp3", "bees", 11, "espeak-ng", "en-us", 2019),
     # 16 kHz wav costs 32 kB a second, so this one is kept to about 25 seconds.
-    ("recording B.wav", "sourdough", 5, "flite", "slt", None),
+    ("2021-10-03 recording B.wav", "sourdough", 5, "flite", "slt", None),
     ("Été 2024/soirée à la côte.m4a", "lighthouses", 9, "flite", "rms", 2024),
 ]
 
