@@ -19,6 +19,8 @@ NEXT_YEAR = date.today().year + 1
     ("sermon_2019_05_12", Recorded(2019, "2019-05-12")),
     ("Lecture 1998.11.30", Recorded(1998, "1998-11-30")),
     ("REC_20190512_143000", Recorded(2019, "2019-05-12")),   # a recorder's time stamp
+    ("GMT20210302-180012_Recording", Recorded(2021, "2021-03-02")),  # Zoom
+    ("Audio Recording 2020-11-08 at 10.30.15", Recorded(2020, "2020-11-08")),  # QuickTime
     ("12.05.2019 Vortrag", Recorded(2019, "2019")),           # day or month first: year only
     ("5-31-2019 talk", Recorded(2019, "2019")),
     ("2019-02-30 talk", None),                                # no such day
