@@ -49,10 +49,13 @@ class Filing:
 
 def tags_for(config: Config, ledger: Ledger, row: FileRow, source: Path) -> TalkTags:
     text = " ".join(c.text or "" for c in ledger.chunks(row.id))
+    # The date written when the source has none. The probe may have taken the year from a
+    # tag other than "date" (an mp4's creation_time): then the year alone, so the date tag
+    # never contradicts the folder and album the talk is filed under.
+    found = when_recorded(Path(row.path), None, config.input.folders, file_time_of=source)
+    day = found.date if not row.year or found.year == row.year else str(row.year)
     return talk_tags(config.tags, row.title or "", row.speaker or "", row.year or 0,
-                     when_recorded(Path(row.path), None, config.input.folders,
-                                   file_time_of=source).date,
-                     text, Path(row.path).name)
+                     day, text, Path(row.path).name)
 
 
 def _fsync(path: Path) -> None:

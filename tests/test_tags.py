@@ -61,9 +61,9 @@ def home(tmp_path: Path, extra: str = "", output: str = "") -> Path:
 
 
 def titled_row(ledger: Ledger, src: Path, title: str = "Suspension Bridges",
-               speaker: str = "Ann Lee"):
+               speaker: str = "Ann Lee", year: int = 2019):
     row, _ = ledger.register(src, ledger.hash_of(src))
-    ledger.advance(row.id, FileState.PROBED, year=2019, duration=3.0)
+    ledger.advance(row.id, FileState.PROBED, year=year, duration=3.0)
     ledger.save_plan(row.id, [(0.0, 3.0)])
     ledger.save_chunk(row.id, 0, TEXT, [{"start": 0.2, "end": 2.8, "text": TEXT}], 1, 0.1)
     ledger.advance(row.id, FileState.TRANSCRIBED)
@@ -120,20 +120,23 @@ def test_tags_are_written_on_the_filed_copy_only_and_read_back_by_mutagen_and_ff
     assert decoded.returncode == 0 and not decoded.stderr
 
 
-@pytest.mark.parametrize(("name", "date"), [
-    ("evening.flac", "2019-05-04"),             # the file time (May 2019)
-    ("2017-11-02 evening.flac", "2017-11-02"),  # a date in the name beats the file time
-    ("2017/evening.flac", "2017"),              # a year folder inside the input folder
+@pytest.mark.parametrize(("name", "year", "date"), [
+    ("evening.flac", 2019, "2019-05-04"),             # the file time (May 2019)
+    ("2017-11-02 evening.flac", 2017, "2017-11-02"),  # a date in the name beats the file time
+    ("2017/evening.flac", 2017, "2017"),              # a year folder inside the input folder
+    # The probe found 2015 in a tag other than "date" (an mp4's creation_time): the date
+    # written must not say otherwise.
+    ("evening.flac", 2015, "2015"),
 ])
 def test_a_source_without_tags_gets_its_file_name_as_original_title_and_its_date(
-        tmp_path, name, date):
+        tmp_path, name, year, date):
     config = load_config(home(tmp_path, '[tags]\nalbum = "{speaker} · {year}"\n'))
     src = make_source(tmp_path / "inbox" / name)
     with Ledger(config.output.ledger_path) as ledger:
-        filed = organize(config, ledger, titled_row(ledger, src))
+        filed = organize(config, ledger, titled_row(ledger, src, year=year))
     for tags in (read_tags(filed.talk), ffprobe_tags(filed.talk)):
         assert tags["comment"] == f"{ORIGINAL_TITLE}{Path(name).stem}"
-        assert tags["album"] == "Ann Lee · 2019"  # the ledger's year, set by titled_row
+        assert tags["album"] == f"Ann Lee · {year}"
         assert tags["date"] == date  # the source had no date tag
 
 
