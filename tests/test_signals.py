@@ -26,13 +26,13 @@ def long_talk(tmp_path_factory) -> Path:
     return path
 
 
-def home_for(tmp_path: Path, talk: Path) -> Path:
+def home_for(tmp_path: Path, talk: Path, chunk_seconds: int = 10) -> Path:
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / talk.name).write_bytes(talk.read_bytes())
     (tmp_path / "config.toml").write_text(
         '[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0\n'
         '[output]\nroot = "out"\n[speakers]\nidentify = false\n'
-        '[transcription]\nchunk_seconds = 10\nchunks_per_worker = 0\n'
+        f'[transcription]\nchunk_seconds = {chunk_seconds}\nchunks_per_worker = 0\n'
         '[logging]\nfile = "out/talks.log"\n', encoding="utf-8")
     return tmp_path
 
@@ -112,7 +112,10 @@ def test_first_signal_stops_after_the_current_chunk(tmp_path, long_talk, how, co
 
 
 def test_second_signal_stops_at_once_and_stays_consistent(tmp_path, long_talk):
-    home = home_for(tmp_path, long_talk)
+    # Chunks of 30 s (a few seconds' work each here): the chunk that is going when the first
+    # signal comes must still be going 0.3 s later, when the second comes. With 10 s chunks
+    # it sometimes ended in between, and the run stopped the gentle way.
+    home = home_for(tmp_path, long_talk, chunk_seconds=30)
     proc = start(home)
     workers = wait_for_chunks(proc, home, 1)
     proc.send_signal(signal.SIGTERM)
