@@ -127,12 +127,10 @@ def measure_duration(path: Path) -> float:
     ffmpeg decodes to the null muxer and reports the last timestamp; nothing reaches Python."""
     proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-vn",
                            "-f", "null", "-"], capture_output=True, text=True)
-    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
-    if proc.returncode != 0 or not times:
+    seconds = _last_time(proc.stderr) if proc.returncode == 0 else None
+    if seconds is None:
         raise MediaError(f"{path.name} has no readable duration ({_first_line(proc.stderr)}): "
                          "check that it plays, or move it out of the input folder.")
-    h, m, s = times[-1]
-    seconds = int(h) * 3600 + int(m) * 60 + float(s)
     if seconds <= 0:
         raise MediaError(f"{path.name} holds no audio to speak of: move it out of the input "
                          "folder.")
@@ -144,11 +142,16 @@ def _packet_duration(path: Path) -> float | None:
     proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-map",
                            "0:a:0", "-c", "copy", "-f", "null", "-"],
                           capture_output=True, text=True)
-    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
-    if proc.returncode != 0 or not times:
+    return _float(_last_time(proc.stderr)) if proc.returncode == 0 else None
+
+
+def _last_time(stderr: str) -> float | None:
+    """The last `time=HH:MM:SS.ss` of ffmpeg's progress lines, in seconds: how far it got."""
+    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", stderr)
+    if not times:
         return None
     h, m, s = times[-1]
-    return _float(int(h) * 3600 + int(m) * 60 + float(s))
+    return int(h) * 3600 + int(m) * 60 + float(s)
 
 
 def decode_range(path: Path, start: float, duration: float) -> np.ndarray:

@@ -58,8 +58,9 @@ def date_in_name(name: str, *, whole_year: bool = False) -> Recorded | None:
         # Either order of day and month must make a real date for this to be a date at all.
         if _plausible(year, second, first) or _plausible(year, first, second):
             return Recorded(year, str(year))
-    if whole_year and _YEAR_ONLY.fullmatch(name.strip()) and _plausible(int(name.strip())):
-        return Recorded(int(name.strip()), str(int(name.strip())))
+    bare = name.strip()
+    if whole_year and _YEAR_ONLY.fullmatch(bare) and _plausible(int(bare)):
+        return Recorded(int(bare), bare)
     return None
 
 
