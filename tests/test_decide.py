@@ -40,9 +40,28 @@ CASES = [
     ("margin met exactly", samples({"Ann": 0.8, "Bob": 0.7}), RULES, MATCH, "Ann", ""),
     ("a tie is never a match", samples({"Ann": 0.8, "Bob": 0.8}), RULES, REVIEW, None,
      "within"),
-    ("samples disagree", samples({"Ann": 0.9, "Bob": 0.2}, {"Ann": 0.55, "Bob": 0.6},
-                                 {"Ann": 0.56, "Bob": 0.6}), RULES, REVIEW, None,
+    ("samples disagree", samples({"Ann": 0.9, "Bob": 0.2, "Cy": 0.1},
+                                 {"Ann": 0.5, "Bob": 0.9, "Cy": 0.2},
+                                 {"Ann": 0.5, "Bob": 0.2, "Cy": 0.9}), RULES, REVIEW, None,
      "only 33% of samples agree"),
+    ("two samples of three put Bob first: his voice, scored where he is heard",
+     samples({"Ann": 0.9, "Bob": 0.2}, {"Ann": 0.55, "Bob": 0.6}, {"Ann": 0.56, "Bob": 0.6}),
+     RULES, REVIEW, None, "Ann is within 0.1 (0.555)"),
+    # A host's introduction fills the first sample: scored over all five, Ann's mean would
+    # be 0.60, under the threshold; over the four that hear her it is 0.70.
+    ("an introduction by someone enrolled does not pull the speaker down",
+     samples({"Ann": 0.2, "Bob": 0.8}, *[{"Ann": 0.7, "Bob": 0.1}] * 4),
+     Rules(threshold=0.65, unknown_below=0.3, margin=0.1, min_agreement=0.6), MATCH, "Ann",
+     "80% of samples agree"),
+    ("an introduction and questions: three samples of five still name the speaker",
+     samples({"Ann": 0.1, "Bob": 0.2}, *[{"Ann": 0.8, "Bob": 0.2}] * 3,
+             {"Ann": 0.1, "Bob": 0.15}),
+     Rules(threshold=0.65, unknown_below=0.3, margin=0.1, min_agreement=0.6), MATCH, "Ann",
+     "0.800, +0.600 over the next, 60% of samples agree"),
+    ("the voice of two samples in five is not enough",
+     samples(*[{"Ann": 0.9, "Bob": 0.1, "Cy": 0.1}] * 2, {"Ann": 0.1, "Bob": 0.7, "Cy": 0.2},
+             {"Ann": 0.2, "Bob": 0.1, "Cy": 0.6}, {"Ann": 0.3, "Bob": 0.5, "Cy": 0.2}),
+     RULES, REVIEW, None, "only 40% of samples agree"),
     ("most samples agree", samples({"Ann": 0.9, "Bob": 0.2}, {"Ann": 0.8, "Bob": 0.3},
                                    {"Ann": 0.5, "Bob": 0.55}), RULES, MATCH, "Ann", "67%"),
     ("two problems at once", samples({"Ann": 0.45, "Bob": 0.4}), RULES, REVIEW, None,
@@ -62,10 +81,18 @@ def test_decide(why, per_sample, rules, kind, speaker, reason) -> None:
     assert (decision.kind, decision.speaker) == (kind, speaker), decision
     assert reason in decision.reason
     if per_sample and per_sample[0]:
-        # The evidence always ranks everyone, best first, by the mean over samples.
+        # The evidence always ranks everyone, best first, by the mean over the samples
+        # that put the talk's voice first.
         means = [s for _n, s in decision.candidates]
         assert means == sorted(means, reverse=True)
         assert {n for n, _s in decision.candidates} == set(per_sample[0])
+        firsts = [max(s, key=s.get) for s in per_sample]
+        voice = decision.candidates[0][0]
+        assert firsts.count(voice) == max(firsts.count(n) for n in firsts)
+        assert decision.agreement == pytest.approx(firsts.count(voice) / len(per_sample))
+        heard = [s for s, first in zip(per_sample, firsts, strict=True) if first == voice]
+        assert decision.candidates[0][1] == pytest.approx(
+            sum(s[voice] for s in heard) / len(heard))
 
 
 def test_best_clip_and_centroid_scoring() -> None:
