@@ -208,9 +208,15 @@ def test_stop_at_once_ends_the_worker_in_the_middle_of_a_chunk():
                                for w in workers)
 
 
+def _hang_up_ends_me() -> None:
+    """A child's SIGHUP as a terminal's child has it, even when the tests run under nohup
+    (which makes every child ignore it): what is left to keep a hang-up away is the mask."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def test_processes_a_run_starts_are_deaf_to_the_hang_up_of_its_terminal():
     with hangups_deferred():
-        child = subprocess.Popen(["sleep", "30"])
+        child = subprocess.Popen(["sleep", "30"], preexec_fn=_hang_up_ends_me)
     try:
         os.kill(child.pid, signal.SIGHUP)
         time.sleep(0.5)
@@ -219,7 +225,7 @@ def test_processes_a_run_starts_are_deaf_to_the_hang_up_of_its_terminal():
         child.kill()
         child.wait()
     # Outside, the default holds: a hang-up ends such a child.
-    plain = subprocess.Popen(["sleep", "30"])
+    plain = subprocess.Popen(["sleep", "30"], preexec_fn=_hang_up_ends_me)
     os.kill(plain.pid, signal.SIGHUP)
     assert plain.wait(timeout=10) == -signal.SIGHUP
     assert signal.SIGHUP not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
