@@ -51,3 +51,20 @@ def sanitize_component(text: str, fallback: str = "Untitled",
     if reserved:  # "CON.mp3" is as reserved as "CON" on Windows: "CON_.mp3"
         text = f"{reserved.group(1)}_{text[len(reserved.group(1)):]}"
     return text or fallback
+
+
+def is_text(name: str) -> bool:
+    """False for a name holding bytes that are not UTF-8 (a disk or zip from an older system
+    that wrote names in Latin-1 or a Windows code page). Python keeps such bytes as lone
+    surrogates, which no ledger, log, event file or terminal can take."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def readable(name: str) -> str:
+    """The name as a person can be shown it: each byte that is not UTF-8 as `\\xff`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+

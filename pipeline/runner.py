@@ -23,6 +23,7 @@ from pathlib import Path
 from common import media
 from common.chaos import chaos_point
 from common.faults import Busy, Fault, fault, is_machine_fault
+from common.names import is_text, readable
 from common.recorded import when_recorded
 from pipeline import roots
 from pipeline.compact import CompactError
@@ -155,6 +156,30 @@ def discover(config: Config) -> list[Path]:
                 seen_files.add((fst.st_dev, fst.st_ino))
                 found.append(path)
     return found
+
+
+def name_not_text(path: Path) -> str:
+    """Why a recording whose path is not UTF-8 text is not taken, and what to do."""
+    return (f"its name is not UTF-8 text ({readable(str(path))}): rename it (convmv -f latin1 "
+            "-t utf8 renames a folder of them) and run again")
+
+
+def _takeable(paths: list[Path], aside: set[Path], emit: OnEvent,
+              summary: BatchSummary) -> list[Path]:
+    """The paths a run can take. A name of bytes that are not UTF-8 cannot go into the ledger,
+    the log or the run's event file, so such a recording fails here (once a run: `aside`),
+    saying what to do, and the rest of the batch goes on."""
+    kept = []
+    for path in paths:
+        if is_text(str(path)):
+            kept.append(path)
+        elif path not in aside:
+            aside.add(path)
+            name, reason = readable(path.name), name_not_text(path)
+            emit(FileFailed(name, Stage.DISCOVER, reason))
+            summary.outcomes.append(Outcome(name, OutcomeStatus.FAILED, stage=Stage.DISCOVER,
+                                            reason=reason))
+    return kept
 
 
 def missing_input_folders(config: Config) -> list[Path]:
@@ -513,6 +538,14 @@ def _finish_person_move(config: Config, emit: OnEvent) -> None:
         emit(LogLine("speakers", "WARNING", f"Finished an interrupted change: {done.summary()}"))
 
 
+def _say_left_out_clips(config: Config, emit: OnEvent) -> None:
+    """Clips the library cannot read as anyone's, said at the start of each run: otherwise a
+    person would just go unrecognised, with nothing to say why."""
+    if config.speakers.identify:
+        for sentence in SpeakerLibrary(config.speakers.folder).left_out():
+            emit(LogLine("speakers", "WARNING", sentence))
+
+
 def run_batch(config: Config, on_event: OnEvent, cancel: CancelFlag | None = None,
               full_scan: bool = False, face: str = "batch") -> BatchSummary:
     """Every recording in the input folders, one after another; one failure stops nothing,
@@ -530,6 +563,7 @@ def run_batch(config: Config, on_event: OnEvent, cancel: CancelFlag | None = Non
             for removed in sweep_parts(config):
                 get_logger().info("removed %s, left by an interrupted run", removed)
             _finish_person_move(config, emit)
+            _say_left_out_clips(config, emit)
             run_id = ledger.start_run()
             emit(checkpoint("batch start"))
             try:
@@ -566,7 +600,8 @@ def _run_all(config: Config, emit: OnEvent, control: RunControl, ledger: Ledger,
     for removed in delete_old_raw_backups(config, filed_hashes):
         get_logger().info("removed old raw backup %s", removed)
     taken: set[Path] = set()
-    paths = discover(config)
+    aside: set[Path] = set()
+    paths = _takeable(discover(config), aside, emit, summary)
     watch = SettleWatch(config.input.settle_seconds)
     while paths:
         # Files still being copied in go last, and only once they have settled.
@@ -586,4 +621,5 @@ def _run_all(config: Config, emit: OnEvent, control: RunControl, ledger: Ledger,
                                                 reason=reason))
                 taken.discard(path)  # a look for more may find it settled
         more = control.take_more()
-        paths = [p for p in discover(config) if p not in taken] if more else []
+        found = [p for p in discover(config) if p not in taken] if more else []
+        paths = _takeable(found, aside, emit, summary)

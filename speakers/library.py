@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common.chaos import chaos_point
 from common.media import MediaError, cut_pieces, cut_sample, probe
-from common.names import nfc, sanitize_component
+from common.names import is_text, nfc, readable, sanitize_component
 
 CLIP_EXTENSIONS = {".mp3", ".wav", ".m4a", ".flac", ".mp4", ".ogg", ".opus", ".aac", ".webm"}
 _NUMBERED = re.compile(r"^(?P<name>.+?)_(?P<n>\d+)$")
@@ -107,18 +107,37 @@ class SpeakerLibrary:
         clips: dict[str, list[Path]] = {}
         folders: dict[str, Path] = {}
         for path in sorted(self.folder.iterdir()):
-            if path.name.startswith("."):
-                continue
+            if path.name.startswith(".") or not is_text(path.name):
+                continue  # see left_out()
             if path.is_dir():
                 folders[nfc(path.name)] = path
                 found = [p for p in sorted(path.iterdir()) if p.is_file()
-                         and person_of(p, self.folder)]
+                         and is_text(p.name) and person_of(p, self.folder)]
                 clips.setdefault(nfc(path.name), []).extend(found)
             elif path.is_file() and (name := person_of(path, self.folder)):
                 clips.setdefault(name, []).append(path)
         return [Person(name, tuple(paths), name in folders, folders.get(name))
                 for name, paths in sorted(clips.items(), key=lambda kv: kv[0].casefold())
                 if paths]
+
+    def left_out(self) -> list[str]:
+        """What people() leaves out because its name is not UTF-8 text (bytes of an older
+        system's encoding): a person's name must be text. One sentence each, saying what to
+        do."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in sorted(self.folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if not is_text(path.name):
+                if path.is_dir() or path.suffix.lower() in CLIP_EXTENSIONS:
+                    found.append(path)
+            elif path.is_dir():
+                found += [p for p in sorted(path.iterdir()) if not is_text(p.name)
+                          and p.suffix.lower() in CLIP_EXTENSIONS]
+        return [f"{readable(str(path.relative_to(self.folder)))} is left out of the speaker "
+                "library: its name is not UTF-8 text; rename it." for path in found]
 
     def person(self, name: str) -> Person:
         for person in self.people():

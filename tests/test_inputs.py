@@ -222,6 +222,49 @@ def test_the_same_recording_under_two_names_is_filed_once_and_the_other_noted(tm
     assert "duplicate" in result.stderr
 
 
+def test_a_name_that_is_not_utf8_fails_alone_saying_how_to_rename_it(tmp_path, talk):
+    # A disk or zip from an older system keeps names in Latin-1: "café" as the byte 0xE9,
+    # which is not UTF-8. Such a name cannot go into the ledger, the log or the run's event
+    # file; before, the first one ended the whole run on a UnicodeEncodeError.
+    home = tmp_path
+    inbox = home / "inbox"
+    inbox.mkdir()
+    (inbox / "good.mp3").write_bytes(talk.read_bytes())
+    bad_file = inbox / os.fsdecode(b"caf\xe9 talk.mp3")
+    bad_file.write_bytes(talk.read_bytes())
+    bad_folder = inbox / os.fsdecode(b"Pr\xe9dications")
+    bad_folder.mkdir()
+    (bad_folder / "sermon.mp3").write_bytes(talk.read_bytes())
+    config(home)
+    result, summary = batch(home)
+    assert result.returncode == 1, result.stderr  # failures: cron should look
+    files = by_file(summary)
+    assert files["good.mp3"]["status"] == "filed"
+    for shown, path in (("caf\\xe9 talk.mp3", "caf\\xe9 talk.mp3"),
+                        ("sermon.mp3", "Pr\\xe9dications/sermon.mp3")):
+        failed = files[shown]
+        assert failed["status"] == "failed" and failed["stage"] == "discover"
+        assert "not UTF-8 text" in failed["reason"] and path in failed["reason"]
+        assert "rename it" in failed["reason"]
+        assert f"{shown}: FAILED at discover" in result.stderr
+    assert summary["filed"] == 1 and summary["failed"] == 2
+    assert bad_file.read_bytes() == talk.read_bytes()  # left as it was
+    assert (bad_folder / "sermon.mp3").read_bytes() == talk.read_bytes()
+    assert "not UTF-8 text" in (home / "talks.log").read_text(encoding="utf-8")
+    status = subprocess.run([sys.executable, "-m", "tui.cli", "--config",
+                             str(home / "config.toml"), "status", "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    counts = json.loads(status.stdout)["counts"]
+    assert (counts["filed"], counts["failed"], counts["new"]) == (1, 2, 0), counts
+    # Renamed, it is filed like any other.
+    bad_file.rename(inbox / "café talk.mp3")
+    again, summary = batch(home)
+    files = by_file(summary)
+    assert files["café talk.mp3"]["status"] == "duplicate"  # the same bytes as good.mp3
+    assert files["good.mp3"]["status"] == "unchanged"
+    assert [f for f in summary["files"] if f["status"] == "failed"] == [files["sermon.mp3"]]
+
+
 # --- three hours --------------------------------------------------------------------------
 
 def test_a_three_hour_recording_goes_through_probe_and_chunk_planning(tmp_path, talk):

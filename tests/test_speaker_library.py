@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import unicodedata
@@ -36,6 +37,41 @@ def test_both_layouts_and_unicode_names(tmp_path, clip):
     assert len(people["Anna Maria"].clips) == 3
     assert len(people["Zoë Ångström"].clips) == 2 and people["Zoë Ångström"].has_folder
     assert person_of(lib / "Bob_3.m4a", lib) == "Bob"
+
+
+def test_names_that_are_not_utf8_are_left_out_and_said(tmp_path, clip):
+    # Clips copied from an older system keep Latin-1 names ("Renée" with the byte 0xE9):
+    # such a name cannot be a person's, and before it stopped every command (and every
+    # talk's identify stage) on a UnicodeEncodeError.
+    lib = tmp_path / "lib"
+    folder = lib / os.fsdecode(b"Andr\xe9")
+    folder.mkdir(parents=True)
+    (folder / "one.mp3").write_bytes(clip.read_bytes())
+    (lib / "Anna").mkdir()
+    for name in (b"Ren\xe9e.mp3", b"Anna/caf\xe9.wav", b"Anna/good.mp3", b"notes \xe9.txt"):
+        (lib / os.fsdecode(name)).write_bytes(clip.read_bytes())
+    library = SpeakerLibrary(lib)
+    people = library.people()
+    assert [(p.name, [c.name for c in p.clips]) for p in people] == [("Anna", ["good.mp3"])]
+    assert library.left_out() == [
+        f"{shown} is left out of the speaker library: its name is not UTF-8 text; rename it."
+        for shown in ("Andr\\xe9", "Anna/caf\\xe9.wav", "Ren\\xe9e.mp3")]
+    config = tmp_path / "config.toml"
+    config.write_text('[input]\nfolders = ["inbox"]\n[speakers]\nfolder = "lib"\n'
+                      '[output]\nroot = "out"\n[logging]\nfile = "out/log"\n')
+    (tmp_path / "inbox").mkdir()
+
+    def talks(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    listed = talks("speakers", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "Ren\\xe9e.mp3 is left out of the speaker library" in listed.stdout
+    assert "Anna: 1 clip(s)" in listed.stdout
+    run = talks("--batch")  # each run says it, or the person would just go unrecognised
+    assert run.returncode == 0, run.stderr
+    assert "note: Andr\\xe9 is left out of the speaker library" in run.stderr
 
 
 def test_add_copies_any_format_or_a_time_range(tmp_path, clip):

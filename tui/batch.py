@@ -68,35 +68,37 @@ class PlainPrinter:
         pass
 
     def __call__(self, event: Event) -> None:
+        # "[3/12] " before a file's lines; nothing before a file that was never queued.
         tag = self.positions.get(getattr(event, "file", ""), "")
+        tag = f"{tag} " if tag else ""
         if isinstance(event, FileQueued):
             self.positions[event.file] = f"[{event.position}/{event.total}]"
         elif isinstance(event, StageStarted):
-            self.line(f"{tag} {event.file}: {event.stage}")
+            self.line(f"{tag}{event.file}: {event.stage}")
         elif isinstance(event, ChunkPlanned):
             resumed = f", {event.already_done} done before" if event.already_done else ""
-            self.line(f"{tag} {event.file}: {event.total} chunk(s) over "
+            self.line(f"{tag}{event.file}: {event.total} chunk(s) over "
                       f"{event.duration:.0f} s{resumed}")
         elif isinstance(event, ChunkDone):
-            self.line(f"{tag} {event.file}: chunk {event.index + 1}/{event.total} "
+            self.line(f"{tag}{event.file}: chunk {event.index + 1}/{event.total} "
                       f"({event.start:.0f}–{event.end:.0f} s, {event.seconds:.1f} s): "
                       f"{_short(event.text)!r}")
         elif isinstance(event, SpeakerDecided):
             scores = ", ".join(f"{n} {v:.2f}" for n, v in event.candidates[:3])
             detail = f" ({scores})" if scores else ""
-            self.line(f"{tag} {event.file}: speaker {event.speaker} [{event.decision}]{detail}")
+            self.line(f"{tag}{event.file}: speaker {event.speaker} [{event.decision}]{detail}")
         elif isinstance(event, CompactMade):
-            self.line(f"{tag} {event.file}: compact copy {event.original_seconds:.0f} s → "
+            self.line(f"{tag}{event.file}: compact copy {event.original_seconds:.0f} s → "
                       f"{event.compact_seconds:.0f} s ({event.seconds_saved:.0f} s and "
                       f"{event.bytes_saved / 1e6:.1f} MB saved)")
         elif isinstance(event, FileFiled):
-            self.line(f"{tag} {event.file}: filed as {event.destination}", "green")
+            self.line(f"{tag}{event.file}: filed as {event.destination}", "green")
         elif isinstance(event, FileSkipped):
-            self.line(f"{tag} {event.file}: skipped, {event.reason}", "yellow")
+            self.line(f"{tag}{event.file}: skipped, {event.reason}", "yellow")
         elif isinstance(event, FileFailed):
-            self.line(f"{tag} {event.file}: FAILED at {event.stage}: {event.reason}", "red")
+            self.line(f"{tag}{event.file}: FAILED at {event.stage}: {event.reason}", "red")
         elif isinstance(event, LogLine) and event.level in ("WARNING", "ERROR"):
-            self.line(f"{tag} {event.file}: note: {event.message}", "yellow")
+            self.line(f"{tag}{event.file}: note: {event.message}", "yellow")
         elif isinstance(event, RunRequested):
             self.line(f"Asked to {ASKED.get(event.request, event.request)}.", "yellow")
         elif isinstance(event, BatchFinished):

@@ -55,6 +55,8 @@ def _list(config: Config) -> int:
 
     library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
+    for sentence in library.left_out():
+        print(sentence)
     if not people:
         print(f"No speakers enrolled in {library.folder}. Add one with: "
               "talks speakers add NAME CLIP…")
@@ -85,6 +87,8 @@ def _check(config: Config) -> int:
 
     library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
+    for sentence in library.left_out():
+        print(f"  {sentence}")
     if not people:
         print("Nobody is enrolled yet: add a person with talks speakers add NAME CLIP…")
         return OK

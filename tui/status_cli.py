@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.names import is_text
 from pipeline.config import Config
 from pipeline.states import FileState
 
@@ -102,11 +103,14 @@ def _ledger_report(config: Config) -> dict:
                        "at": when}
     states = Counter(row.state for row in rows)
     known = {row.path for row in rows}
-    unseen = sum(1 for path in discover(config) if str(path) not in known)
+    found = [str(path) for path in discover(config)]
+    badly_named = sum(1 for path in found if not is_text(path))  # every run fails them
+    unseen = sum(1 for path in found if is_text(path) and path not in known)
     counts = {"filed": states[FileState.FILED],
               "needs_review": sum(1 for r in rows
                                   if r.state == FileState.FILED and r.needs_review),
-              "failed": states[FileState.FAILED], "skipped": states[FileState.SKIPPED],
+              "failed": states[FileState.FAILED] + badly_named,
+              "skipped": states[FileState.SKIPPED],
               "unfinished": sum(states[s] for s in UNFINISHED),
               "new": states[FileState.NEW] + unseen}
     return {"counts": counts, "last_failure": failure}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from common.faults import Busy
+from common.names import readable
 from pipeline.config import Config
 from pipeline.logs import get_logger
 from pipeline.runner import missing_input_folders, run_batch
@@ -84,7 +85,7 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
                 paths = arrived.get(timeout=0.5)
             except queue.Empty:
                 continue
-            print(f"New: {', '.join(p.name for p in paths)}", file=err, flush=True)
+            print(f"New: {', '.join(readable(p.name) for p in paths)}", file=err, flush=True)
             due = True
     except KeyboardInterrupt:
         print("Stopped watching. Run again to resume where it stopped.", file=err)

@@ -81,6 +81,32 @@ def test_table_shows_every_state_from_the_ledger(tmp_path):
     run(scenario)
 
 
+def test_a_name_that_is_not_utf8_is_shown_failed_with_how_to_rename_it(tmp_path):
+    import os
+
+    config = home_with(tmp_path, ["b.mp3"])
+    (tmp_path / "inbox" / os.fsdecode(b"caf\xe9.mp3")).write_bytes(b"latin-1 name")
+
+    async def scenario():
+        app = make_app(config)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await wait_for(pilot, lambda: app.main_screen.query_one(FileTable).row_count == 2)
+            assert cells(app, "caf\\xe9.mp3")[1] == "failed: bad name"
+            assert cells(app, "b.mp3")[1] == "new"
+            status = app.main_screen.query_one("#status", Line).shown_text
+            assert "2 recordings" in status and "1 failed" in status, status
+            assert "idle, 1 to do" in status, status  # a bad name is not work to do
+            table = app.main_screen.query_one(FileTable)
+            table.focus()
+            table.move_cursor(row=[e.shown for e in table.entries].index("caf\\xe9.mp3"))
+            await pilot.pause()
+            detail = app.main_screen.query_one("#detail", Line).shown_text
+            assert detail.startswith("failed at discover: its name is not UTF-8 text (")
+            assert "caf\\xe9.mp3): rename it" in detail
+
+    run(scenario)
+
+
 def test_a_stopped_file_keeps_the_runs_chunk_count_until_the_next_scan(tmp_path):
     # The scan before a run's last chunks read fewer chunks done; when the run stops, the row
     # must say how far it got (CI once showed "transcribed 0/5" after 2 of 5 were done).

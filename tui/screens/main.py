@@ -102,9 +102,9 @@ class MainScreen(Screen):
         entries = self.table.entries
         filed = sum(1 for e in entries if e.row and e.row.state == "filed")
         review = sum(1 for e in entries if e.row and e.row.state == "filed" and e.row.needs_review)
-        failed = sum(1 for e in entries if e.row and e.row.state == "failed")
-        waiting = sum(1 for e in entries if e.present and not (e.row and e.row.state in
-                                                               ("filed", "skipped")))
+        failed = sum(1 for e in entries if e.problem or (e.row and e.row.state == "failed"))
+        waiting = sum(1 for e in entries if e.present and not e.problem and not (
+            e.row and e.row.state in ("filed", "skipped")))
         counts = [f"{len(entries)} recordings", f"{filed} filed"]
         if review:
             counts.append(f"{review} to review")

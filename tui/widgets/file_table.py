@@ -15,9 +15,10 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from common.media import MediaError, probe
+from common.names import is_text, readable
 from pipeline.config import Config
 from pipeline.ledger import FileRow, Ledger
-from pipeline.runner import discover
+from pipeline.runner import discover, name_not_text
 from tui.widgets.live import LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")
@@ -35,6 +36,7 @@ class FileEntry:
     chunks_total: int = 0
     present: bool = True  # False: filed earlier, no longer in the input folders
     probed_seconds: float | None = None  # the length of a recording the ledger has not seen
+    problem: str | None = None  # why no run can take it, known before any run (its name)
 
     @property
     def duration(self) -> float | None:
@@ -110,6 +112,11 @@ def scan_files(config: Config, probe_s: float | None = None) -> list[FileEntry]:
     entries = []
     deadline = time.monotonic() + (PROBE_BUDGET_S if probe_s is None else probe_s)
     for path in paths:
+        if not is_text(str(path)):
+            entries.append(FileEntry(str(path), readable(path.name),
+                                     readable(_shown(path, config.input.folders)), None,
+                                     problem=name_not_text(path)))
+            continue
         row = by_path.pop(str(path), None)
         done, total = partial.get(row.id, (0, 0)) if row else (0, 0)
         length = probed_length(path, deadline) if row is None or row.duration is None else None
@@ -123,6 +130,8 @@ def scan_files(config: Config, probe_s: float | None = None) -> list[FileEntry]:
 
 def state_of(entry: FileEntry, live: LiveState) -> tuple[str, str]:
     """The State column: its words and their style."""
+    if entry.problem:
+        return "failed: bad name", "bold red"  # the detail line says why
     word = live.state_of(entry.name)
     row = entry.row
     if word and word != "queued":
@@ -145,6 +154,8 @@ def state_of(entry: FileEntry, live: LiveState) -> tuple[str, str]:
 def detail_of(entry: FileEntry, live: LiveState) -> str:
     """One line about the highlighted recording: where it went, or why it did not."""
     row = entry.row
+    if entry.problem:
+        return f"failed at discover: {entry.problem}"
     if row is None:
         return f"{entry.shown}: not processed yet"
     if row.state == "filed":
