@@ -63,7 +63,7 @@ from pipeline.settle import SettleWatch
 from pipeline.speech_job import speech_job
 from pipeline.states import NEXT_STAGE, FileState, OutcomeStatus, Stage, StageError
 from pipeline.talk_record import talk_meta
-from pipeline.titles import make_title
+from pipeline.titles import UNTITLED, make_title
 from pipeline.transcribe import transcribe_job
 from pipeline.worker import CancelFlag, WorkerResult, WorkerStatus, run_in_worker
 from speakers.decisions import SpeakerDecision
@@ -285,8 +285,13 @@ def _title(ctx: _FileContext) -> None:
     text = " ".join(c.text or "" for c in ctx.ledger.chunks(ctx.row.id))
     titled = make_title(text, ctx.config.titles)
     title = titled.title
-    if title == "Untitled Talk":
+    if title == UNTITLED:
         title = f"Untitled ({ctx.path.stem})"  # nothing was said: keep the original's name
+    if not text.strip():
+        # Filed all the same (nothing is lost), but a blank recording should not pass unseen.
+        ctx.on_event(LogLine(ctx.path.name, "WARNING", "no words were heard in it (silence, "
+                             "music only, or a muted microphone?): its title is "
+                             f"{title!r}; listen to it"))
     ctx.ledger.advance(ctx.row.id, FileState.TITLED, title=title, summary=titled.summary)
 
 

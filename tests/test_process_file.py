@@ -122,3 +122,27 @@ def test_a_fresh_worker_takes_over_after_its_share_of_chunks(tmp_path):
     assert process_file(rec2, one_each, on_event, cancel).status == "cancelled"
     assert [e.index for e in seen if isinstance(e, ChunkDone)] == [0]
     assert _labels(seen, "worker started") == 1
+
+
+def test_a_recording_with_no_words_is_filed_under_its_own_name_with_a_note(tmp_path):
+    # A recorder left running with the microphone muted: kept (nothing is lost), titled
+    # after the original, and said, so that it does not pass unseen among hundreds.
+    import subprocess
+
+    from pipeline.events import LogLine
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rec = inbox / "sunday evening.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "anullsrc=r=16000:cl=mono", "-t", "12", str(rec)], check=True)
+    config = config_at(tmp_path, 30)
+    events: list = []
+    outcome = process_file(rec, config, events.append)
+    assert outcome.status == "filed", outcome
+    filed = next(e for e in events if isinstance(e, FileFiled))
+    assert filed.title == "Untitled (sunday evening)"
+    assert Path(filed.destination).is_file() and rec.is_file()
+    notes = [e.message for e in events if isinstance(e, LogLine) and e.level == "WARNING"]
+    assert notes == ["no words were heard in it (silence, music only, or a muted "
+                     "microphone?): its title is 'Untitled (sunday evening)'; listen to it"]
