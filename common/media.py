@@ -154,8 +154,13 @@ def _last_time(stderr: str) -> float | None:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def decode_range(path: Path, start: float, duration: float) -> np.ndarray:
+def decode_range(path: Path, start: float, duration: float,
+                 damage: list[str] | None = None) -> np.ndarray:
     """Samples of [start, start+duration) as 16 kHz mono float32, decoded by ffmpeg alone.
+
+    `damage`: when given, what ffmpeg said of damaged data it decoded past (a recording cut
+    short or hit by a disk error mid-file still decodes, with a gap) is added to it; a
+    healthy file, seeked anywhere, makes ffmpeg say nothing at this level.
 
     ffmpeg's output is read straight into one array sized for the range, so a 300 s chunk
     costs its 19 MB once: reading the pipe into bytes first (as `.run(capture_stdout=True)`
@@ -185,6 +190,9 @@ def decode_range(path: Path, start: float, duration: float) -> np.ndarray:
             raise MediaError(f"{path.name} could not be decoded at {start:.0f} s "
                              f"({_first_line(errors.read())}): check that it plays, or move "
                              "it out of the input folder.")
+        if damage is not None and os.fstat(errors.fileno()).st_size:
+            errors.seek(0)
+            damage.append(re.sub(r"^\[[^]]* @ 0x[0-9a-f]+\] ", "", _first_line(errors.read())))
     return samples[:filled // 4]  # whole samples only
 
 

@@ -49,7 +49,13 @@ def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
     # The engine gets the only reference to the chunk's samples (popped from a list, so this
     # frame keeps none): it lets go of them once the VAD has copied the speech out, instead
     # of 300 s of audio being held through every window's decoding.
-    pcm = [decode_range(path, start, end - start)]
+    damage: list[str] = []
+    pcm = [decode_range(path, start, end - start, damage)]
+    for said in damage:
+        # The worker sends this on as a note on this file: its name goes with it.
+        get_logger().warning("the audio between %.0f and %.0f s is damaged (ffmpeg: %s): what "
+                             "could be decoded was transcribed; the filed copy is the "
+                             "recording as it is", start, end, said)
     squeezed = None
     if not audio.remove_silence:
         segments = engine.transcribe(pcm.pop(), offset=start)

@@ -112,6 +112,10 @@ def test_every_format_is_filed_with_its_words(formats):
         heard = txt.read_text(encoding="utf-8")
         error = jiwer.wer(normalize_words(text), normalize_words(heard))
         assert error <= MAX_WER, (name, error, heard)
+    # Healthy files get no damage note; two mp3 files joined byte by byte do, at the join.
+    damaged = [line for line in (home / "talks.log").read_text("utf-8").splitlines()
+               if "is damaged (ffmpeg" in line]
+    assert len(damaged) == 1 and "lying vbr.mp3: the audio between" in damaged[0], damaged
 
 
 def test_a_vbr_mp3_whose_header_lies_is_measured_to_its_real_end(formats):

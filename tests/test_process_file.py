@@ -146,3 +146,41 @@ def test_a_recording_with_no_words_is_filed_under_its_own_name_with_a_note(tmp_p
     notes = [e.message for e in events if isinstance(e, LogLine) and e.level == "WARNING"]
     assert notes == ["no words were heard in it (silence, music only, or a muted "
                      "microphone?): its title is 'Untitled (sunday evening)'; listen to it"]
+
+
+def test_a_damaged_recording_is_filed_whole_with_a_note_on_where(tmp_path):
+    # An interrupted download or a bad sector: the bytes in the middle are noise. What can be
+    # decoded is transcribed, the copy is the original's bytes, and a note says where.
+    import subprocess
+
+    import numpy as np
+
+    from pipeline.events import LogLine
+    from tests.speech import audio_md5
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    source = tmp_path / "source.wav"
+    spoken = make_talk(source, TALKS["bees"][:4])
+    rec = inbox / "damaged.mp3"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-b:a", "64k",
+                    str(rec)], check=True)
+    data = bytearray(rec.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 3000] = np.random.default_rng(2).integers(0, 256, 3000,
+                                                                   dtype=np.uint8).tobytes()
+    rec.write_bytes(bytes(data))
+    config = config_at(tmp_path, 10)
+    events: list = []
+    outcome = process_file(rec, config, events.append)
+    assert outcome.status == "filed", outcome
+    notes = [e for e in events if isinstance(e, LogLine) and "is damaged" in e.message]
+    assert len(notes) == 1 and notes[0].file == "damaged.mp3", notes
+    # One note among several chunks: said of the chunk that holds the damage alone.
+    plan = next(e for e in events if isinstance(e, ChunkPlanned))
+    assert plan.total >= 2
+    assert "Invalid data found" in notes[0].message
+    filed = next(e for e in events if isinstance(e, FileFiled))
+    assert audio_md5(Path(filed.destination)) == audio_md5(rec)
+    text = Path(next(p for p in filed.transcripts if p.endswith(".txt"))).read_text("utf-8")
+    assert jiwer.wer(normalize_words(spoken), normalize_words(text)) < 0.5, text
