@@ -78,6 +78,14 @@ def year_from_tags(tags: dict[str, str]) -> int | None:
     return None
 
 
+def vanished(path: Path) -> MediaError:
+    """The sentence for a recording that went away while it was being read (moved to another
+    folder, deleted, its disk unplugged): not a damaged file, so not "check that it plays"."""
+    return MediaError(f"{path.name} was moved or deleted while talks was reading it: nothing "
+                      "was filed from it; put it back in an input folder (under any name) and "
+                      "the next run goes on from where this one stopped.")
+
+
 def probe(path: Path) -> Probe:
     """Duration and streams from the container's headers; raises MediaError with a fix."""
     require_ffmpeg()
@@ -88,6 +96,8 @@ def probe(path: Path) -> Probe:
             raise ValueError(_first_line(proc.stderr))
         info = json.loads(proc.stdout.decode("utf-8", "replace"))
     except ValueError as exc:  # ffprobe failed, or printed something that is not JSON
+        if not path.exists():
+            raise vanished(path) from None
         raise MediaError(f"{path.name} could not be read as audio ({exc}): check that it "
                          "plays, or move it out of the input folder.") from None
     streams = info.get("streams", [])
@@ -186,6 +196,8 @@ def decode_range(path: Path, start: float, duration: float,
         proc.stdout.close()
         returncode = proc.wait()
         if returncode != 0:
+            if not path.exists():
+                raise vanished(path)
             errors.seek(0)
             raise MediaError(f"{path.name} could not be decoded at {start:.0f} s "
                              f"({_first_line(errors.read())}): check that it plays, or move "

@@ -324,6 +324,8 @@ def _organize(ctx: _FileContext) -> None:
         raise StageError(Stage.ORGANIZE, str(exc)) from None
     except OSError as exc:
         if exc.filename and Path(exc.filename) == Path(row.path):
+            if isinstance(exc, FileNotFoundError):
+                raise StageError(Stage.ORGANIZE, str(media.vanished(Path(row.path)))) from None
             raise StageError(Stage.ORGANIZE, f"Could not read {row.path} "
                                              f"({exc.strerror}): check it, then run "
                                              "again.") from None
@@ -383,7 +385,8 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
         try:
             digest = ledger.hash_of(path, rehash=full_scan)
         except OSError as exc:
-            reason = f"Could not read {path} ({exc.strerror}): check its permissions."
+            reason = (str(media.vanished(path)) if isinstance(exc, FileNotFoundError) else
+                      f"Could not read {path} ({exc.strerror}): check its permissions.")
             on_event(FileFailed(name, Stage.DISCOVER, reason))
             return Outcome(name, OutcomeStatus.FAILED, stage=Stage.DISCOVER, reason=reason)
         row, _new = ledger.register(path, digest)

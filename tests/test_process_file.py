@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import jiwer
+import pytest
 
 from pipeline.config import load_config
 from pipeline.events import ChunkDone, ChunkPlanned, FileFiled, MemoryCheckpoint, StageStarted
@@ -184,3 +185,44 @@ def test_a_damaged_recording_is_filed_whole_with_a_note_on_where(tmp_path):
     assert audio_md5(Path(filed.destination)) == audio_md5(rec)
     text = Path(next(p for p in filed.transcripts if p.endswith(".txt"))).read_text("utf-8")
     assert jiwer.wer(normalize_words(spoken), normalize_words(text)) < 0.5, text
+
+
+@pytest.mark.parametrize("stage", ["probe", "transcribe", "organize"])
+def test_a_recording_taken_away_mid_file_is_one_sentence_and_resumes_when_back(tmp_path,
+                                                                             stage):
+    # Moved to another folder (or its USB stick pulled) while it was being read. Before, the
+    # sentence said "check that it plays" or "check its permissions": the wrong thing to do.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rec = inbox / "evening.mp3"
+    make_talk(rec, TALKS["bees"][:4])
+    kept = rec.read_bytes()
+    config = config_at(tmp_path, 10)
+
+    def take_it_away(event) -> None:
+        # At the start of the stage; in transcribe, once the first chunk is in the ledger.
+        if stage == "transcribe":
+            if isinstance(event, ChunkDone) and event.index == 0:
+                rec.unlink()
+        elif isinstance(event, StageStarted) and event.stage == stage:
+            rec.unlink()
+
+    outcome = process_file(rec, config, take_it_away)
+    assert outcome.status == "failed" and outcome.stage == stage, outcome
+    assert outcome.reason == ("evening.mp3 was moved or deleted while talks was reading it: "
+                              "nothing was filed from it; put it back in an input folder "
+                              "(under any name) and the next run goes on from where this one "
+                              "stopped.")
+    assert not list((tmp_path / "out").glob("talks/**/*.mp3"))
+    back = inbox / "found again.mp3"
+    back.write_bytes(kept)
+    events: list = []
+    again = process_file(back, config, events.append)
+    assert again.status == "filed", again
+    done = [e.index for e in events if isinstance(e, ChunkDone)]
+    plan = [e for e in events if isinstance(e, ChunkPlanned)]
+    if stage == "transcribe":
+        assert plan[0].already_done == 1 and done == list(range(1, plan[0].total))
+    if stage == "organize":
+        assert done == [] and plan == []  # transcribed before: nothing heard twice
+
