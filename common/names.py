@@ -67,4 +67,3 @@ def is_text(name: str) -> bool:
 def readable(name: str) -> str:
     """The name as a person can be shown it: each byte that is not UTF-8 as `\\xff`."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
