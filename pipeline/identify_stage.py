@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app n
 from common.media import SAMPLE_RATE, MediaError, decode_range
 from pipeline.config import Config, decision_values
 from pipeline.ledger import Ledger
+from pipeline.logs import get_logger
 from pipeline.memory import checkpoint
 from pipeline.secrets import secret
 from pipeline.states import Stage, StageError
@@ -34,7 +35,7 @@ from speakers.identify import (
     score_sample,
     speech_spans,
 )
-from speakers.library import SpeakerLibrary
+from speakers.library import SpeakerLibrary, unreadable_clip
 
 MIN_SAMPLE_S = 0.5  # a sample with less audio than this holds no voice to speak of
 
@@ -95,6 +96,7 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
                  config: Config, root_pid: int) -> None:
     sp = config.speakers
     path = Path(path_str)
+    link.forward_logs(path.name)  # notes from here are the talk's, in the run's log
     link.send(checkpoint("speaker worker started", root_pid))
     embedder = create_embedder(embedder_settings(config))
     try:
@@ -108,8 +110,11 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
         with Ledger(config.output.ledger_path) as ledger:
             cpu_began = time.process_time()
             try:
+                unreadable: list[Path] = []
                 enrolled, fresh = enrolled_embeddings(SpeakerLibrary(sp.folder).people(),
-                                                      embedder, ledger, read_clip)
+                                                      embedder, ledger, read_clip, unreadable)
+                for clip in unreadable:  # said with each talk, until it is mended
+                    get_logger().warning(unreadable_clip(clip, sp.folder))
                 cpu_clips = time.process_time()
                 samples = plan_speech_samples(talk_speech(ledger, file_id), duration,
                                               sp.sample_count, sp.sample_seconds,

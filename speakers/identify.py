@@ -218,11 +218,17 @@ class EmbeddingCache(Protocol):
 
 
 def enrolled_embeddings(people: Sequence[Person], embedder: Embedder, ledger: EmbeddingCache,
-                        read_clip: Callable[[Path], np.ndarray]) -> tuple[
+                        read_clip: Callable[[Path], np.ndarray],
+                        unreadable: list[Path] | None = None) -> tuple[
                             dict[str, list[np.ndarray]], int]:
     """Each person's clip vectors, from the ledger's cache (keyed by clip content and backend)
     or embedded now and cached. Vectors of clips no longer in the library are dropped.
-    Returns the vectors and how many clips had to be embedded."""
+    Returns the vectors and how many clips had to be embedded.
+
+    A clip that is not audio (or holds none) is left out and added to `unreadable`: one bad
+    file in the library must not stop every talk from being identified."""
+    from common.media import MediaError
+
     vectors: dict[str, list[np.ndarray]] = {}
     present: set[str] = set()
     embedded = 0
@@ -232,7 +238,15 @@ def enrolled_embeddings(people: Sequence[Person], embedder: Embedder, ledger: Em
             present.add(digest)
             cached = ledger.cached_embedding(digest, embedder.cache_key)
             if cached is None:
-                cached = unit(embedder.embed(read_clip(clip)))
+                try:
+                    audio = read_clip(clip)
+                except MediaError:
+                    audio = None
+                if audio is None or len(audio) == 0:
+                    if unreadable is not None:
+                        unreadable.append(clip)
+                    continue
+                cached = unit(embedder.embed(audio))
                 ledger.store_embedding(digest, embedder.cache_key, cached)
                 embedded += 1
             vectors.setdefault(person.name, []).append(unit(cached))

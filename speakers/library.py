@@ -81,6 +81,13 @@ def clip_seconds(path: Path) -> float:
     return _SECONDS[key]
 
 
+def unreadable_clip(clip: Path, folder: Path) -> str:
+    """The sentence for a clip that holds no audio ffmpeg can read (a damaged or empty file,
+    a document saved under an audio name)."""
+    return (f"{clip.relative_to(folder)} in the speaker library cannot be read as audio: it is "
+            "left out; replace it with a clip that plays, or remove it.")
+
+
 def check_name(name: str) -> str:
     """The name as stored (NFC), or LibraryError saying why it cannot be one."""
     clean = sanitize_component(name, fallback="")

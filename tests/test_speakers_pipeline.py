@@ -201,6 +201,38 @@ def test_speakers_check_names_thin_people_and_a_clip_of_someone_else(tmp_path,
             "config.toml) are the safer choice") in result.stdout
 
 
+def test_a_clip_that_is_not_audio_is_left_out_said_and_the_rest_still_identify(
+        tmp_path, library_home):
+    # A document saved under an audio name, and an empty file. Before, the first one failed
+    # every talk at identify ("… move it out of the input folder", the wrong folder) and
+    # stopped `speakers check`.
+    home = tmp_path
+    shutil.copytree(library_home / "library", home / "library")
+    library = home / "library"
+    (library / "Robert Moss_2.mp3").write_text("notes from the meeting", encoding="utf-8")
+    # Sorted after the bad clip: a report that lost count would name the wrong file.
+    make_talk(library / "Robert Moss_3.wav", TALKS["bees"][:3], tool="flite", voice="slt",
+              pause_s=0.4)
+    (library / "Dan.wav").write_bytes(b"")
+    config = write_config(home)
+    said = "in the speaker library cannot be read as audio: it is left out"
+    checked = talks(config, "speakers", "check")
+    assert checked.returncode == 0, checked.stderr
+    assert f"Robert Moss_2.mp3 {said}" in checked.stdout
+    assert f"Dan.wav {said}" in checked.stdout
+    assert "looks like someone else: Robert Moss_3.wav scores" in checked.stdout, checked.stdout
+    listed = talks(config, "speakers", "list")
+    assert "Robert Moss_2.mp3  — cannot be read as audio" in listed.stdout
+    assert "Robert Moss_3.wav\n" in listed.stdout  # a clip that plays has nothing after it
+    make_talk(home / "inbox" / "slt talk.mp3", TALKS["kayaking"][:6], tool="flite",
+              voice="slt", pause_s=0.8)
+    run = talks(config, "--batch", "--json")
+    assert run.returncode == 0, run.stderr
+    assert "speaker Sarah Lane [match]" in run.stderr
+    assert f"slt talk.mp3: note: Robert Moss_2.mp3 {said}" in run.stderr
+    assert f"slt talk.mp3: note: Dan.wav {said}" in run.stderr
+
+
 def tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
                   and ".talks" not in p.parts)

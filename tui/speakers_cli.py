@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ def _list(config: Config) -> int:
     from pipeline.identify_stage import embedder_settings
     from pipeline.ledger import Ledger
     from speakers.embedding import cache_key
-    from speakers.library import MIN_SPEECH_S, SpeakerLibrary
+    from speakers.library import MIN_SPEECH_S, SpeakerLibrary, clip_seconds
 
     library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
@@ -73,7 +74,9 @@ def _list(config: Config) -> int:
             print(f"{person.name}: {len(person.clips)} clip(s), {seconds[person.name]:.0f} s"
                   f"{thin}, {done} embedded ({key}), {layout}")
             for clip in person.clips:
-                print(f"    {clip.relative_to(library.folder)}")
+                unreadable = "  — cannot be read as audio: replace it or remove it" \
+                    if not clip_seconds(clip) else ""
+                print(f"    {clip.relative_to(library.folder)}{unreadable}")
     return OK
 
 
@@ -83,10 +86,11 @@ def _check(config: Config) -> int:
     from pipeline.ledger import Ledger
     from speakers.embedding import EmbedderUnavailable, create_embedder
     from speakers.identify import enrolled_embeddings, leave_one_out
-    from speakers.library import MIN_SPEECH_S, SpeakerLibrary
+    from speakers.library import MIN_SPEECH_S, SpeakerLibrary, unreadable_clip
 
     library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
+    unreadable: list[Path] = []
     for sentence in library.left_out():
         print(f"  {sentence}")
     if not people:
@@ -96,12 +100,18 @@ def _check(config: Config) -> int:
     try:
         embedder.load()
         with Ledger(config.output.ledger_path) as ledger:
-            enrolled, fresh = enrolled_embeddings(people, embedder, ledger, read_clip)
+            enrolled, fresh = enrolled_embeddings(people, embedder, ledger, read_clip,
+                                                  unreadable)
     except EmbedderUnavailable as exc:
         print(f"talks: {exc}", file=sys.stderr)
         return FAILED
     finally:
         embedder.unload()
+    for clip in unreadable:
+        print(f"  {unreadable_clip(clip, library.folder)}")
+    # The report counts each person's clips as enrolled_embeddings gave them: without these.
+    people = [replace(p, clips=tuple(c for c in p.clips if c not in unreadable))
+              for p in people]
     sp = config.speakers
     seconds = library.seconds()
     print(f"{len(people)} people, {sum(len(v) for v in enrolled.values())} clips "
