@@ -431,6 +431,10 @@ class Ledger:
         rows = self.db.execute("SELECT hash FROM clip_embeddings WHERE backend = ?", (backend,))
         return {r["hash"] for r in rows}
 
+    def has_clip_embeddings(self) -> bool:
+        """Whether any speaker clip was ever embedded here, by any backend."""
+        return self.db.execute("SELECT 1 FROM clip_embeddings LIMIT 1").fetchone() is not None
+
     def drop_embeddings(self, backend: str, keep: set[str]) -> int:
         gone = self.cached_hashes(backend) - keep
         self.db.executemany("DELETE FROM clip_embeddings WHERE hash = ? AND backend = ?",

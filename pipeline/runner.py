@@ -546,6 +546,24 @@ def _finish_person_move(config: Config, emit: OnEvent) -> None:
         emit(LogLine("speakers", "WARNING", f"Finished an interrupted change: {done.summary()}"))
 
 
+def _check_speaker_library(config: Config, ledger: Ledger, emit: OnEvent) -> None:
+    """A speaker folder that is missing files every talk under the default speaker. When
+    people were enrolled from it before (their clips' vectors are in the ledger), that is an
+    unmounted disk or a moved folder: stop, as for a missing input folder, rather than file a
+    whole batch that would each need relabelling. Never used: say so and go on."""
+    sp = config.speakers
+    if not sp.identify or sp.folder.is_dir():
+        return
+    if ledger.has_clip_embeddings():
+        raise Fault(f"The speaker library {sp.folder} is missing, but people were enrolled "
+                    "from it before: if it is on an external disk, mount it and run again; "
+                    "otherwise fix speakers.folder in the config. Nothing was filed. To file "
+                    "without recognising anyone, set speakers.identify = false.")
+    emit(LogLine("speakers", "WARNING", f"The speaker library {sp.folder} does not exist, so "
+                 f"nobody can be recognised and talks go to {sp.default_speaker}; "
+                 "`talks speakers add NAME CLIP…` creates it."))
+
+
 def _say_left_out_clips(config: Config, emit: OnEvent) -> None:
     """Clips the library cannot read as anyone's, said at the start of each run: otherwise a
     person would just go unrecognised, with nothing to say why."""
@@ -571,6 +589,7 @@ def run_batch(config: Config, on_event: OnEvent, cancel: CancelFlag | None = Non
             for removed in sweep_parts(config):
                 get_logger().info("removed %s, left by an interrupted run", removed)
             _finish_person_move(config, emit)
+            _check_speaker_library(config, ledger, emit)
             _say_left_out_clips(config, emit)
             run_id = ledger.start_run()
             emit(checkpoint("batch start"))

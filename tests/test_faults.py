@@ -329,3 +329,39 @@ def test_missing_input_folder_says_which_and_files_nothing(tmp_path, talk_wav):
     assert result.returncode == 3
     one_sentence(result, str(home / "stick" / "talks"), "Nothing was filed")
     assert not (home / "out" / "talks").exists()
+
+
+def test_a_speaker_library_gone_missing_stops_the_run_but_one_never_made_is_a_note(
+        tmp_path, talk_wav):
+    # The library on an external disk that is not mounted today: filing the batch anyway
+    # would put every talk under the default speaker, each to be relabelled by hand.
+    home = home_with(talk_wav, tmp_path)
+    text = (home / "config.toml").read_text()
+    (home / "config.toml").write_text(text.replace("identify = false",
+                                                   'identify = true\nfolder = "disk/library"'))
+    (home / "disk" / "library").mkdir(parents=True)
+    shutil.copy2(talk_wav, home / "disk" / "library" / "Ann Lee.wav")
+    first = talks(home, "--batch")
+    assert first.returncode == 0, first.stderr
+    assert "speaker Ann Lee [match]" in first.stderr
+    (home / "disk" / "library").rename(home / "elsewhere")  # the disk is unplugged
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(talk_wav), "-c:a",
+                    "libmp3lame", str(home / "inbox" / "new talk.mp3")], check=True)
+    stopped = talks(home, "--batch")
+    assert stopped.returncode == 3
+    one_sentence(stopped, f"The speaker library {home / 'disk' / 'library'} is missing",
+                 "mount it", "Nothing was filed", "speakers.identify = false")
+    assert [p.name for p in (home / "out" / "talks").rglob("*.mp3")] == []
+    (home / "elsewhere").rename(home / "disk" / "library")  # mounted again
+    again = talks(home, "--batch")
+    assert again.returncode == 0, again.stderr
+    assert "new talk.mp3: speaker Ann Lee [match]" in again.stderr
+    # A folder that never held anyone (a new user's typo) stops nothing: a note says it.
+    fresh = home_with(talk_wav, tmp_path / "fresh")
+    text = (fresh / "config.toml").read_text()
+    (fresh / "config.toml").write_text(text.replace("identify = false",
+                                                    'identify = true\nfolder = "nobody"'))
+    noted = talks(fresh, "--batch")
+    assert noted.returncode == 0, noted.stderr
+    assert (f"note: The speaker library {fresh / 'nobody'} does not exist, so nobody can be "
+            "recognised") in noted.stderr
