@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from pathlib import Path
 
 import jiwer
+import numpy as np
 import pytest
 
 from pipeline.config import load_config
-from pipeline.events import ChunkDone, ChunkPlanned, FileFiled, MemoryCheckpoint, StageStarted
+from pipeline.events import (
+    ChunkDone,
+    ChunkPlanned,
+    FileFiled,
+    LogLine,
+    MemoryCheckpoint,
+    StageStarted,
+)
 from pipeline.runner import process_file
-from tests.speech import TALKS, make_talk, normalize_words
+from tests.speech import TALKS, audio_md5, make_talk, normalize_words
 
 
 def config_at(tmp_path: Path, chunk_seconds: int, extra: str = "", chunks_per_worker: int = 4):
@@ -128,10 +137,6 @@ def test_a_fresh_worker_takes_over_after_its_share_of_chunks(tmp_path):
 def test_a_recording_with_no_words_is_filed_under_its_own_name_with_a_note(tmp_path):
     # A recorder left running with the microphone muted: kept (nothing is lost), titled
     # after the original, and said, so that it does not pass unseen among hundreds.
-    import subprocess
-
-    from pipeline.events import LogLine
-
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     rec = inbox / "sunday evening.wav"
@@ -152,13 +157,6 @@ def test_a_recording_with_no_words_is_filed_under_its_own_name_with_a_note(tmp_p
 def test_a_damaged_recording_is_filed_whole_with_a_note_on_where(tmp_path):
     # An interrupted download or a bad sector: the bytes in the middle are noise. What can be
     # decoded is transcribed, the copy is the original's bytes, and a note says where.
-    import subprocess
-
-    import numpy as np
-
-    from pipeline.events import LogLine
-    from tests.speech import audio_md5
-
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     source = tmp_path / "source.wav"
