@@ -55,7 +55,7 @@ bench-speakers: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 TRIALS ?= 60
 SEED ?= 12
 chaos: $(VENV)/.dev-installed tools-test
-	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.chaos --trials $(TRIALS) --seed $(SEED) --readme
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.support.chaos --trials $(TRIALS) --seed $(SEED) --readme
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

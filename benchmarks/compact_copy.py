@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.config import load_config
-from pipeline.events import CompactMade, StageStarted
+from pipeline.config.settings import load_config
 from pipeline.ledger import Ledger
-from pipeline.runner import process_file
-from tests.speech import make_long_talk
+from pipeline.run.batch import process_file
+from pipeline.run.events import CompactMade, StageStarted
+from tests.support.speech import make_long_talk
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE.parent / "tests" / "data" / "real" / "pyannote" / "sample.wav"

@@ -6,7 +6,7 @@ names, loaded, and given 20 s of real speech (pyannote's sample: two people on a
 Measured: RSS after loading, the process's peak RSS (the kernel's high-water mark) after the
 window, and for mlx its own counters (active and peak memory, cache) — on Apple silicon those
 arrays live in unified memory that Metal allocates, which RSS may not show; the physical
-footprint does (pipeline/memory.py reads it on macOS). On this machine mlx runs on the CPU
+footprint does (pipeline/run/memory.py reads it on macOS). On this machine mlx runs on the CPU
 (mlx-cpu), where its arrays are ordinary heap memory and RSS shows them.
 """
 

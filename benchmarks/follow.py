@@ -32,7 +32,7 @@ import psutil
 from benchmarks import machine
 from benchmarks.paths import BENCH_DIR, ROOT, WORK_DIR, child_env
 from benchmarks.suite import FIRST_SCREEN_S, IDLE_RSS_MB, app_start
-from pipeline.events import (
+from pipeline.run.events import (
     BatchFinished,
     ChunkDone,
     ChunkPlanned,
@@ -42,8 +42,8 @@ from pipeline.events import (
     SpeakerDecided,
     StageStarted,
 )
-from pipeline.run_files import EVENTS_FILE, EventTail, RunPublisher
-from tui.widgets.live import LiveState
+from pipeline.run.publish import EVENTS_FILE, EventTail, RunPublisher
+from tui.progress_model import LiveState
 
 TALKS = Path(sys.executable).with_name("talks")
 NOW_LINE = re.compile(r"\[\d+/\d+\] (.+?) — transcribing (\d+)/(\d+)")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import jiwer
 
 from benchmarks.procs import ProcRun
-from tests.speech import normalize_words
+from tests.support.speech import normalize_words
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The benchmark recordings: long espeak talks with pauses, made once and kept in work/.
 
 A recording is remade when anything that shapes it changes (length, seed, format, or the
-generator in tests/speech.py), so a cached file can never belong to other settings.
+generator in tests/support/speech.py), so a cached file can never belong to other settings.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from benchmarks.recordings import long_talk
 from benchmarks.sampler import TreeSampler
-from pipeline.config import Config, OutputConfig, SpeakersConfig
-from pipeline.identify_stage import identify_job
+from pipeline.config.settings import Config, OutputConfig, SpeakersConfig
 from pipeline.ledger import Ledger
-from pipeline.worker import run_in_worker
-from tests.speech import TALKS, make_talk
+from pipeline.run.worker import run_in_worker
+from pipeline.stages.identify import identify_job
+from tests.support.speech import TALKS, make_talk
 
 HERE = Path(__file__).resolve().parent
 VOICES = {"Sarah Lane": "slt", "Robert Moss": "rms", "Alan Webb": "awb", "Kal Baker": "kal"}

@@ -48,18 +48,18 @@ from benchmarks.paths import BENCH_DIR, ROOT, WORK_DIR, child_env
 from benchmarks.procs import run_sampled
 from benchmarks.sampler import TreeSampler
 from common.media import SAMPLE_RATE, decode_range
-from pipeline.identify_stage import one_blas_thread
+from pipeline.stages.identify import one_blas_thread
 from speakers.calibration import CALIBRATED, Calibrated, suggest
 from speakers.decisions import SpeakerDecision
 from speakers.embedding import EmbedderSettings, EmbedderUnavailable, create_embedder
-from speakers.identify import (
+from speakers.voice_match import (
     Rules,
     decide,
     main_voice,
     plan_speech_samples,
     score_sample,
 )
-from tests.voices import (
+from tests.support.voices import (
     FETCH_SCRIPT,
     REAL_DIR,
     Utterance,

@@ -40,7 +40,7 @@ from benchmarks.pipeline_variant import RUNS_DIR, run_pipeline, write_config
 from benchmarks.real_talks import real_recording
 from benchmarks.recordings import Recording, long_talk, with_music
 from benchmarks.tui_start import first_screen
-from pipeline.config import SpeakersConfig
+from pipeline.config.settings import SpeakersConfig
 
 LIBRARY_DIR = WORK_DIR / "library"
 CHUNK_SECONDS = 300.0

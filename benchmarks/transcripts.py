@@ -23,7 +23,7 @@ from benchmarks.measure import score
 from benchmarks.paths import BENCH_DIR, ROOT
 from benchmarks.pipeline_variant import RUNS_DIR, _chunk_seconds_from_ledger, run_pipeline
 from benchmarks.recordings import long_talk, with_music
-from pipeline.cues import problems_in_file
+from pipeline.filing.cues import problems_in_file
 
 ENGINES = ("faster-whisper", "mlx")
 _RESCUED = re.compile(r"window [\d.]+–[\d.]+ s: decoded again")

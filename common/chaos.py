@@ -1,4 +1,4 @@
-"""Kill points for the chaos harness (tests/chaos.py); nothing at all unless it asks.
+"""Kill points for the chaos harness (tests/support/chaos.py); nothing at all unless it asks.
 It lives in common/ so every layer can hold a kill point.
 
 A kill at a random moment rarely lands in the few milliseconds between a copy's fsync and its

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app n
     import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
 from common.chaos import chaos_point
-from common.faults import Fault
+from common.errors import Fault
 
 SAMPLE_RATE = 16_000  # what every model here hears: Whisper and the speaker models
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # tests/ is not an installed package; the repository root makes it importable.
 sys.path.insert(0, str(ROOT))
 
-from tests.speech import TALKS, make_talk, probe  # noqa: E402
+from tests.support.speech import TALKS, make_talk, probe  # noqa: E402
 
 INBOX = ROOT / "demo" / "inbox"
 SPEAKERS = ROOT / "demo" / "speakers"

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
     import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
-from common.faults import fault
-from pipeline.roots import guard_new_ledger, remember_ledger
-from pipeline.states import (
+from common.errors import fault
+from pipeline.config.roots import guard_new_ledger, remember_ledger
+from pipeline.run.states import (
     STAGE_START,
     FileState,
     IllegalTransition,
@@ -183,7 +183,7 @@ class Ledger:
     def __init__(self, path: Path):
         """Open the ledger at `path` (`<output root>/.talks/ledger.sqlite`), creating it when
         it is new. A ledger that existed before and is gone is not created afresh (see
-        pipeline/roots.py); any failure of the disk is a Fault with one sentence."""
+        pipeline/config/roots.py); any failure of the disk is a Fault with one sentence."""
         self.path = path
         root = path.parent.parent
         try:

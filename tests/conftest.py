@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-# The list of ledgers talks has made (pipeline/roots.py) lives outside the user's home here.
+# The list of ledgers talks has made (pipeline/config/roots.py) lives outside the user's home here.
 os.environ.setdefault("TALKS_STATE_DIR", tempfile.mkdtemp(prefix="talks-test-state-"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -25,7 +25,7 @@ TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".json")
 def transcript_problems(folder: Path) -> list[str]:
     """Every problem of every transcript the program wrote under `folder` (the same
     validator the writer uses, run on the files as a player would read them)."""
-    from pipeline.cues import problems_in_file
+    from pipeline.filing.cues import problems_in_file
 
     problems = []
     for path in sorted(folder.rglob("* (Transcript).*")):
@@ -57,7 +57,7 @@ def every_transcript_of_the_session_is_valid(tmp_path_factory):
 @pytest.fixture(scope="module")
 def embedder():
     """The default speaker model (the config's default backend), loaded once per module."""
-    from pipeline.config import SpeakersConfig
+    from pipeline.config.settings import SpeakersConfig
     from speakers.embedding import EmbedderSettings, create_embedder
 
     model = create_embedder(EmbedderSettings(SpeakersConfig().backend))
@@ -69,7 +69,7 @@ def embedder():
 # mlx-cpu's threads abort the interpreter's teardown now and then ("terminate called without
 # an active exception", 1 exit in 20 measured here after a model load): the tests that run
 # mlx in this process would turn a green session into exit code 134. So once pytest has said
-# all it has to say, the process leaves with pytest's own status (as pipeline/worker_main.py
+# all it has to say, the process leaves with pytest's own status (as pipeline/run/worker_main.py
 # does for the same reason).
 _EXIT_STATUS: list[int] = []
 

@@ -7,14 +7,14 @@ the UI never waits on a model. Each pipeline event is posted as a `PipelineEvent
 a burst of events costs one redraw.
 
 One view of whatever run is going. When this app runs no queue of its own, it watches the
-run files beside the ledger (pipeline/run_files.py): a run started by another app, by an app
+run files beside the ledger (pipeline/run/publish.py): a run started by another app, by an app
 whose terminal is gone, or by cron's `talks --batch` is shown on the same screen, folded from
 the events it writes, and `s`, `p`, `c` are sent to it as requests. No second run is started
 while one is going.
 
 Runs are not owned by the terminal. When the terminal goes away (SIGHUP, or a write that
 fails with EIO), the app closes its screen and its queue goes on headless in the same thread
-until it is done, logging as always; then the process exits (see run_app and tui/hangup.py).
+until it is done, logging as always; then the process exits (see run_app and tui/terminal_loss.py).
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 
-from common.faults import Busy, Fault
+from common.errors import Busy, Fault
 from common.media import MediaError
-from pipeline.config import Config
-from pipeline.events import (
+from pipeline.config.settings import Config
+from pipeline.run.batch import missing_input_folders, run_batch
+from pipeline.run.control import RunControl
+from pipeline.run.events import (
     BatchFinished,
     ChunkPlanned,
     Event,
@@ -43,19 +45,17 @@ from pipeline.events import (
     FileSkipped,
     StageStarted,
 )
-from pipeline.logs import get_logger
-from pipeline.memory import machine_total_mb, tree_rss_mb
-from pipeline.run_control import RunControl
-from pipeline.run_files import RunStatus, ask_run, read_status
-from pipeline.runner import missing_input_folders, run_batch
-from tui.hangup import TerminalStream, carry_on_after_hangup
-from tui.run_watch import RunWatch, describe_run
+from pipeline.run.logs import get_logger
+from pipeline.run.memory import machine_total_mb, tree_rss_mb
+from pipeline.run.publish import RunStatus, ask_run, read_status
+from tui.follow_run import RunWatch, describe_run
+from tui.progress_model import LiveState
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
+from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 from tui.watch_toggle import WatchToggle
 from tui.widgets.file_table import lengths_pending, scan_files
 from tui.widgets.line import short_path
-from tui.widgets.live import LiveState
 from tui.widgets.messages import FilesScanned, PipelineEvent, QueueEnded, RunNews
 
 BatchRunner = Callable[..., object]  # run_batch(config, on_event, cancel, full_scan=, face=)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.faults import (
+from common.errors import (
     EXIT_BUG,
     EXIT_MACHINE,
     EXIT_SIGINT,
@@ -19,10 +19,10 @@ from common.faults import (
     describe,
     is_machine_fault,
 )
-from pipeline import roots, secrets
-from pipeline.config import CONFIG_ENV, ConfigError, find_config_path, load_config
-from pipeline.secrets import redact
-from tui import schedule_cli, setup_cli, speakers_cli, status_cli
+from pipeline.config import roots, secrets
+from pipeline.config.secrets import redact
+from pipeline.config.settings import CONFIG_ENV, ConfigError, find_config_path, load_config
+from tui.commands import schedule_commands, setup_prompts, speaker_commands, status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,10 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd = sub.add_parser("config", help="check the configuration")
     config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_sub.add_parser("validate", help="load the config and list every problem in it")
-    speakers_cli.add_commands(sub)
-    status_cli.add_command(sub)
-    schedule_cli.add_commands(sub)
-    setup_cli.add_command(sub)
+    speaker_commands.add_commands(sub)
+    status.add_command(sub)
+    schedule_commands.add_commands(sub)
+    setup_prompts.add_command(sub)
     return parser
 
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "setup":
-            return setup_cli.run(find_config_path(args.config))
+            return setup_prompts.run(find_config_path(args.config))
         if _wants_first_run(args):
             from tui.setup_app import run_setup_app
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if is_machine_fault(exc):
             _say(describe(exc, "a file", getattr(exc, "filename", None) or "?"))
             return EXIT_MACHINE
-        from pipeline.logs import get_logger
+        from pipeline.run.logs import get_logger
 
         try:
             get_logger().exception("talks stopped on an unexpected error")
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.logs import setup_logging
+    from pipeline.run.logs import setup_logging
 
     try:
         config = load_config(args.config)
@@ -119,25 +119,25 @@ def _run(args: argparse.Namespace) -> int:
     if args.new_output_root:
         roots.forget_ledger(config.output.ledger_path)
     if args.command == "config":
-        from tui.config_check import validate
+        from tui.commands.config_check import validate
 
         return validate(config)
     roots.check_output_root(config.output.ledger_path, config.output.root)
     setup_logging(config.logging)
     if args.command in ("speakers", "review", "relabel"):
-        return speakers_cli.run(config, args)
+        return speaker_commands.run(config, args)
     if args.command == "status":
-        return status_cli.run(config, args)
+        return status.run(config, args)
     if args.command == "schedule":
-        return schedule_cli.run(config, args)
+        return schedule_commands.run(config, args)
     if args.watch:
-        from tui import watch_cli
+        from tui.commands import watch_inbox
 
-        return watch_cli.run(config)
+        return watch_inbox.run(config)
     if args.batch:
-        from tui import batch
+        from tui.commands import batch_run
 
-        return batch.run(config, args.full_scan, args.json)
+        return batch_run.run(config, args.full_scan, args.json)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _say("the app needs a terminal; run `talks --batch` to file talks without one "
              "(cron, launchd, scripts).")

@@ -1,6 +1,6 @@
 """The first-run screen: shown by `talks` when there is no config yet.
 
-The same questions as `talks setup` (pipeline/first_run.py does the checking and writing),
+The same questions as `talks setup` (pipeline/config/first_run.py does the checking and writing),
 as fields checked while you type: how many recordings each input folder holds, who is in the
 speaker library, whether the answers make a valid config. Ctrl+S writes the commented config
 (and installs the schedule when asked); then the app opens on it. Escape leaves without
@@ -17,8 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
-from pipeline.config import ConfigError, InputConfig, resolve_path
-from pipeline.first_run import (
+from pipeline.config.first_run import (
     Answers,
     build,
     describe_folder,
@@ -26,6 +25,7 @@ from pipeline.first_run import (
     model_choices,
     save,
 )
+from pipeline.config.settings import ConfigError, InputConfig, resolve_path
 from speakers.library import SpeakerLibrary
 from tui.widgets.line import Line, short_path
 
@@ -128,7 +128,7 @@ class SetupScreen(Screen):
             self.notify(f"Could not write {short_path(self.path)} ({exc}).", severity="error")
             return
         if self.answers().schedule:
-            from pipeline.schedule import ScheduleError, install
+            from pipeline.config.schedule import ScheduleError, install
 
             try:
                 install(config)

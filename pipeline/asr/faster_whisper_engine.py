@@ -22,7 +22,7 @@ from pipeline.asr.windows import (
     WindowedEngine,
     stream_features,
 )
-from pipeline.memory import return_freed_memory
+from pipeline.run.memory import return_freed_memory
 
 MAX_INITIAL_TIMESTAMP_S = 1.0
 
@@ -163,7 +163,7 @@ class FasterWhisperEngine(WindowedEngine):
             # one per stream (measured with 2 streams: a worker's peak ~13 MB lower without
             # them). Read by MKL when it first allocates, so set first.
             os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
-            from pipeline.memory import one_heap_for_all_threads
+            from pipeline.run.memory import one_heap_for_all_threads
 
             one_heap_for_all_threads()
         from faster_whisper import WhisperModel  # heavy: imported only in the worker process

@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from common.faults import fault
+from common.errors import fault
 
 
 class ModelNotFound(Exception):

@@ -444,7 +444,7 @@ def chunk_streams(decoder: WindowDecoder, pcm: np.ndarray, offset: float, batch_
                   parallel: int = 1) -> tuple[list[Stream], list[tuple[float, float]]]:
     """A chunk's speech as an engine hears it, `batch_size` × `parallel` streams (decode
     them with decode_streams), and where the VAD heard speech (seconds from the start of the
-    recording), for the compact copy (pipeline/compact.py). The engine drops its chunk after
+    recording), for the compact copy (pipeline/filing/compact.py). The engine drops its chunk after
     this: the streams hold all of the speech, and the chunk's samples (19 MB for 5 min) would
     otherwise stay through every window's decoding."""
     streams = speech_streams(pcm, decoder.features, batch_size * parallel,

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from speakers.backends.pyannote_embedding import CHECKPOINT_FILE_IN_FOLDER, PyannoteEmbedder
 from speakers.embedding import (
     SAMPLE_RATE,
     EmbedderSettings,
@@ -25,7 +26,6 @@ from speakers.embedding import (
     create_embedder,
     unit,
 )
-from speakers.pyannote_embedding import CHECKPOINT_FILE_IN_FOLDER, PyannoteEmbedder
 
 EMBEDDING_DIMENSION = 256  # WeSpeaker ResNet34's output size
 

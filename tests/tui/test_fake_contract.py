@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.events import (
+from pipeline.config.settings import load_config
+from pipeline.run.batch import run_batch
+from pipeline.run.control import RunControl
+from pipeline.run.events import (
     ChunkDone,
     ChunkPlanned,
     MemoryCheckpoint,
     RunRequested,
     StageStarted,
 )
-from pipeline.run_control import RunControl
-from pipeline.runner import run_batch
-from tests.speech import TALKS, make_talk
-from tests.tui.helpers import FakePipeline, write_home
+from tests.support.speech import TALKS, make_talk
+from tests.support.tui_helpers import FakePipeline, write_home
 
 NAME = "a talk.mp3"
 

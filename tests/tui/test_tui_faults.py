@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.mounts import mounts  # noqa: F401 - a fixture
-from tests.speech import TALKS, make_talk
-from tests.tui.helpers import make_app, run, screen_text, wait_for, write_home
+from tests.support.mounts import mounts  # noqa: F401 - a fixture
+from tests.support.speech import TALKS, make_talk
+from tests.support.tui_helpers import make_app, run, screen_text, wait_for, write_home
 from tui.screens.help import HelpScreen
 
 

@@ -17,12 +17,12 @@ import sys
 import threading
 import time
 
-from common.faults import Fault
-from pipeline.config import load_config
-from pipeline.events import FileQueued, StageStarted
-from pipeline.run_files import read_status
-from pipeline.runner import run_session
-from tests.tui.helpers import (
+from common.errors import Fault
+from pipeline.config.settings import load_config
+from pipeline.run.batch import run_session
+from pipeline.run.events import FileQueued, StageStarted
+from pipeline.run.publish import read_status
+from tests.support.tui_helpers import (
     FakePipeline,
     make_app,
     run,
@@ -31,13 +31,15 @@ from tests.tui.helpers import (
     wait_for,
     write_home,
 )
-from tui.run_watch import RunWatch
-from tui.status_cli import render, status_report
+from tui.commands.status import render, status_report
+from tui.follow_run import RunWatch
 from tui.widgets.file_table import FileTable
 from tui.widgets.line import Line
 
 NAMES = ["a.mp3", "b.mp3"]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.paths import ROOT as PATHS_ROOT  # noqa: E402
+
+ROOT = str(PATHS_ROOT)
 
 
 def home_with(tmp_path, names=NAMES):
@@ -200,8 +202,8 @@ def test_the_app_closes_its_screen_when_the_terminal_goes_and_its_queue_goes_on(
 KILLED_RUN = """
 import sys, time
 from pathlib import Path
-from pipeline.events import ChunkDone, ChunkPlanned, FileQueued, StageStarted
-from pipeline.run_files import RunPublisher
+from pipeline.run.events import ChunkDone, ChunkPlanned, FileQueued, StageStarted
+from pipeline.run.publish import RunPublisher
 with RunPublisher(Path(sys.argv[1]), "batch", None) as run:
     for event in (FileQueued("a.mp3", 1, 1), StageStarted("a.mp3", "transcribe"),
                   ChunkPlanned("a.mp3", 4, 0, 120.0),

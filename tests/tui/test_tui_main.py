@@ -8,9 +8,9 @@ import time
 
 from textual.widgets import ProgressBar, Sparkline, TextArea
 
-from common.faults import Busy
-from pipeline.events import ChunkDone, ChunkPlanned, StageStarted
-from tests.tui.helpers import (
+from common.errors import Busy
+from pipeline.run.events import ChunkDone, ChunkPlanned, StageStarted
+from tests.support.tui_helpers import (
     FakePipeline,
     make_app,
     run,
@@ -19,13 +19,13 @@ from tests.tui.helpers import (
     wait_for,
     write_home,
 )
+from tui.progress_model import LiveState
 from tui.screens.help import HelpScreen
 from tui.screens.log import LogScreen
 from tui.screens.main import MainScreen
 from tui.screens.transcript import TranscriptScreen
 from tui.widgets.file_table import FileTable, state_of
 from tui.widgets.line import Line
-from tui.widgets.live import LiveState
 from tui.widgets.memory_gauge import MemoryGauge
 from tui.widgets.messages import FilesScanned
 
@@ -432,7 +432,7 @@ def test_log_view_follows_the_log_file(tmp_path):
 def test_new_recordings_show_their_length_before_processing(tmp_path, monkeypatch):
     import subprocess
 
-    from pipeline.config import load_config
+    from pipeline.config.settings import load_config
     from tui.widgets import file_table
 
     config_path = home_with(tmp_path, ["not audio.mp3"])

@@ -14,8 +14,8 @@ import pytest
 
 from pipeline.ledger import Ledger
 from speakers.library import SpeakerLibrary
-from tests.speech import TALKS, make_talk
-from tests.tui.helpers import make_app, run, screen_text, wait_for, write_home
+from tests.support.speech import TALKS, make_talk
+from tests.support.tui_helpers import make_app, run, screen_text, wait_for, write_home
 from tui.screens.review import ReviewScreen
 from tui.widgets.file_table import FileTable
 

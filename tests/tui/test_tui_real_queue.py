@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import psutil
 import pytest
 
-from pipeline.events import ChunkPlanned
 from pipeline.ledger import Ledger
-from pipeline.runner import run_batch
-from tests.speech import TALKS, make_talk
-from tests.tui.helpers import make_app, run, screen_text, wait_for, write_home
+from pipeline.run.batch import run_batch
+from pipeline.run.events import ChunkPlanned
+from tests.support.paths import ROOT  # noqa: E402
+from tests.support.speech import TALKS, make_talk
+from tests.support.tui_helpers import make_app, run, screen_text, wait_for, write_home
 
-ROOT = Path(__file__).resolve().parents[2]
 FIRST, SECOND = "first talk.mp3", "second talk.wav"
 
 
@@ -42,7 +41,7 @@ def runs_in_ledger(config) -> int:
 
 def workers() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True)
-            if "pipeline.worker_main" in " ".join(p.cmdline())]
+            if "pipeline.run.worker_main" in " ".join(p.cmdline())]
 
 
 class RealRunner:
@@ -172,8 +171,8 @@ def test_q_twice_ends_the_real_worker_at_once_and_the_next_start_resumes(tmp_pat
 
 HOLD_THE_LOCK = """
 import sys, time
-from pipeline.config import load_config
-from pipeline.runner import exclusive_run
+from pipeline.config.settings import load_config
+from pipeline.run.batch import exclusive_run
 with exclusive_run(load_config(sys.argv[1])):
     print("locked", flush=True)
     sys.stdin.readline()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.ledger import Ledger
-from tests.tui.helpers import make_app, run, screen_text, seed_ledger, wait_for, write_home
+from tests.support.tui_helpers import make_app, run, screen_text, seed_ledger, wait_for, write_home
 from tui.screens.dialogs import AskDialog
 from tui.screens.main import MainScreen
 from tui.screens.review import ReviewScreen

@@ -7,8 +7,8 @@ import tomllib
 
 from textual.widgets import Input
 
-from pipeline.config import load_config
-from tests.tui.helpers import make_app, run, write_home
+from pipeline.config.settings import load_config
+from tests.support.tui_helpers import make_app, run, write_home
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen

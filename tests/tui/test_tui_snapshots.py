@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.helpers import make_app, seed_ledger, seed_library, wait_for, write_home
+from tests.support.tui_helpers import make_app, seed_ledger, seed_library, wait_for, write_home
 from tui.widgets.file_table import FileTable
 
 SIZES = [(80, 24), (120, 40)]

@@ -8,7 +8,7 @@ import subprocess
 from textual.widgets import Input
 
 from speakers.library import SpeakerLibrary
-from tests.tui.helpers import make_app, run, screen_text, seed_library, wait_for, write_home
+from tests.support.tui_helpers import make_app, run, screen_text, seed_library, wait_for, write_home
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog
 from tui.screens.speakers import SpeakersScreen
 from tui.widgets.speaker_panel import SpeakerPanel

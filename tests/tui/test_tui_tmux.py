@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.ledger import Ledger
+from tests.support.paths import ROOT  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 SIZE = (100, 30)
 STAMP = """\
 import sys, time
@@ -186,7 +186,7 @@ def chunked_home(home: Path, names: list[str], copies: int = 1) -> Path:
 def planned_chunks(home: Path, name: str) -> int:
     """How many 10 s chunks a run plans for a recording of the inbox (as the runner does)."""
     from common.media import probe
-    from pipeline.chunking import chunk_count
+    from pipeline.stages.chunking import chunk_count
 
     return chunk_count(probe(home / "inbox" / name).duration, 10)
 

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from pipeline.ledger import Ledger
+from tui.progress_model import LiveState
 from tui.screens.log import LogScreen
 from tui.screens.review import ReviewScreen
 from tui.screens.settings import SettingsScreen
@@ -18,7 +19,6 @@ from tui.screens.speakers import SpeakersScreen
 from tui.screens.transcript import TranscriptScreen
 from tui.widgets.file_table import FileEntry, FileTable, detail_of
 from tui.widgets.line import Line
-from tui.widgets.live import LiveState
 from tui.widgets.memory_gauge import MemoryGauge
 from tui.widgets.progress_panel import ProgressPanel
 

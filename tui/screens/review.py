@@ -1,6 +1,6 @@
 """Review: the talks whose speaker was uncertain, one at a time.
 
-A choice re-files the talk with `pipeline.relabel.relabel` (the function behind
+A choice re-files the talk with `pipeline.filing.relabel.relabel` (the function behind
 `talks relabel`), in a thread, and can enroll a voice sample of the talk for that person.
 """
 
@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from pipeline.config import Config
+from pipeline.config.settings import Config
+from pipeline.filing.relabel import RelabelError, relabel
 from pipeline.ledger import FileRow, Ledger
-from pipeline.relabel import RelabelError, relabel
 from speakers.library import LibraryError, SpeakerLibrary
 from tui.screens.dialogs import AskDialog, Field
 from tui.widgets.file_table import duration_text

@@ -1,7 +1,7 @@
 """Settings: every key of config.toml as a field, checked as you type, saved with Ctrl+S.
 
 The fields come from the config dataclasses (their help, choices, min and max), so a new key
-in pipeline/config.py shows up here by itself. Validation is `from_dict`, the same as at
+in pipeline/config/settings.py shows up here by itself. Validation is `from_dict`, the same as at
 start-up; each problem is shown under its field, and nothing is saved while there are any.
 """
 
@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label
 
-from pipeline.config import SECTIONS, Config, ConfigError, from_dict, to_dict
-from pipeline.config_file import write_changes
-from pipeline.logs import setup_logging
+from pipeline.config.settings import SECTIONS, Config, ConfigError, from_dict, to_dict
+from pipeline.config.toml_file import write_changes
+from pipeline.run.logs import setup_logging
 from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.line import Line, short_path
 

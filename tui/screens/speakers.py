@@ -1,7 +1,7 @@
 """The speaker library: people, their clips and enrolled speech; add, rename, merge, remove.
 
 The same functions as `talks speakers …` (speakers.library; renaming and merging through
-pipeline.person_rename, which re-files the person's talks too), run in a thread: adding a clip
+pipeline.filing.person_rename, which re-files their talks too), run in a thread: adding a clip
 runs ffmpeg, and a rename moves files.
 """
 
@@ -16,12 +16,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from common.faults import Fault
-from pipeline.config import Config
+from common.errors import Fault
+from pipeline.config.settings import Config
+from pipeline.filing.person_rename import finish_interrupted, move_person, pending
+from pipeline.filing.relabel import RelabelError, find_talk
 from pipeline.ledger import Ledger
-from pipeline.person_rename import finish_interrupted, move_person, pending
-from pipeline.relabel import RelabelError, find_talk
-from pipeline.runner import exclusive_run
+from pipeline.run.batch import exclusive_run
 from speakers.library import LibraryError, SpeakerLibrary
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog, Field
 from tui.widgets.line import Line, short_path

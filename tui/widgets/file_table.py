@@ -16,10 +16,10 @@ from textual.widgets import DataTable
 
 from common.media import MediaError, probe
 from common.names import is_text, readable
-from pipeline.config import Config
+from pipeline.config.settings import Config
 from pipeline.ledger import FileRow, Ledger
-from pipeline.runner import discover, name_not_text
-from tui.widgets.live import LiveState, duration_text
+from pipeline.run.batch import discover, name_not_text
+from tui.progress_model import LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")
 PAST = {"probed": "probed", "transcribed": "transcribed", "identified": "identified",

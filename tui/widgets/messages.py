@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from pipeline.events import Event
+from pipeline.run.events import Event
 
 
 class PipelineEvent(Message):
@@ -30,7 +30,7 @@ class QueueEnded(Message):
 
 class RunNews(Message):
     """What a watch of the run files found: a run of another process to show, its events,
-    its end (tui/run_watch.py)."""
+    its end (tui/follow_run.py)."""
 
     def __init__(self, news) -> None:
         super().__init__()

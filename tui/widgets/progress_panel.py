@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar
 
+from tui.progress_model import LiveState, duration_text
 from tui.widgets.line import Line
-from tui.widgets.live import LiveState, duration_text
 
 
 class ProgressPanel(Vertical):

@@ -1,0 +1,111 @@
+"""What a running queue is asked while it goes, and by whom it may be asked.
+
+A run can be asked to stop after the chunk in progress, to stop at once, to pause after the
+file in progress (and to go on again), or to look for more recordings when its queue is done.
+The face that started it asks in-process (`ask`); any other `talks` asks through the run's
+request file beside the ledger (see run_files.py). Either way the request is taken on the
+run's own thread, the next time the run asks `is_set()` (between chunks, between stages and
+every 0.2 s while a worker transcribes), and announced as a `RunRequested` event so that every
+face showing the run learns it the same way.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from pipeline.run.events import (
+    REQUESTS,
+    Event,
+    FileFailed,
+    FileFiled,
+    FileSkipped,
+    RunRequested,
+    StageStarted,
+)
+from pipeline.run.worker import CancelFlag
+
+
+class RequestSource:
+    """Where requests from other processes come from (the run's request file)."""
+
+    def take(self) -> Iterable[str]:
+        return ()
+
+
+class RunControl:
+    """The `cancel` a run is given: `is_set()` says whether to stop before the next chunk,
+    stage or file. `also` is any other flag with `is_set()` (a signal handler's, a test's):
+    when it is set the run stops after the chunk, as if asked to."""
+
+    def __init__(self, also: CancelFlag | None = None) -> None:
+        # A deque, not a list under a lock: appending and popping are atomic, so `ask` may be
+        # called from a signal handler that interrupts the run's own thread mid-take.
+        self._asked: deque[str] = deque()
+        self._also = also
+        self._source: RequestSource = RequestSource()
+        self._emit: Callable[[Event], None] | None = None
+        self._in_file = False
+        self._more = False
+        self.stopping = False
+        self.stopping_now = False
+        self.pausing = False
+
+    @classmethod
+    def of(cls, cancel: CancelFlag | None) -> RunControl:
+        return cancel if isinstance(cancel, RunControl) else cls(also=cancel)
+
+    # --- any thread, or a signal handler ----------------------------------------------------
+    def ask(self, request: str) -> None:
+        if request not in REQUESTS:
+            raise ValueError(f"unknown request {request!r}")
+        self._asked.append(request)
+
+    # --- the run's thread ------------------------------------------------------------------
+    def attach(self, source: RequestSource, emit: Callable[[Event], None]) -> None:
+        self._source, self._emit = source, emit
+
+    def observe(self, event: Event) -> None:
+        """Sees each event the run emits: a pause waits for the file in progress to end."""
+        if isinstance(event, StageStarted):
+            self._in_file = True
+        elif isinstance(event, FileFiled | FileFailed | FileSkipped):
+            self._in_file = False
+
+    def is_set(self) -> bool:
+        self._take_requests()
+        return self.stopping or (self.pausing and not self._in_file)
+
+    def wants_now(self) -> bool:
+        """Stop at once: the chunk in progress is abandoned (its worker is ended)."""
+        return self.stopping_now
+
+    def take_more(self) -> bool:
+        """Was the run asked to look for more recordings? (Asking again needs a new request.)"""
+        self._take_requests()
+        more, self._more = self._more, False
+        return more and not self.stopping
+
+    def _take_requests(self) -> None:
+        asked = []
+        while self._asked:
+            asked.append(self._asked.popleft())
+        asked.extend(r for r in self._source.take() if r in REQUESTS)
+        if self._also is not None and self._also.is_set() and not self.stopping:
+            asked.append("stop")
+        for request in asked:
+            self._apply(request)
+            if self._emit is not None:
+                self._emit(RunRequested(request))
+
+    def _apply(self, request: str) -> None:
+        if request == "stop":
+            self.stopping = True
+        elif request == "stop-now":
+            self.stopping = self.stopping_now = True
+        elif request == "pause":
+            self.pausing = True
+        elif request == "go-on":
+            self.pausing = False
+        elif request == "more":
+            self._more = True

@@ -1,0 +1,147 @@
+"""The speaker stage, as it runs inside a worker process of its own.
+
+In its own short-lived process the embedding model (numpy CAM++ or GE2E, no torch; a
+pyannote model brings torch, ~200 MB more) never adds to the Whisper engine's memory and is
+gone when the talk is identified. The talk's samples are taken where the transcript says
+someone speaks (speakers.identify.plan_speech_samples).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
+    import numpy as np  # load it (~15 MB), only the workers that do the audio work
+
+from common.media import SAMPLE_RATE, MediaError, decode_range
+from pipeline.config.secrets import secret
+from pipeline.config.settings import Config, decision_values
+from pipeline.ledger import Ledger
+from pipeline.run.logs import get_logger
+from pipeline.run.memory import checkpoint
+from pipeline.run.states import Stage, StageError
+from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
+from speakers.embedding import EmbedderSettings, EmbedderUnavailable, create_embedder
+from speakers.library import SpeakerLibrary, unreadable_clip
+from speakers.voice_match import (
+    CLIP_SECONDS_READ,
+    Rules,
+    Span,
+    decide,
+    enrolled_embeddings,
+    plan_speech_samples,
+    score_sample,
+    speech_spans,
+)
+
+MIN_SAMPLE_S = 0.5  # a sample with less audio than this holds no voice to speak of
+
+
+def one_blas_thread() -> int:
+    """Limit every BLAS and OpenMP pool loaded so far to one thread.
+
+    A small model: one thread does the work, a second one mostly spins and doubles the CPU
+    time (measured: CAM++ 0.26 → 0.45 s CPU per 10 s of audio, the same wall time). threadpoolctl
+    only reaches the libraries already loaded, so numpy (and with it OpenBLAS) is imported
+    first, and this runs after the backend's own libraries are in: called before any of
+    them, it limited nothing. Returns the most threads any pool now has, for the log."""
+    import numpy  # noqa: F401  (loads OpenBLAS, so that the limit reaches it)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(1)
+    return max((pool["num_threads"] for pool in threadpool_info()), default=1)
+
+
+def embedder_settings(config: Config) -> EmbedderSettings:
+    sp = config.speakers
+    return EmbedderSettings(sp.backend, sp.pyannote_checkpoint,
+                            secret(config, "speakers.pyannote_token"), sp.campplus_weights)
+
+
+def rules_of(config: Config) -> Rules:
+    values = decision_values(config.speakers)
+    return Rules(values.threshold, values.unknown_below, values.margin,
+                 config.speakers.min_agreement)
+
+
+def read_clip(path: Path):
+    return decode_range(path, 0.0, CLIP_SECONDS_READ)
+
+
+def talk_speech(ledger: Ledger, file_id: int) -> list[tuple[float, float]]:
+    """Where the transcript found speech: its segments, merged."""
+    return speech_spans([(seg["start"], seg["end"]) for chunk in ledger.chunks(file_id)
+                         for seg in chunk.segments])
+
+
+def read_sample(path: Path, pieces: list[Span]) -> np.ndarray:
+    """A sample's speech pieces, joined. Pieces close together are decoded as one range (one
+    ffmpeg run) and cut apart here; far apart ones each get their own."""
+    import numpy as np
+    if not pieces:
+        return np.zeros(0, dtype=np.float32)
+    first, last = pieces[0][0], pieces[-1][0] + pieces[-1][1]
+    speech = sum(length for _start, length in pieces)
+    if last - first > 3 * speech + 5.0:
+        return np.concatenate([decode_range(path, a, n) for a, n in pieces])
+    audio = decode_range(path, first, last - first)
+    return np.concatenate([audio[int((a - first) * SAMPLE_RATE):
+                                 int((a - first + n) * SAMPLE_RATE)] for a, n in pieces])
+
+
+def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
+                 config: Config, root_pid: int) -> None:
+    sp = config.speakers
+    path = Path(path_str)
+    link.forward_logs(path.name)  # notes from here are the talk's, in the run's log
+    link.send(checkpoint("speaker worker started", root_pid))
+    embedder = create_embedder(embedder_settings(config))
+    try:
+        try:
+            embedder.load()
+        except EmbedderUnavailable as exc:
+            raise StageError(Stage.IDENTIFY, str(exc)) from None
+        threads = one_blas_thread()
+        link.send(checkpoint(f"speaker model loaded ({threads} BLAS thread"
+                             f"{'s' if threads > 1 else ''})", root_pid))
+        with Ledger(config.output.ledger_path) as ledger:
+            cpu_began = time.process_time()
+            try:
+                unreadable: list[Path] = []
+                enrolled, fresh = enrolled_embeddings(SpeakerLibrary(sp.folder).people(),
+                                                      embedder, ledger, read_clip, unreadable)
+                for clip in unreadable:  # said with each talk, until it is mended
+                    get_logger().warning(unreadable_clip(clip, sp.folder))
+                cpu_clips = time.process_time()
+                samples = plan_speech_samples(talk_speech(ledger, file_id), duration,
+                                              sp.sample_count, sp.sample_seconds,
+                                              sp.sample_offset_s, sp.skip_end_s)
+                per_sample = []
+                heard = 0.0
+                for pieces in samples:
+                    audio = read_sample(path, pieces)
+                    if len(audio) < MIN_SAMPLE_S * SAMPLE_RATE:
+                        continue  # the file ended sooner than its header said
+                    heard += len(audio) / SAMPLE_RATE
+                    per_sample.append(score_sample(embedder.embed(audio), enrolled,
+                                                   sp.scoring))
+            except MediaError as exc:
+                raise StageError(Stage.IDENTIFY, str(exc)) from None
+            # What the samples cost, for the log (and the speaker benchmark).
+            link.send(checkpoint(
+                f"speaker samples embedded ({heard:.1f} s of speech in "
+                f"{time.process_time() - cpu_clips:.2f} s CPU; {fresh} new clip(s) in "
+                f"{cpu_clips - cpu_began:.2f} s CPU)", root_pid))
+            decision = decide(per_sample, rules_of(config))
+            decision = replace(decision, samples=[(p[0][0], p[-1][0] + p[-1][1] - p[0][0])
+                                                  for p in samples if p])
+            ledger.save_scores(file_id, {n: [s[n] for s in per_sample] for n in enrolled})
+            ledger.update(file_id, speaker_decision=decision.kind,
+                          speaker_evidence=decision.evidence())
+    finally:
+        embedder.unload()
+        link.send(checkpoint("speaker model unloaded", root_pid))
+    link.send(WorkerResult(WorkerStatus.DONE))

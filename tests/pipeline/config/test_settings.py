@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.config.settings import ConfigError, load_config, save_config
+from tests.support.paths import ROOT  # noqa: E402
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_default_config_loads_with_paths_beside_it():
+    config = load_config(ROOT / "config.toml")
+    assert config.input.folders == [ROOT / "demo" / "inbox"]
+    assert config.output.root == ROOT / "output"
+    assert config.transcription.chunk_seconds == 300.0
+    assert config.transcription.engine == "auto"
+    assert ".mp4" in config.input.extensions and ".mp3" in config.input.extensions
+
+
+def test_every_problem_is_reported_at_once_with_key_value_and_what_is_allowed(tmp_path):
+    path = write(tmp_path, """
+[input]
+folders = "not a list"
+extensions = ["mp3"]
+min_duration_s = -1
+[transcription]
+engine = "whisperx"
+chunk_seconds = "long"
+[output]
+originals = "shred"
+colour = "blue"
+[nonsense]
+x = 1
+""")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    problems = {p.key: p for p in info.value.problems}
+    assert problems["input.folders"].value == "not a list"
+    assert "list of paths" in problems["input.folders"].message
+    assert "'faster-whisper'" in problems["transcription.engine"].message
+    assert problems["transcription.engine"].value == "whisperx"
+    assert "a number" in problems["transcription.chunk_seconds"].message
+    assert "'keep', 'move'" in problems["output.originals"].message
+    assert "unknown key" in problems["output.colour"].message
+    assert "[nonsense]" in problems
+    assert "at least 0" in problems["input.min_duration_s"].message
+    assert problems["input.extensions"].value == "mp3"
+    assert len(info.value.problems) == 8
+    assert str(path) in text
+
+
+def test_relative_paths_resolve_against_the_config_file_and_round_trip(tmp_path):
+    path = write(tmp_path, '[input]\nfolders = ["in", "/abs/other"]\n[output]\nroot = "out"\n')
+    config = load_config(path)
+    assert config.input.folders == [tmp_path / "in", Path("/abs/other")]
+    assert config.output.root == tmp_path / "out"
+    # Settings written back with tomli-w load into the same values.
+    save_config(config, path)
+    again = load_config(path)
+    assert again == config
+
+
+def test_bad_toml_and_missing_file_are_one_clear_sentence(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[input\n"))
+    with pytest.raises(ConfigError, match="TALKS_CONFIG"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_min_must_be_below_max(tmp_path):
+    with pytest.raises(ConfigError, match="less than input.max_duration_s"):
+        load_config(write(tmp_path, "[input]\nmin_duration_s = 100.0\nmax_duration_s = 50.0\n"))
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=env)
+
+
+def test_config_validate_command_and_exit_codes(tmp_path):
+    ok = run_cli("--config", str(ROOT / "config.toml"), "config", "validate")
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    bad = write(tmp_path, '[transcription]\nengine = "nope"\nthreads = 0\n')
+    res = run_cli("--config", str(bad), "config", "validate")
+    assert res.returncode == 2
+    assert "transcription.engine = 'nope'" in res.stderr
+    assert "transcription.threads = 0: must be at least 1" in res.stderr
+    usage = run_cli("--no-such-flag")
+    assert usage.returncode == 2
+
+
+def test_talks_config_env_variable_picks_the_file(tmp_path):
+    import os
+
+    bad = write(tmp_path, '[titles]\nmax_title_words = 0\n')
+    res = run_cli("config", "validate", env={**os.environ, "TALKS_CONFIG": str(bad)})
+    assert res.returncode == 2 and "titles.max_title_words" in res.stderr
+
+
+def test_streams_reach_the_engine_and_share_out_its_cores(tmp_path):
+    # [transcription] streams: faster-whisper gets one CTranslate2 worker per stream, the
+    # configured cores shared among them; the default is two streams on the default two cores.
+    from pipeline.stages.transcribe import _engine_for
+
+    default = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = '
+                                            '"faster-whisper"\nmodel = "tiny.en"\n')))
+    assert default.parallel == 2 and default.settings.threads == 2
+    one = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
+                                        'model = "tiny.en"\nstreams = 1\n')))
+    assert one.parallel == 1
+    # A stream needs a minute of speech: a worker whose chunks are shorter than two minutes
+    # hears one stream on all the cores.
+    short = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = '
+                                          '"faster-whisper"\nmodel = "tiny.en"\n')), 100.0)
+    assert short.parallel == 1 and short.settings.threads == 2
+    assert _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"'
+                                         '\nmodel = "tiny.en"\n')), 300.0).parallel == 2
+    more = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
+                                         'model = "tiny.en"\nthreads = 1\nstreams = 4\n')))
+    assert more.parallel == 1  # never more streams than cores

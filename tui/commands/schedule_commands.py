@@ -1,0 +1,34 @@
+"""`talks schedule install | remove | status`: run `talks --batch` at the [schedule] time."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.config.settings import Config
+
+OK, FAILED = 0, 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    schedule = sub.add_parser("schedule", help="run talks --batch on a schedule (cron or "
+                                               "launchd), from [schedule] in the config")
+    actions = schedule.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    actions.add_parser("install", help="install or update the entry for this config")
+    actions.add_parser("remove", help="remove the entry for this config")
+    actions.add_parser("status", help="when it runs next, and how the last run ended")
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    from pipeline.config.schedule import ScheduleError, install, remove, status
+    try:
+        if args.schedule_command == "install":
+            print(install(config))
+        elif args.schedule_command == "remove":
+            print(remove(config))
+        else:
+            print("\n".join(status(config)))
+    except ScheduleError as exc:
+        print(f"talks: {exc}", file=sys.stderr)
+        return FAILED
+    return OK

@@ -1,0 +1,238 @@
+"""`talks speakers …`, `talks review`, `talks relabel`: the speaker library from the shell.
+
+The TUI calls the same functions (speakers.library, speakers.identify, pipeline.filing.relabel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from common.names import same_name
+from pipeline.config.settings import Config
+
+if TYPE_CHECKING:
+    from pipeline.filing.person_rename import PersonMoved
+
+OK, FAILED = 0, 1
+FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is only a hint
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    speakers = sub.add_parser("speakers", help="manage the library of enrolled speakers")
+    ssub = speakers.add_subparsers(dest="speakers_command", metavar="ACTION", required=True)
+    ssub.add_parser("list", help="people, their clips, and the embedding cache")
+    add = ssub.add_parser("add", help="copy clips of a person into the library")
+    add.add_argument("name")
+    add.add_argument("clips", nargs="+", metavar="CLIP", help="audio files (any format)")
+    add.add_argument("--start", type=float, help="take the clip from this second of CLIP")
+    add.add_argument("--duration", type=float, help="… and this many seconds long")
+    rename = ssub.add_parser("rename", help="rename a person: clips, filed talks, transcripts")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    merge = ssub.add_parser("merge", help="make SOURCE part of TARGET: clips and filed talks")
+    merge.add_argument("source")
+    merge.add_argument("target")
+    remove = ssub.add_parser("remove", help="take a person out (clips kept in .removed/)")
+    remove.add_argument("name")
+    ssub.add_parser("check", help="too little speech, clips that sound like someone else, "
+                                  "people too alike; a threshold and margin for this library")
+    sub.add_parser("review", help="list talks whose speaker needs a decision")
+    rel = sub.add_parser("relabel", help="file a talk under another speaker")
+    rel.add_argument("talk", help="the talk's number (from `talks review`), path, or name")
+    rel.add_argument("name", help="the speaker (or the default speaker's name)")
+    rel.add_argument("--enroll", action="store_true",
+                     help="also add the talk's speech to NAME's clips")
+
+
+def _list(config: Config) -> int:
+    from pipeline.ledger import Ledger
+    from pipeline.stages.identify import embedder_settings
+    from speakers.embedding import cache_key
+    from speakers.library import MIN_SPEECH_S, SpeakerLibrary, clip_seconds
+
+    library = SpeakerLibrary(config.speakers.folder)
+    people = library.people()
+    for sentence in library.left_out():
+        print(sentence)
+    if not people:
+        print(f"No speakers enrolled in {library.folder}. Add one with: "
+              "talks speakers add NAME CLIP…")
+        return OK
+    key = cache_key(embedder_settings(config))
+    seconds = library.seconds()
+    with Ledger(config.output.ledger_path) as ledger:
+        cached = ledger.cached_hashes(key)
+        for person in people:
+            done = sum(ledger.hash_of(c) in cached for c in person.clips)
+            layout = "folder" if person.has_folder else "files"
+            thin = (f" — under {MIN_SPEECH_S:.0f} s: add more" if seconds[person.name]
+                    < MIN_SPEECH_S else "")
+            print(f"{person.name}: {len(person.clips)} clip(s), {seconds[person.name]:.0f} s"
+                  f"{thin}, {done} embedded ({key}), {layout}")
+            for clip in person.clips:
+                unreadable = "  — cannot be read as audio: replace it or remove it" \
+                    if not clip_seconds(clip) else ""
+                print(f"    {clip.relative_to(library.folder)}{unreadable}")
+    return OK
+
+
+def _check(config: Config) -> int:
+    from pipeline.config.settings import decision_values
+    from pipeline.ledger import Ledger
+    from pipeline.stages.identify import embedder_settings, read_clip
+    from speakers.embedding import EmbedderUnavailable, create_embedder
+    from speakers.library import MIN_SPEECH_S, SpeakerLibrary, unreadable_clip
+    from speakers.voice_match import enrolled_embeddings, leave_one_out
+
+    library = SpeakerLibrary(config.speakers.folder)
+    people = library.people()
+    unreadable: list[Path] = []
+    for sentence in library.left_out():
+        print(f"  {sentence}")
+    if not people:
+        print("Nobody is enrolled yet: add a person with talks speakers add NAME CLIP…")
+        return OK
+    embedder = create_embedder(embedder_settings(config))
+    try:
+        embedder.load()
+        with Ledger(config.output.ledger_path) as ledger:
+            enrolled, fresh = enrolled_embeddings(people, embedder, ledger, read_clip,
+                                                  unreadable)
+    except EmbedderUnavailable as exc:
+        print(f"talks: {exc}", file=sys.stderr)
+        return FAILED
+    finally:
+        embedder.unload()
+    for clip in unreadable:
+        print(f"  {unreadable_clip(clip, library.folder)}")
+    # The report counts each person's clips as enrolled_embeddings gave them: without these.
+    people = [replace(p, clips=tuple(c for c in p.clips if c not in unreadable))
+              for p in people]
+    sp = config.speakers
+    seconds = library.seconds()
+    print(f"{len(people)} people, {sum(len(v) for v in enrolled.values())} clips "
+          f"({fresh} newly embedded), {sp.backend}, scoring by {sp.scoring}.")
+    thin = [p.name for p in people if seconds[p.name] < MIN_SPEECH_S]
+    for name in thin:
+        print(f"  too little speech: {name} has {seconds[name]:.0f} s (under "
+              f"{MIN_SPEECH_S:.0f} s) — add clips: talks speakers add {name!r} CLIP…, or "
+              "enroll a confirmed talk (talks relabel NUMBER NAME --enroll)")
+    report = leave_one_out(enrolled, sp.scoring)
+    if not report.clips:
+        print("Each person needs two clips or more for a leave-one-out check.")
+        return OK
+    print(f"Leave-one-out: {report.top1:.0%} of {len(report.clips)} clips find their own "
+          "person first.")
+    own = [c.own for c in report.clips]
+    others = [c.other for c in report.clips if c.best_other is not None]
+    print(f"Own person: {min(own):.3f}–{max(own):.3f}"
+          + (f"; closest other: {min(others):.3f}–{max(others):.3f}." if others else "."))
+    for c in report.suspicious:
+        clip = enrolled_clip(people, c.person, c.clip)
+        print(f"  looks like someone else: {clip.relative_to(library.folder)} scores "
+              f"{c.own:.3f} with {c.person} but {c.other:.3f} with {c.best_other} — another "
+              "voice, music or silence? Listen to it, and remove or move it")
+    for a, b, score in report.close_pairs:
+        print(f"  too alike: {a} and {b} ({score:.3f}) — add longer or cleaner clips")
+    if report.suggested is not None:
+        now = decision_values(sp)
+        print(f"Suggested for this library: threshold = {report.suggested.threshold:.2f}, "
+              f"margin = {report.suggested.margin:.2f} (in force: {now.threshold:.2f} and "
+              f"{now.margin:.2f}; set them under [speakers] in config.toml).")
+        if len(people) < FEW_PEOPLE or len(report.clips) < 3 * FEW_PEOPLE:
+            print(f"  This rests on {len(report.clips)} clips of {len(people)} people: with "
+                  "so few, the values calibrated for the backend (threshold and margin left at "
+                  "0 in config.toml) are the safer choice.")
+    return OK
+
+
+def enrolled_clip(people: list, name: str, index: int) -> Path:
+    return next(p for p in people if p.name == name).clips[index]
+
+
+def _review(config: Config) -> int:
+    from pipeline.ledger import Ledger
+    with Ledger(config.output.ledger_path) as ledger:
+        rows = ledger.needing_review()
+    if not rows:
+        print("No talks need review.")
+        return OK
+    for row in rows:
+        ev = row.speaker_evidence or {}
+        tops = ", ".join(f"{n} {s:.3f}" for n, s in ev.get("candidates", [])[:3])
+        print(f"{row.id}: {row.destination}")
+        print(f"    candidates: {tops or 'none'}; {ev.get('reason', '')}")
+    print("Relabel one with: talks relabel NUMBER NAME [--enroll]")
+    return OK
+
+
+def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
+    """Whether the command is the rename or merge that was just finished."""
+    action = getattr(args, "speakers_command", None)
+    if args.command != "speakers" or action not in ("rename", "merge"):
+        return False
+    old, new = (args.old, args.new) if action == "rename" else (args.source, args.target)
+    return ((action == "merge") == done.merge and same_name(old, done.old)
+            and same_name(new, done.new))
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    from common.media import MediaError
+    from pipeline.filing.person_rename import finish_interrupted, move_person, pending
+    from pipeline.filing.relabel import RelabelError, relabel
+    from pipeline.ledger import Ledger
+    from pipeline.run.batch import exclusive_run
+    from speakers.library import LibraryError, SpeakerLibrary
+    try:
+        if pending(config) is not None:  # a rename or merge was killed half-way: finish it
+            with exclusive_run(config):
+                interrupted = finish_interrupted(config)
+            if interrupted is not None:
+                print(f"Finished an interrupted change: {interrupted.summary()}")
+                if _asks_for(args, interrupted):
+                    return OK  # the command run again after its kill: nothing more to do
+        if args.command == "review":
+            return _review(config)
+        if args.command == "relabel":
+            # It moves filed talks: not while a run is filing into the same root.
+            with exclusive_run(config), Ledger(config.output.ledger_path) as ledger:
+                done = relabel(config, ledger, args.talk, args.name, args.enroll)
+            print(f"Filed as {done.talk}")
+            for clip in done.enrolled:
+                print(f"Enrolled {clip} for {args.name}")
+            return OK
+        library = SpeakerLibrary(config.speakers.folder)
+        _sweep_partial_clips(config.speakers.folder)
+        action = args.speakers_command
+        if action == "list":
+            return _list(config)
+        if action == "check":
+            return _check(config)
+        if action == "add":
+            for clip in library.add(args.name, [Path(c) for c in args.clips],
+                                    args.start, args.duration):
+                print(f"Added {clip}")
+        elif action in ("rename", "merge"):
+            # It moves filed talks: not while a run is filing into the same root.
+            old, new = ((args.old, args.new) if action == "rename"
+                        else (args.source, args.target))
+            with exclusive_run(config):
+                print(move_person(config, old, new, merge=action == "merge").summary())
+        elif action == "remove":
+            kept = library.remove(args.name)
+            print(f"Removed {args.name}; the clips are kept in {kept}.")
+        return OK
+    except (LibraryError, RelabelError, MediaError) as exc:
+        print(f"talks: {exc}", file=sys.stderr)
+        return FAILED
+
+
+def _sweep_partial_clips(folder: Path) -> None:
+    """Clips an interrupted `speakers add` was cutting (hidden `.NAME.part.wav`)."""
+    if folder.is_dir():
+        for partial in folder.rglob(".*.part.*"):
+            partial.unlink(missing_ok=True)
