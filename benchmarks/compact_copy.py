@@ -22,8 +22,8 @@ from pathlib import Path
 
 from pipeline.config.settings import load_config
 from pipeline.ledger import Ledger
-from pipeline.run.batch import process_file
 from pipeline.run.events import CompactMade, StageStarted
+from pipeline.run.file_flow import process_file
 from tests.support.speech import make_long_talk
 
 HERE = Path(__file__).resolve().parent

@@ -39,6 +39,13 @@ class Busy(Fault):
     exit_code = EXIT_BUSY
 
 
+def unexpected(exc: BaseException) -> str:
+    """The sentence for an error talks did not foresee (a bug): what it was, where the
+    details are, and what to do. One place, so every face and the workers say it alike."""
+    return (f"Unexpected error ({type(exc).__name__}: {exc}); the log has the details — run "
+            "again, and report it if it repeats.")
+
+
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _READ_ONLY = (errno.EROFS,)
 _DENIED = (errno.EACCES, errno.EPERM)

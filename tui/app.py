@@ -33,21 +33,24 @@ from textual.driver import Driver
 
 from common.errors import Busy, Fault
 from common.media import MediaError
-from pipeline.config.settings import Config
-from pipeline.run.batch import missing_input_folders, run_batch
-from pipeline.run.control import RunControl
-from pipeline.run.events import (
+from pipeline.api.configuration import Config, get_logger
+from pipeline.api.runs import (
     BatchFinished,
     ChunkPlanned,
     Event,
     FileFailed,
     FileFiled,
     FileSkipped,
+    RunControl,
+    RunStatus,
     StageStarted,
+    ask_run,
+    machine_total_mb,
+    missing_input_folders,
+    read_status,
+    run_batch,
+    tree_rss_mb,
 )
-from pipeline.run.logs import get_logger
-from pipeline.run.memory import machine_total_mb, tree_rss_mb
-from pipeline.run.publish import RunStatus, ask_run, read_status
 from tui.follow_run import RunWatch, describe_run
 from tui.progress_model import LiveState
 from tui.screens.help import HelpScreen

@@ -19,9 +19,15 @@ from common.errors import (
     describe,
     is_machine_fault,
 )
-from pipeline.config import roots, secrets
-from pipeline.config.secrets import redact
-from pipeline.config.settings import CONFIG_ENV, ConfigError, find_config_path, load_config
+from pipeline.api.configuration import (
+    CONFIG_ENV,
+    ConfigError,
+    find_config_path,
+    load_config,
+    redact,
+    roots,
+    secrets,
+)
 from tui.commands import schedule_commands, setup_prompts, speaker_commands, status
 
 
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if is_machine_fault(exc):
             _say(describe(exc, "a file", getattr(exc, "filename", None) or "?"))
             return EXIT_MACHINE
-        from pipeline.run.logs import get_logger
+        from pipeline.api.configuration import get_logger
 
         try:
             get_logger().exception("talks stopped on an unexpected error")
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.run.logs import setup_logging
+    from pipeline.api.configuration import setup_logging
 
     try:
         config = load_config(args.config)

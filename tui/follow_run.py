@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.run.events import Event
-from pipeline.run.publish import EventTail, RunStatus, read_status
+from pipeline.api.runs import Event, EventTail, RunStatus, read_status
 
 
 @dataclass

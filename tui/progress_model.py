@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.run.events import (
+from pipeline.api.runs import (
     BatchFinished,
     ChunkDone,
     ChunkPlanned,

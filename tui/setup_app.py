@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
-from pipeline.config.first_run import (
+from pipeline.api.config_files import (
     Answers,
     build,
     describe_folder,
@@ -25,8 +25,8 @@ from pipeline.config.first_run import (
     model_choices,
     save,
 )
-from pipeline.config.settings import ConfigError, InputConfig, resolve_path
-from speakers.library import SpeakerLibrary
+from pipeline.api.configuration import ConfigError, InputConfig, resolve_path
+from pipeline.api.voices import SpeakerLibrary
 from tui.widgets.line import Line, short_path
 
 FIELDS = [  # id, label, what it is
@@ -128,7 +128,7 @@ class SetupScreen(Screen):
             self.notify(f"Could not write {short_path(self.path)} ({exc}).", severity="error")
             return
         if self.answers().schedule:
-            from pipeline.config.schedule import ScheduleError, install
+            from pipeline.api.config_files import ScheduleError, install
 
             try:
                 install(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.inbox.watch import InboxWatcher
+from pipeline.api.runs import InboxWatcher
 
 
 class WatchToggle:

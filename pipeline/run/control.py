@@ -23,7 +23,7 @@ from pipeline.run.events import (
     RunRequested,
     StageStarted,
 )
-from pipeline.run.worker import CancelFlag
+from pipeline.run.worker import StopFlag
 
 
 class RequestSource:
@@ -38,7 +38,7 @@ class RunControl:
     stage or file. `also` is any other flag with `is_set()` (a signal handler's, a test's):
     when it is set the run stops after the chunk, as if asked to."""
 
-    def __init__(self, also: CancelFlag | None = None) -> None:
+    def __init__(self, also: StopFlag | None = None) -> None:
         # A deque, not a list under a lock: appending and popping are atomic, so `ask` may be
         # called from a signal handler that interrupts the run's own thread mid-take.
         self._asked: deque[str] = deque()
@@ -52,7 +52,7 @@ class RunControl:
         self.pausing = False
 
     @classmethod
-    def of(cls, cancel: CancelFlag | None) -> RunControl:
+    def of(cls, cancel: StopFlag | None) -> RunControl:
         return cancel if isinstance(cancel, RunControl) else cls(also=cancel)
 
     # --- any thread, or a signal handler ----------------------------------------------------

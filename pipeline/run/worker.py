@@ -26,16 +26,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from common.errors import Fault, is_machine_fault
+from common.errors import Fault, is_machine_fault, unexpected
 from pipeline.config.settings import Config
 from pipeline.run.events import Event, LogLine
 from pipeline.run.fault_place import locate
 from pipeline.run.states import Stage, StageError
 
-PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)  # where the child finds pipeline/
+PROJECT_ROOT = str(Path(__file__).resolve().parents[2])  # where the child finds pipeline/
 
 
-class CancelFlag(Protocol):
+class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
@@ -152,20 +152,19 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
                                    traceback.format_exc()))
             return
         link.send(WorkerResult(WorkerStatus.ERROR, stage,
-                               f"Unexpected error ({type(exc).__name__}: {exc}); the log has "
-                               "the details — run again, and report it if it repeats.",
+                               unexpected(exc),
                                traceback.format_exc()))
     finally:
         conn.close()
 
 
-def _at_once(cancel: CancelFlag) -> bool:
+def _at_once(cancel: StopFlag) -> bool:
     wants_now = getattr(cancel, "wants_now", None)  # a RunControl can be asked to stop now
     return bool(wants_now and wants_now())
 
 
 def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Event], None],
-                  cancel: CancelFlag | None, stall_seconds: float,
+                  cancel: StopFlag | None, stall_seconds: float,
                   stage: Stage = Stage.TRANSCRIBE) -> WorkerResult:
     """Run `job(link, *args)` in a child process; forward its events until it reports.
 

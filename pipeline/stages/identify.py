@@ -1,4 +1,4 @@
-"""The speaker stage, as it runs inside a worker process of its own.
+"""The speaker stage: who is speaking, decided in a worker process of its own.
 
 In its own short-lived process the embedding model (numpy CAM++ or GE2E, no torch; a
 pyannote model brings torch, ~200 MB more) never adds to the Whisper engine's memory and is
@@ -8,6 +8,7 @@ someone speaks (speakers.identify.plan_speech_samples).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,10 +21,13 @@ from common.media import SAMPLE_RATE, MediaError, decode_range
 from pipeline.config.secrets import secret
 from pipeline.config.settings import Config, decision_values
 from pipeline.ledger import Ledger
+from pipeline.run.events import SpeakerDecided
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
-from pipeline.run.states import Stage, StageError
+from pipeline.run.states import FileState, Stage, StageError
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
+from pipeline.stages.context import StageContext, run_short_worker
+from speakers.decisions import SpeakerDecision
 from speakers.embedding import EmbedderSettings, EmbedderUnavailable, create_embedder
 from speakers.library import SpeakerLibrary, unreadable_clip
 from speakers.voice_match import (
@@ -36,6 +40,34 @@ from speakers.voice_match import (
     score_sample,
     speech_spans,
 )
+
+# --- in the run's process -----------------------------------------------------------------
+
+
+def identify_stage(ctx: StageContext) -> None:
+    sp = ctx.config.speakers
+    people = SpeakerLibrary(sp.folder).people() if sp.identify else []
+    if not people:
+        # Nobody to compare with: file where the original system did, without loading a model.
+        kind = SpeakerDecision.OFF if not sp.identify else SpeakerDecision.UNKNOWN
+        ctx.ledger.update(ctx.row.id, speaker_decision=kind, speaker_evidence=None)
+        candidates: tuple[tuple[str, float], ...] = ()
+    else:
+        run_short_worker(ctx, identify_job, (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0,
+                                             ctx.config, os.getpid()), Stage.IDENTIFY, "speaker")
+        kind = ctx.ledger.get(ctx.row.id).speaker_decision or SpeakerDecision.UNKNOWN
+        evidence = ctx.ledger.get(ctx.row.id).speaker_evidence or {}
+        candidates = tuple((n, float(s)) for n, s in evidence.get("candidates", []))
+    row = ctx.ledger.get(ctx.row.id)
+    evidence = row.speaker_evidence or {}
+    speaker = evidence.get("speaker") if kind == SpeakerDecision.MATCH else None
+    speaker = speaker or sp.default_speaker
+    ctx.ledger.advance(ctx.row.id, FileState.IDENTIFIED, speaker=speaker,
+                       needs_review=1 if kind == SpeakerDecision.REVIEW else 0)
+    ctx.on_event(SpeakerDecided(ctx.path.name, kind, speaker, candidates))
+
+
+# --- in the worker process ----------------------------------------------------------------
 
 MIN_SAMPLE_S = 0.5  # a sample with less audio than this holds no voice to speak of
 

@@ -13,7 +13,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.config.settings import TitlesConfig
+from pipeline.run.events import LogLine
 from pipeline.run.logs import get_logger
+from pipeline.run.states import FileState
+from pipeline.stages.context import StageContext
 
 UNTITLED = "Untitled Talk"
 
@@ -180,3 +183,20 @@ def make_title(text: str, config: TitlesConfig) -> Titled:
         except LlmUnavailable as exc:
             get_logger().warning("LLM title not used (%s): the keyword title stands in", exc)
     return Titled(keyword_title(text, config.max_title_words))
+
+
+# --- the stage ----------------------------------------------------------------------------
+
+
+def title_stage(ctx: StageContext) -> None:
+    text = " ".join(c.text or "" for c in ctx.ledger.chunks(ctx.row.id))
+    titled = make_title(text, ctx.config.titles)
+    title = titled.title
+    if title == UNTITLED:
+        title = f"Untitled ({ctx.path.stem})"  # nothing was said: keep the original's name
+    if not text.strip():
+        # Filed all the same (nothing is lost), but a blank recording should not pass unseen.
+        ctx.on_event(LogLine(ctx.path.name, "WARNING", "no words were heard in it (silence, "
+                             "music only, or a muted microphone?): its title is "
+                             f"{title!r}; listen to it"))
+    ctx.ledger.advance(ctx.row.id, FileState.TITLED, title=title, summary=titled.summary)

@@ -7,6 +7,7 @@ A killed run finds the plan and the finished chunks in the ledger and goes on fr
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -21,9 +22,44 @@ from pipeline.ledger import Ledger
 from pipeline.run.events import ChunkDone, ChunkPlanned
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint, return_freed_memory
-from pipeline.run.states import Stage, StageError
-from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
+from pipeline.run.states import FileState, Stage, StageError
+from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus, run_in_worker
 from pipeline.stages.chunking import drop_repetition_loops, plan_chunks, quietest_point
+from pipeline.stages.context import Cancelled, StageContext, check
+
+# --- in the run's process -----------------------------------------------------------------
+
+
+def outside_limits(ctx: StageContext) -> str | None:
+    """Why this recording is not transcribed in this run: its length is outside the config's
+    limits (asked before the stage starts, so the file is skipped rather than begun)."""
+    duration = ctx.row.duration or 0.0
+    lo, hi = ctx.config.input.min_duration_s, ctx.config.input.max_duration_s
+    if duration < lo:
+        return f"shorter than input.min_duration_s ({duration:.1f} s < {lo:g} s)"
+    if duration > hi:
+        return f"longer than input.max_duration_s ({duration:.0f} s > {hi:g} s)"
+    return None
+
+
+def transcribe_stage(ctx: StageContext) -> None:
+    """The chunks in worker processes, each worker taking up to chunks_per_worker of them
+    (a fresh one goes on from where the last stopped: see transcribe_job)."""
+    config = ctx.config
+    stall = max(600.0, config.transcription.chunk_seconds * 6)
+    args = (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0, config, ctx.run_id, os.getpid())
+    result = run_in_worker(transcribe_job, (*args, True), ctx.on_event, ctx.control, stall)
+    while result.status == WorkerStatus.MORE:  # a fresh worker goes on
+        if ctx.stop_asked():
+            raise Cancelled
+        result = run_in_worker(transcribe_job, (*args, False), ctx.on_event, ctx.control, stall)
+    if result.detail:
+        get_logger().error("worker error on %s:\n%s", ctx.path, result.detail)
+    check(result, Stage.TRANSCRIBE)
+    ctx.ledger.advance(ctx.row.id, FileState.TRANSCRIBED)
+
+
+# --- in the worker process ----------------------------------------------------------------
 
 
 def _engine_for(config: Config, longest_chunk_s: float | None = None) -> Engine:

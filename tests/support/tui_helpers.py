@@ -12,7 +12,6 @@ from typing import Any
 
 from pipeline.config.settings import Config, load_config
 from pipeline.ledger import Ledger
-from pipeline.run.batch import run_session
 from pipeline.run.events import (
     BatchFinished,
     ChunkDone,
@@ -23,6 +22,7 @@ from pipeline.run.events import (
     SpeakerDecided,
     StageStarted,
 )
+from pipeline.run.session import run_session
 from pipeline.run.states import FileState, Stage
 from tui.app import TalksApp
 

@@ -19,9 +19,9 @@ import time
 
 from common.errors import Fault
 from pipeline.config.settings import load_config
-from pipeline.run.batch import run_session
 from pipeline.run.events import FileQueued, StageStarted
 from pipeline.run.publish import read_status
+from pipeline.run.session import run_session
 from tests.support.tui_helpers import (
     FakePipeline,
     make_app,

@@ -172,7 +172,7 @@ def test_q_twice_ends_the_real_worker_at_once_and_the_next_start_resumes(tmp_pat
 HOLD_THE_LOCK = """
 import sys, time
 from pipeline.config.settings import load_config
-from pipeline.run.batch import exclusive_run
+from pipeline.run.lock import exclusive_run
 with exclusive_run(load_config(sys.argv[1])):
     print("locked", flush=True)
     sys.stdin.readline()

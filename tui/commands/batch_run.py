@@ -17,11 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from common.errors import EXIT_SIGINT, EXIT_SIGTERM, Fault
-from pipeline.config.secrets import redact
-from pipeline.config.settings import Config
-from pipeline.run.batch import BatchSummary, run_batch
-from pipeline.run.events import (
+from pipeline.api.configuration import Config, get_logger, redact
+from pipeline.api.runs import (
     BatchFinished,
+    BatchSummary,
     ChunkDone,
     ChunkPlanned,
     CompactMade,
@@ -31,12 +30,12 @@ from pipeline.run.events import (
     FileQueued,
     FileSkipped,
     LogLine,
+    OutcomeStatus,
     RunRequested,
     SpeakerDecided,
     StageStarted,
+    run_batch,
 )
-from pipeline.run.logs import get_logger
-from pipeline.run.states import OutcomeStatus
 from tui.progress_model import LiveState, duration_text
 from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 

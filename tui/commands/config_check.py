@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from common.errors import EXIT_OK
-from pipeline.config.secrets import ENV_FOR, secret_keys
-from pipeline.config.settings import Config
+from pipeline.api.configuration import ENV_FOR, Config, secret_keys
 
 
 def git_repository_of(path: Path) -> Path | None:

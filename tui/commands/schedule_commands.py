@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.config.settings import Config
+from pipeline.api.configuration import Config
 
 OK, FAILED = 0, 1
 
@@ -20,7 +20,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    from pipeline.config.schedule import ScheduleError, install, remove, status
+    from pipeline.api.config_files import ScheduleError, install, remove, status
     try:
         if args.schedule_command == "install":
             print(install(config))

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.config.first_run import (
+from pipeline.api.config_files import (
     Answers,
     answers_from,
     build,
@@ -24,8 +24,8 @@ from pipeline.config.first_run import (
     model_choices,
     save,
 )
-from pipeline.config.settings import InputConfig, resolve_path
-from speakers.library import SpeakerLibrary
+from pipeline.api.configuration import InputConfig, resolve_path
+from pipeline.api.voices import SpeakerLibrary
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -154,7 +154,7 @@ def run(path: Path, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
         return FAILED
     p.say(f"Wrote {path}; `talks config validate`: OK.")
     if answers.schedule:
-        from pipeline.config.schedule import ScheduleError, install
+        from pipeline.api.config_files import ScheduleError, install
 
         try:
             p.say(install(config))

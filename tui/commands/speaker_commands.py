@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.names import same_name
-from pipeline.config.settings import Config
+from pipeline.api.configuration import Config
 
 if TYPE_CHECKING:
-    from pipeline.filing.person_rename import PersonMoved
+    from pipeline.api.archive import PersonMoved
 
 OK, FAILED = 0, 1
 FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is only a hint
@@ -49,10 +49,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(config: Config) -> int:
-    from pipeline.ledger import Ledger
-    from pipeline.stages.identify import embedder_settings
-    from speakers.embedding import cache_key
-    from speakers.library import MIN_SPEECH_S, SpeakerLibrary, clip_seconds
+    from pipeline.api.archive import Ledger
+    from pipeline.api.voices import MIN_SPEECH_S, SpeakerLibrary, clip_seconds, embedding_key
 
     library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
@@ -62,7 +60,7 @@ def _list(config: Config) -> int:
         print(f"No speakers enrolled in {library.folder}. Add one with: "
               "talks speakers add NAME CLIP…")
         return OK
-    key = cache_key(embedder_settings(config))
+    key = embedding_key(config)
     seconds = library.seconds()
     with Ledger(config.output.ledger_path) as ledger:
         cached = ledger.cached_hashes(key)
@@ -81,12 +79,15 @@ def _list(config: Config) -> int:
 
 
 def _check(config: Config) -> int:
-    from pipeline.config.settings import decision_values
-    from pipeline.ledger import Ledger
-    from pipeline.stages.identify import embedder_settings, read_clip
-    from speakers.embedding import EmbedderUnavailable, create_embedder
-    from speakers.library import MIN_SPEECH_S, SpeakerLibrary, unreadable_clip
-    from speakers.voice_match import enrolled_embeddings, leave_one_out
+    from pipeline.api.configuration import decision_values
+    from pipeline.api.voices import (
+        MIN_SPEECH_S,
+        EmbedderUnavailable,
+        SpeakerLibrary,
+        embed_library,
+        leave_one_out,
+        unreadable_clip,
+    )
 
     library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
@@ -96,17 +97,11 @@ def _check(config: Config) -> int:
     if not people:
         print("Nobody is enrolled yet: add a person with talks speakers add NAME CLIP…")
         return OK
-    embedder = create_embedder(embedder_settings(config))
     try:
-        embedder.load()
-        with Ledger(config.output.ledger_path) as ledger:
-            enrolled, fresh = enrolled_embeddings(people, embedder, ledger, read_clip,
-                                                  unreadable)
+        enrolled, fresh = embed_library(config, people, unreadable)
     except EmbedderUnavailable as exc:
         print(f"talks: {exc}", file=sys.stderr)
         return FAILED
-    finally:
-        embedder.unload()
     for clip in unreadable:
         print(f"  {unreadable_clip(clip, library.folder)}")
     # The report counts each person's clips as enrolled_embeddings gave them: without these.
@@ -155,7 +150,7 @@ def enrolled_clip(people: list, name: str, index: int) -> Path:
 
 
 def _review(config: Config) -> int:
-    from pipeline.ledger import Ledger
+    from pipeline.api.archive import Ledger
     with Ledger(config.output.ledger_path) as ledger:
         rows = ledger.needing_review()
     if not rows:
@@ -182,25 +177,24 @@ def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     from common.media import MediaError
-    from pipeline.filing.person_rename import finish_interrupted, move_person, pending
-    from pipeline.filing.relabel import RelabelError, relabel
-    from pipeline.ledger import Ledger
-    from pipeline.run.batch import exclusive_run
-    from speakers.library import LibraryError, SpeakerLibrary
+    from pipeline.api.archive import (
+        RelabelError,
+        finish_person_move,
+        move_person_everywhere,
+        relabel_talk,
+    )
+    from pipeline.api.voices import LibraryError, SpeakerLibrary
     try:
-        if pending(config) is not None:  # a rename or merge was killed half-way: finish it
-            with exclusive_run(config):
-                interrupted = finish_interrupted(config)
-            if interrupted is not None:
-                print(f"Finished an interrupted change: {interrupted.summary()}")
-                if _asks_for(args, interrupted):
-                    return OK  # the command run again after its kill: nothing more to do
+        interrupted = finish_person_move(config)  # one killed half-way is finished first
+        if interrupted is not None:
+            print(f"Finished an interrupted change: {interrupted.summary()}")
+            if _asks_for(args, interrupted):
+                return OK  # the command run again after its kill: nothing more to do
         if args.command == "review":
             return _review(config)
         if args.command == "relabel":
-            # It moves filed talks: not while a run is filing into the same root.
-            with exclusive_run(config), Ledger(config.output.ledger_path) as ledger:
-                done = relabel(config, ledger, args.talk, args.name, args.enroll)
+            # It moves filed talks: it takes the run lock (not while a run files).
+            done = relabel_talk(config, args.talk, args.name, args.enroll)
             print(f"Filed as {done.talk}")
             for clip in done.enrolled:
                 print(f"Enrolled {clip} for {args.name}")
@@ -217,11 +211,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
                                     args.start, args.duration):
                 print(f"Added {clip}")
         elif action in ("rename", "merge"):
-            # It moves filed talks: not while a run is filing into the same root.
+            # It moves filed talks: it takes the run lock (not while a run files).
             old, new = ((args.old, args.new) if action == "rename"
                         else (args.source, args.target))
-            with exclusive_run(config):
-                print(move_person(config, old, new, merge=action == "merge").summary())
+            print(move_person_everywhere(config, old, new, merge=action == "merge").summary())
         elif action == "remove":
             kept = library.remove(args.name)
             print(f"Removed {args.name}; the clips are kept in {kept}.")

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.names import is_text
-from pipeline.config.settings import Config
-from pipeline.run.states import FileState
+from pipeline.api.archive import FileState
+from pipeline.api.configuration import Config
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `talks --help` stays quick
-    from pipeline.run.publish import RunStatus
+    from pipeline.api.runs import RunStatus
 
 UNFINISHED = (FileState.PROBED, FileState.TRANSCRIBED, FileState.IDENTIFIED, FileState.TITLED)
 
@@ -43,7 +43,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
 # --- what is known -----------------------------------------------------------------------------
 
 def status_report(config: Config, now: float | None = None) -> dict:
-    from pipeline.run.publish import read_status
+    from pipeline.api.runs import read_status
     now = time.time() if now is None else now
     status = read_status(config.output.ledger_path.parent)
     return {"output": str(config.output.root),
@@ -52,7 +52,7 @@ def status_report(config: Config, now: float | None = None) -> dict:
 
 
 def _run_report(config: Config, status: RunStatus, now: float) -> dict:
-    from pipeline.run.publish import EventTail
+    from pipeline.api.runs import EventTail
     from tui.progress_model import LiveState
     live = LiveState()
     last_seen = status.started_at
@@ -89,8 +89,7 @@ def _run_report(config: Config, status: RunStatus, now: float) -> dict:
 
 
 def _ledger_report(config: Config) -> dict:
-    from pipeline.ledger import Ledger
-    from pipeline.run.batch import discover
+    from pipeline.api.archive import Ledger, discover
     rows = []
     failure = None
     if config.output.ledger_path.exists():

@@ -20,10 +20,8 @@ from typing import TextIO
 
 from common.errors import Busy
 from common.names import readable
-from pipeline.config.settings import Config
-from pipeline.inbox.watch import InboxWatcher
-from pipeline.run.batch import missing_input_folders, run_batch
-from pipeline.run.logs import get_logger
+from pipeline.api.configuration import Config, get_logger
+from pipeline.api.runs import InboxWatcher, missing_input_folders, run_batch
 from tui.commands.batch_run import PlainPrinter, RichPrinter, print_summary
 from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 
@@ -67,7 +65,7 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
         while not (stop.is_set() or hung_up.is_set()):
             if due:
                 try:
-                    summary = run_batch(config, printer, cancel=stop, face="watch")
+                    summary = run_batch(config, printer, stop, face="watch")
                     due, said_busy, batches = False, False, batches + 1
                     if any(o.status != "unchanged" for o in summary.outcomes):
                         print_summary(summary, err)

@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from pipeline.ledger import Ledger
+from pipeline.api.archive import Ledger
 from tui.progress_model import LiveState
 from tui.screens.log import LogScreen
 from tui.screens.review import ReviewScreen

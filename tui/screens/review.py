@@ -14,10 +14,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from pipeline.config.settings import Config
-from pipeline.filing.relabel import RelabelError, relabel
-from pipeline.ledger import FileRow, Ledger
-from speakers.library import LibraryError, SpeakerLibrary
+from common.errors import Fault
+from pipeline.api.archive import FileRow, Ledger, RelabelError, relabel_talk
+from pipeline.api.configuration import Config
+from pipeline.api.voices import LibraryError, SpeakerLibrary
 from tui.screens.dialogs import AskDialog, Field
 from tui.widgets.file_table import duration_text
 from tui.widgets.line import Line
@@ -61,9 +61,9 @@ def excerpt_of(ledger: Ledger, row: FileRow) -> str:
 def _relabel_in_thread(screen: ReviewScreen, config: Config, file_id: int, name: str,
                        enroll: bool) -> None:
     try:
-        with Ledger(config.output.ledger_path) as ledger:
-            done = relabel(config, ledger, str(file_id), name, enroll)
-    except (RelabelError, LibraryError, OSError) as exc:
+        # Takes the run lock: while a batch files into the same root, it is refused (Busy).
+        done = relabel_talk(config, str(file_id), name, enroll)
+    except (RelabelError, LibraryError, Fault, OSError) as exc:
         screen.post_message(Decided(None, str(exc)))
         return
     news = f"Filed as {done.talk.name}"

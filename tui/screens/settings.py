@@ -18,9 +18,15 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label
 
-from pipeline.config.settings import SECTIONS, Config, ConfigError, from_dict, to_dict
-from pipeline.config.toml_file import write_changes
-from pipeline.run.logs import setup_logging
+from pipeline.api.config_files import write_changes
+from pipeline.api.configuration import (
+    SECTIONS,
+    Config,
+    ConfigError,
+    from_dict,
+    setup_logging,
+    to_dict,
+)
 from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.line import Line, short_path
 

@@ -17,12 +17,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from common.errors import Fault
-from pipeline.config.settings import Config
-from pipeline.filing.person_rename import finish_interrupted, move_person, pending
-from pipeline.filing.relabel import RelabelError, find_talk
-from pipeline.ledger import Ledger
-from pipeline.run.batch import exclusive_run
-from speakers.library import LibraryError, SpeakerLibrary
+from pipeline.api.archive import (
+    RelabelError,
+    filed_talk_path,
+    finish_person_move,
+    move_person_everywhere,
+    pending,
+)
+from pipeline.api.configuration import Config
+from pipeline.api.voices import LibraryError, SpeakerLibrary
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog, Field
 from tui.widgets.line import Line, short_path
 from tui.widgets.speaker_panel import SpeakerPanel, update_seconds
@@ -43,8 +46,7 @@ def clip_source(config: Config, text: str) -> Path:
         return path
     if not config.output.ledger_path.exists():
         raise LibraryError(f"{text} is not a file, and no talk has been filed yet.")
-    with Ledger(config.output.ledger_path) as ledger:
-        return Path(find_talk(ledger, text).destination or "")
+    return filed_talk_path(config, text)
 
 
 def seconds(text: str, what: str) -> float | None:
@@ -88,8 +90,7 @@ class SpeakersScreen(Screen):
         config = self.app.config
         if pending(config) is not None:  # a rename or merge was killed half-way: finish it
             def finish() -> str:
-                with exclusive_run(config):
-                    done = finish_interrupted(config)
+                done = finish_person_move(config)  # takes the run lock
                 return f"Finished: {done.summary()}" if done else ""
 
             self._in_thread("Finishing an interrupted rename or merge…", finish)
@@ -184,8 +185,8 @@ class SpeakersScreen(Screen):
             config = self.app.config
 
             def work() -> str:
-                with exclusive_run(config):  # it moves filed talks: not during a run
-                    return move_person(config, name, new, merge=False).summary()
+                # It moves filed talks: it takes the run lock, so not during a run.
+                return move_person_everywhere(config, name, new, merge=False).summary()
 
             self._in_thread(f"Renaming {name}…", work, new)
 
@@ -208,8 +209,8 @@ class SpeakersScreen(Screen):
             config = self.app.config
 
             def work() -> str:
-                with exclusive_run(config):  # it moves filed talks: not during a run
-                    return move_person(config, name, target, merge=True).summary()
+                # It moves filed talks: it takes the run lock, so not during a run.
+                return move_person_everywhere(config, name, target, merge=True).summary()
 
             self._in_thread(f"Merging {name} into {target}…", work, target)
 

@@ -16,9 +16,8 @@ from textual.widgets import DataTable
 
 from common.media import MediaError, probe
 from common.names import is_text, readable
-from pipeline.config.settings import Config
-from pipeline.ledger import FileRow, Ledger
-from pipeline.run.batch import discover, name_not_text
+from pipeline.api.archive import FileRow, Ledger, discover, name_not_text
+from pipeline.api.configuration import Config
 from tui.progress_model import LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")

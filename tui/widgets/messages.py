@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from pipeline.run.events import Event
+from pipeline.api.runs import Event
 
 
 class PipelineEvent(Message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from speakers.library import MIN_SPEECH_S, Person
+from pipeline.api.voices import MIN_SPEECH_S, Person
 
 
 class SpeakerPanel(DataTable):

@@ -17,8 +17,8 @@ from pipeline.asr.base import Segment
 from pipeline.config.settings import load_config
 from pipeline.filing.compact import RATE, TimeMap, map_segments, plan_pieces
 from pipeline.ledger import Ledger, content_hash
-from pipeline.run.batch import process_file
 from pipeline.run.events import CompactMade, FileFiled
+from pipeline.run.file_flow import process_file
 from pipeline.run.logs import setup_logging
 from tests.support.probe_tags import ffprobe_tags
 from tests.support.speech import TALKS, make_talk

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from pipeline.config.settings import load_config
-from pipeline.run.batch import process_file
 from pipeline.run.events import (
     ChunkDone,
     ChunkPlanned,
@@ -21,6 +20,7 @@ from pipeline.run.events import (
     MemoryCheckpoint,
     StageStarted,
 )
+from pipeline.run.file_flow import process_file
 from tests.support.speech import TALKS, audio_md5, make_talk, normalize_words
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.config.settings import TitlesConfig, load_config
 from pipeline.ledger import Ledger
-from pipeline.run.batch import process_file
+from pipeline.run.file_flow import process_file
 from pipeline.run.logs import setup_logging
 from pipeline.stages.title import fold, keyword_title, make_title
 from tests.support.paths import TESTS

@@ -1,0 +1,36 @@
+"""Starting a run, asking it things, and following a run of another process."""
+
+from __future__ import annotations
+
+from pipeline.inbox.discover import missing_input_folders
+from pipeline.inbox.watch import InboxWatcher
+from pipeline.run.batch import run_batch
+from pipeline.run.control import RunControl
+from pipeline.run.events import (
+    BatchFinished,
+    ChunkDone,
+    ChunkPlanned,
+    CompactMade,
+    Event,
+    FileFailed,
+    FileFiled,
+    FileQueued,
+    FileSkipped,
+    LogLine,
+    MemoryCheckpoint,
+    RunRequested,
+    SpeakerDecided,
+    StageStarted,
+)
+from pipeline.run.memory import machine_total_mb, tree_rss_mb
+from pipeline.run.publish import EventTail, RunStatus, ask_run, read_status
+from pipeline.run.states import OutcomeStatus, Stage
+from pipeline.run.summary import BatchSummary, Outcome
+
+__all__ = [
+    "BatchFinished", "BatchSummary", "ChunkDone", "ChunkPlanned", "CompactMade", "Event",
+    "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped", "InboxWatcher",
+    "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl", "RunRequested",
+    "RunStatus", "SpeakerDecided", "Stage", "StageStarted", "ask_run", "machine_total_mb",
+    "missing_input_folders", "read_status", "run_batch", "tree_rss_mb",
+]

@@ -1,0 +1,152 @@
+"""One recording through the stages, resumable: the per-file state machine.
+
+    probe → transcribe (worker process) → identify (worker) → title → organize
+
+Each stage (pipeline/stages/) reads what it needs from the ledger and records its result there
+before the next starts; the state a file is in says which stage comes next (states.py), so a
+run stopped anywhere resumes at the stage it reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import media
+from common.chaos import chaos_point
+from common.errors import Fault, is_machine_fault, unexpected
+from pipeline.config.secrets import redact
+from pipeline.config.settings import Config
+from pipeline.filing.place import Filed, release_original
+from pipeline.ledger import FileRow, Ledger
+from pipeline.run.events import Event, FileFailed, FileSkipped, StageStarted
+from pipeline.run.fault_place import locate
+from pipeline.run.logs import get_logger
+from pipeline.run.memory import checkpoint
+from pipeline.run.states import NEXT_STAGE, FileState, OutcomeStatus, Stage, StageError
+from pipeline.run.summary import Outcome
+from pipeline.run.worker import StopFlag
+from pipeline.stages import identify, organize, probe, title, transcribe
+from pipeline.stages.context import Cancelled, StageContext
+
+OnEvent = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    run: Callable[[StageContext], None]
+    # Asked before the stage starts: a reason means this recording is skipped in this run.
+    skip_reason: Callable[[StageContext], str | None] = lambda ctx: None
+
+
+STEPS: dict[Stage, Step] = {
+    Stage.PROBE: Step(probe.probe_stage),
+    Stage.TRANSCRIBE: Step(transcribe.transcribe_stage, transcribe.outside_limits),
+    Stage.IDENTIFY: Step(identify.identify_stage),
+    Stage.TITLE: Step(title.title_stage),
+    Stage.ORGANIZE: Step(organize.organize_stage),
+}
+
+
+def process_file(path: Path, config: Config, on_event: OnEvent,
+                 control: StopFlag | None = None, *, ledger: Ledger | None = None,
+                 run_id: int | None = None, full_scan: bool = False) -> Outcome:
+    """Take one recording as far as it can go; resume where an earlier run stopped.
+
+    A fault of the machine (full disk, read-only or missing folder, no ffmpeg) raises Fault:
+    the next file would meet it too. Anything else ends this file only."""
+    own_ledger = ledger is None
+    ledger = ledger or Ledger(config.output.ledger_path)
+    run_id = run_id if run_id is not None else ledger.start_run()
+    name = path.name
+    try:
+        try:
+            digest = ledger.hash_of(path, rehash=full_scan)
+        except OSError as exc:
+            reason = (str(media.vanished(path)) if isinstance(exc, FileNotFoundError) else
+                      f"Could not read {path} ({exc.strerror}): check its permissions.")
+            on_event(FileFailed(name, Stage.DISCOVER, reason))
+            return Outcome(name, OutcomeStatus.FAILED, stage=Stage.DISCOVER, reason=reason)
+        row, _new = ledger.register(path, digest)
+        if full_scan and row.state != FileState.NEW:
+            ledger.restart(row.id)
+            row = ledger.get(row.id)
+        if row.state == FileState.FILED:
+            return _already_filed(path, config, row, on_event)
+        if row.state in (FileState.FAILED, FileState.SKIPPED):
+            # Failed: try again from the stage that failed. Skipped: the duration limits may
+            # have changed since.
+            ledger.retry(row.id)
+        ledger.update(row.id, path=str(path))  # the copy we are working from now
+        row = ledger.get(row.id)
+        ctx = StageContext(path, config, ledger, run_id, on_event, control, row)
+        on_event(checkpoint("file start"))
+        while (stage := NEXT_STAGE.get(ctx.row.state)) is not None:
+            step = STEPS[stage]
+            reason = step.skip_reason(ctx)
+            if reason:
+                ledger.skip(row.id, reason)
+                on_event(FileSkipped(name, reason))
+                return Outcome(name, OutcomeStatus.SKIPPED, reason=reason)
+            if ctx.stop_asked():
+                return Outcome(name, OutcomeStatus.CANCELLED, stage=stage)
+            on_event(StageStarted(name, stage))
+            chaos_point(f"stage.{stage}")
+            try:
+                step.run(ctx)
+            except Cancelled:
+                return Outcome(name, OutcomeStatus.CANCELLED, stage=stage)
+            except StageError as exc:
+                return _failed(ctx, exc.stage, str(exc))
+            except Fault as exc:
+                _machine_stopped(ctx, stage, exc)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                if is_machine_fault(exc):
+                    _machine_stopped(ctx, stage, locate(exc, config))
+                get_logger().exception("unexpected error on %s at %s", path, stage)
+                return _failed(ctx, stage, unexpected(exc))
+            ctx.row = ledger.get(row.id)
+        on_event(checkpoint("file done"))
+        return Outcome(name, OutcomeStatus.FILED, destination=ctx.row.destination)
+    finally:
+        if own_ledger:
+            ledger.close()
+
+
+def _already_filed(path: Path, config: Config, row: FileRow, on_event: OnEvent) -> Outcome:
+    name = path.name
+    if row.path != str(path) and Path(row.path).exists():
+        reason = (f"the same recording as {row.path}, filed once as {row.destination}; this "
+                  "copy was left where it is")
+        on_event(FileSkipped(name, reason))
+        return Outcome(name, OutcomeStatus.DUPLICATE, destination=row.destination,
+                       reason=reason)
+    if row.path == str(path) and row.destination:
+        # originals = "move", and an earlier run stopped between the ledger's commit and
+        # the removal of the original: finish the move now (the copy is verified first).
+        # A tagged or compact copy is known by its own hash (the ledger's filed_hash).
+        raw = Path(row.raw_backup) if row.raw_backup else None
+        release_original(config, row, Filed(Path(row.destination), [], raw,
+                                            row.filed_hash or ""))
+    return Outcome(name, OutcomeStatus.UNCHANGED, destination=row.destination)
+
+
+def _failed(ctx: StageContext, stage: Stage, reason: str) -> Outcome:
+    reason = redact(reason)
+    ctx.ledger.fail(ctx.row.id, stage, reason)
+    ctx.on_event(FileFailed(ctx.path.name, stage, reason))
+    return Outcome(ctx.path.name, OutcomeStatus.FAILED, stage=stage, reason=reason)
+
+
+def _machine_stopped(ctx: StageContext, stage: Stage, problem: Fault) -> None:
+    """Say which file the fault stopped, note it in the ledger when the ledger can still be
+    written, and stop the run."""
+    problem = Fault(redact(str(problem)))
+    problem.file, problem.stage = ctx.path.name, stage
+    try:
+        ctx.ledger.fail(ctx.row.id, stage, str(problem))
+    except Exception:  # noqa: BLE001 - the ledger may be on the disk that failed
+        pass
+    ctx.on_event(FileFailed(ctx.path.name, stage, str(problem)))
+    raise problem from None

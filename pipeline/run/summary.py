@@ -1,0 +1,34 @@
+"""How each recording of a run ended, and the run's totals (what --batch prints and the
+ledger keeps for `talks status`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from pipeline.run.states import OutcomeStatus, Stage
+
+
+@dataclass(frozen=True)
+class Outcome:
+    file: str
+    status: OutcomeStatus
+    destination: str | None = None
+    stage: Stage | None = None
+    reason: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: OutcomeStatus) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count(OutcomeStatus.FAILED) else 0
+
+    def as_dict(self) -> dict:
+        return {**{str(status): self.count(status) for status in OutcomeStatus},
+                "seconds": round(self.seconds, 2), "files": [asdict(o) for o in self.outcomes]}

@@ -1,0 +1,64 @@
+"""What every stage is handed, and how a stage runs its model work in a worker process.
+
+A stage is a function `stage(ctx)` that reads what it needs from the ledger and records its
+result there (see pipeline/run/file_flow.py for the order). The heavy part of a stage runs in
+a child process (pipeline/run/worker.py) so that its model's memory goes back when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import Fault
+from pipeline.config.settings import Config
+from pipeline.ledger import FileRow, Ledger
+from pipeline.run.events import Event
+from pipeline.run.logs import get_logger
+from pipeline.run.states import Stage, StageError
+from pipeline.run.worker import StopFlag, WorkerResult, WorkerStatus, run_in_worker
+
+OnEvent = Callable[[Event], None]
+
+
+class Cancelled(Exception):
+    """The run was asked to stop while this stage worked: the file stays where it got to."""
+
+
+class Skipped(Exception):
+    """This recording is not for this run (a limit in the config): said, not failed."""
+
+
+@dataclass
+class StageContext:
+    path: Path
+    config: Config
+    ledger: Ledger
+    run_id: int
+    on_event: OnEvent
+    control: StopFlag | None  # asked between chunks and stages whether to stop
+    row: FileRow
+
+    def stop_asked(self) -> bool:
+        return self.control is not None and self.control.is_set()
+
+
+def check(result: WorkerResult, stage: Stage) -> None:
+    """A worker's result as the stage's outcome: done, cancelled, failed, or a fault."""
+    if result.status == WorkerStatus.CANCELLED:
+        raise Cancelled
+    if result.status == WorkerStatus.FAULT:
+        raise Fault(result.message)
+    if result.status != WorkerStatus.DONE:
+        raise StageError(result.stage or stage, result.message)
+
+
+def run_short_worker(ctx: StageContext, job: Callable[..., None], args: tuple, stage: Stage,
+                     what: str) -> None:
+    """Run one model job of a stage in its own worker; its failure becomes the stage's."""
+    result = run_in_worker(job, args, ctx.on_event, ctx.control, stall_seconds=600.0,
+                           stage=stage)
+    if result.detail:
+        get_logger().error("%s worker error on %s:\n%s", what, ctx.path, result.detail)
+    check(result, stage)
