@@ -28,6 +28,7 @@ run: $(VENV)/.run-installed $(SPEAKER_MODEL)
 
 test: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
+	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
 
 # Memory and speed per talk length (benchmarks/results.md), what a worker holds per engine and

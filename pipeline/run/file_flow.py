@@ -2,15 +2,15 @@
 
     probe → transcribe (worker process) → identify (worker) → title → organize
 
-Each stage (pipeline/stages/) reads what it needs from the ledger and records its result there
-before the next starts; the state a file is in says which stage comes next (states.py), so a
-run stopped anywhere resumes at the stage it reached.
+Each stage (pipeline/stages/, in order in stages/table.py) reads what it needs from the
+ledger and records its result there before the next starts; the state a file is in says
+which stage comes next (states.py), so a run stopped anywhere resumes at the stage it
+reached.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from common import media
@@ -25,28 +25,11 @@ from pipeline.run.fault_place import locate
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import NEXT_STAGE, FileState, OutcomeStatus, Stage, StageError
-from pipeline.run.summary import Outcome
-from pipeline.run.worker import StopFlag
-from pipeline.stages import identify, organize, probe, title, transcribe
-from pipeline.stages.context import Cancelled, StageContext
+from pipeline.run.summary import BatchSummary, Outcome
+from pipeline.stages.context import Cancelled, StageContext, StopFlag
+from pipeline.stages.table import STEPS
 
 OnEvent = Callable[[Event], None]
-
-
-@dataclass(frozen=True)
-class Step:
-    run: Callable[[StageContext], None]
-    # Asked before the stage starts: a reason means this recording is skipped in this run.
-    skip_reason: Callable[[StageContext], str | None] = lambda ctx: None
-
-
-STEPS: dict[Stage, Step] = {
-    Stage.PROBE: Step(probe.probe_stage),
-    Stage.TRANSCRIBE: Step(transcribe.transcribe_stage, transcribe.outside_limits),
-    Stage.IDENTIFY: Step(identify.identify_stage),
-    Stage.TITLE: Step(title.title_stage),
-    Stage.ORGANIZE: Step(organize.organize_stage),
-}
 
 
 def process_file(path: Path, config: Config, on_event: OnEvent,
@@ -150,3 +133,27 @@ def _machine_stopped(ctx: StageContext, stage: Stage, problem: Fault) -> None:
         pass
     ctx.on_event(FileFailed(ctx.path.name, stage, str(problem)))
     raise problem from None
+
+
+def file_each(paths: list[Path], config: Config, emit: OnEvent, control: StopFlag | None,
+              ledger: Ledger, run_id: int, full_scan: bool, summary: BatchSummary) -> None:
+    for path in paths:
+        if control is not None and control.is_set():
+            summary.outcomes.append(Outcome(path.name, OutcomeStatus.CANCELLED))
+            continue
+        try:
+            outcome = process_file(path, config, emit, control, ledger=ledger,
+                                   run_id=run_id, full_scan=full_scan)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            if is_machine_fault(exc):
+                problem = locate(exc, config)
+                summary.outcomes.append(Outcome(path.name, OutcomeStatus.FAILED,
+                                                stage=problem.stage and Stage(problem.stage),
+                                                reason=str(problem)))
+                raise problem from None
+            get_logger().exception("unexpected error on %s", path)
+            reason = unexpected(exc)
+            emit(FileFailed(path.name, Stage.DISCOVER, reason))
+            outcome = Outcome(path.name, OutcomeStatus.FAILED, stage=Stage.DISCOVER,
+                              reason=reason)
+        summary.outcomes.append(outcome)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from common import media
 from common.errors import Fault
+from pipeline.config import roots
 from pipeline.config.settings import Config
 from pipeline.filing.person_rename import finish_interrupted
 from pipeline.filing.place import delete_old_raw_backups, sweep_parts
@@ -18,6 +20,13 @@ from pipeline.run.states import FileState
 from speakers.library import LibraryError, SpeakerLibrary
 
 OnEvent = Callable[[Event], None]
+
+
+def preflight(config: Config) -> None:
+    """What every file of the run would need: ffmpeg, and the input folders there (an
+    unplugged disk is said as such, not taken for an empty inbox)."""
+    media.require_ffmpeg()
+    roots.check_input_folders(config.input.folders, config.source)
 
 
 def before_the_run(config: Config, ledger: Ledger, emit: OnEvent) -> None:

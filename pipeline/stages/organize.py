@@ -15,7 +15,6 @@ from pathlib import Path
 from common import media
 from common.chaos import chaos_point
 from common.errors import fault, is_machine_fault
-from pipeline.asr.base import SAMPLE_RATE
 from pipeline.config.settings import Config
 from pipeline.filing.compact import CompactError
 from pipeline.filing.filed_copy import compact_report, plan_filing, record_compact
@@ -111,8 +110,9 @@ def speech_job(link: WorkerLink, file_id: int, path_str: str, config: Config,
                 raise StageError(Stage.ORGANIZE, str(exc)) from None
             found = get_speech_timestamps(pcm, VadOptions(min_silence_duration_ms=MIN_SILENCE_MS))
             del pcm
+            rate = media.SAMPLE_RATE
             ledger.save_speech(file_id, chunk.idx, [
-                [round(chunk.start + s["start"] / SAMPLE_RATE, 3),
-                 round(min(chunk.end, chunk.start + s["end"] / SAMPLE_RATE), 3)] for s in found])
+                [round(chunk.start + s["start"] / rate, 3),
+                 round(min(chunk.end, chunk.start + s["end"] / rate), 3)] for s in found])
     link.send(checkpoint("speech worker done", root_pid))
     link.send(WorkerResult(WorkerStatus.DONE))

@@ -4,9 +4,12 @@ tested on a real talk in test_tui_real.py.)"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from pipeline.ledger import Ledger
+from tests.support.paths import ROOT
 from tests.support.tui_helpers import make_app, run, screen_text, seed_ledger, wait_for, write_home
 from tui.screens.dialogs import AskDialog
 from tui.screens.main import MainScreen
@@ -100,3 +103,49 @@ def test_nothing_to_review(tmp_path):
             assert "no talks need review" in screen_text(app)
 
     run(scenario)
+
+
+# What a batch holds for its whole run (pipeline/run/session.py), held by another process.
+HOLD_THE_LOCK = """
+import sys
+from pipeline.config.settings import load_config
+from pipeline.run.lock import exclusive_run
+with exclusive_run(load_config(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_pick_while_a_batch_runs_is_refused_and_moves_nothing(tmp_path):
+    """The review screen's relabel takes the run lock inside the seam: while another run
+    files into the same root it is refused with the run's sentence, the talk stays where it
+    is and still needs review; once that run ends, the same pick files it."""
+    config_path = write_home(tmp_path)
+    config = seed_ledger(config_path)
+    before = reviewed(config, "sourdough.wav")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(config_path)],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+
+        async def scenario():
+            app = make_app(config_path)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await pilot.press("r", "1")
+                await wait_for(pilot, lambda: "Another talks run is filing into" in
+                               screen_text(app))
+                row = reviewed(config, "sourdough.wav")
+                assert row.needs_review and row.destination == before.destination
+                assert Path(before.destination).is_file()
+                holder.communicate("\n", timeout=30)  # the batch ends
+                await pilot.press("1")
+                await wait_for(pilot, lambda: "no talks need review" in screen_text(app))
+                row = reviewed(config, "sourdough.wav")
+                assert row.speaker == "Sarah Lane" and not row.needs_review
+                assert Path(row.destination).is_file() and not Path(before.destination).exists()
+
+        run(scenario)
+    finally:
+        holder.kill()
+        holder.wait()
