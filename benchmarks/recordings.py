@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.paths import WORK_DIR
-from tests import speech
+from tests.support import speech
 
 RECORDINGS_DIR = WORK_DIR / "recordings"
 
