@@ -1,11 +1,14 @@
 """The supported ranges of the libraries whose insides talks uses (common/supported.py): the
 table agrees with pyproject.toml and the Makefile, the installed versions are inside it, and
-a version outside it stops with one sentence naming the range."""
+a version outside it stops with one sentence naming the range, at the import of each module
+that reaches into that library."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import re
+import sys
 import tomllib
 
 import pytest
@@ -18,6 +21,17 @@ from tests.support.paths import ROOT
 # Installed by the Makefile with --no-deps (its own dependencies do not build), not by pip
 # from pyproject.toml.
 MAKEFILE_PINNED = {"resemblyzer"}
+
+# The modules that reach into each library, each checking it when imported.
+CHECKED_AT_IMPORT = [
+    ("pipeline.asr.lean_frontend", "faster-whisper"),
+    ("pipeline.asr.faster_whisper_engine", "faster-whisper"),
+    ("pipeline.asr.mlx_engine", "mlx-whisper"),
+    ("pipeline.filing.riff_info", "mutagen"),
+    ("speakers.backends.ge2e", "resemblyzer"),
+    ("tui.app", "textual"),
+]
+
 
 def requirement_name(text: str) -> str:
     return re.split(r"[<>=!~;\[ ]", text, maxsplit=1)[0].strip().lower().replace("_", "-")
@@ -131,3 +145,17 @@ def test_a_library_not_installed_is_left_to_its_import(monkeypatch) -> None:
 
     monkeypatch.setattr(supported.importlib.metadata, "version", missing)
     require("mlx-whisper")  # the engine's own import says it is missing
+
+
+@pytest.mark.parametrize(("module", "distribution"), CHECKED_AT_IMPORT)
+def test_each_module_reaching_in_checks_at_import(monkeypatch, module: str,
+                                                  distribution: str) -> None:
+    wanted = SUPPORTED[distribution]
+    outside = ".".join(str(n) for n in (*release(wanted.below)[:-1],
+                                        release(wanted.below)[-1] + 1)) + ".0"
+    fake_version(monkeypatch, distribution, outside)
+    monkeypatch.delitem(sys.modules, module, raising=False)  # put back after the test
+    with pytest.raises(UnsupportedVersion) as caught:
+        importlib.import_module(module)
+    assert str(caught.value).startswith(f"{distribution} {outside} is installed, but talks "
+                                        f"supports {distribution} {wanted.range_text} only")
