@@ -71,7 +71,8 @@ $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
 
 # resemblyzer goes in without its dependencies: they are in pyproject.toml, but with
-# webrtcvad-wheels in place of webrtcvad, which no longer builds from source.
+# webrtcvad-wheels in place of webrtcvad, which no longer builds from source. Its version is
+# inside the range in common/supported.py (its weights file is read from inside the package).
 RESEMBLYZER := $(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 
 # The program itself needs no torch: only the test extras (mlx-whisper, resemblyzer's

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.supported import require
 from pipeline.asr.base import EngineSettings
 from pipeline.asr.windows import (
     Attempt,
@@ -23,6 +24,9 @@ from pipeline.asr.windows import (
     stream_features,
 )
 from pipeline.run.memory import return_freed_memory
+
+# WhisperModel's parts (its CTranslate2 model, tokenizer, prompt) are used one by one here.
+require("faster-whisper")
 
 MAX_INITIAL_TIMESTAMP_S = 1.0
 

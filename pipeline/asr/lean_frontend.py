@@ -29,6 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from common.supported import require
+
+# Before anything here reaches into faster-whisper: a version it was not tested with stops
+# with one sentence naming the range, not an AttributeError in a worker.
+require("faster-whisper")
+
 # 1000 frames = 10 s of audio: the FFT's temporaries of a block stay near 6 MB.
 FEATURE_BLOCK_FRAMES = 1000
 # 1000 windows of 512 samples = 32 s of audio per ONNX run.

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from common.supported import require
 from pipeline.asr.base import EngineSettings
 from pipeline.asr.ct2_to_mlx import ensure_mlx_model
 from pipeline.asr.windows import (
@@ -33,6 +34,10 @@ from pipeline.asr.windows import (
 )
 
 MLX_CACHE_LIMIT_MB = 64
+
+# Before mlx-whisper's package is stood in for and its decoder patched (below): a version
+# outside the tested range stops with one sentence naming it.
+require("mlx-whisper")
 
 
 def import_mlx_whisper_parts_only() -> None:

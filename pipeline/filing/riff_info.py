@@ -11,7 +11,11 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from mutagen._riff import RiffFile
+from common.supported import require
+
+require("mutagen")  # mutagen._riff is private: a version outside the tested range is said first
+
+from mutagen._riff import RiffFile  # noqa: E402
 
 
 def _info_chunk(riff: RiffFile):

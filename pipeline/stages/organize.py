@@ -89,11 +89,12 @@ MIN_SILENCE_MS = 700
 
 def speech_job(link: WorkerLink, file_id: int, path_str: str, config: Config,
                root_pid: int) -> None:
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
+    # lean_frontend first: it checks the faster-whisper version before anything uses it.
     from pipeline.asr.lean_frontend import install_vad
 
     install_vad()  # a slice at a time, as in the transcription worker
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
     path = Path(path_str)
     link.send(checkpoint("speech worker started", root_pid))
     with Ledger(config.output.ledger_path) as ledger:

@@ -18,7 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common.supported import require
 from speakers.voice_activity import shorten_silences
+
+# The weights file inside resemblyzer, and the network it holds, are the ones of the tested range.
+require("resemblyzer")
 
 RATE = 16_000
 N_FFT = 400          # 25 ms
