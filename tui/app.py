@@ -34,6 +34,7 @@ from textual.driver import Driver
 from common.errors import Busy, Fault
 from common.media import MediaError
 from common.supported import require
+from pipeline.api.archive import lengths_pending, scan_files
 from pipeline.api.configuration import Config, get_logger
 from pipeline.api.runs import (
     BatchFinished,
@@ -58,7 +59,6 @@ from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 from tui.watch_toggle import WatchToggle
-from tui.widgets.file_table import lengths_pending, scan_files
 from tui.widgets.line import short_path
 from tui.widgets.messages import FilesScanned, PipelineEvent, QueueEnded, RunNews
 

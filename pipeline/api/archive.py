@@ -13,14 +13,15 @@ from pipeline.config.settings import Config
 from pipeline.filing.person_rename import PersonMoved, finish_interrupted, move_person, pending
 from pipeline.filing.relabel import Relabeled, RelabelError, find_talk, relabel
 from pipeline.inbox.discover import discover, name_not_text
+from pipeline.inbox.listing import FileEntry, lengths_pending, scan_files
 from pipeline.ledger import FileRow, Ledger
 from pipeline.run.lock import exclusive_run
 from pipeline.run.states import FileState
 
 __all__ = [
-    "FileRow", "FileState", "Ledger", "PersonMoved", "RelabelError", "Relabeled",
+    "FileEntry", "FileRow", "FileState", "Ledger", "PersonMoved", "RelabelError", "Relabeled",
     "discover", "filed_talk_path", "finish_person_move", "move_person_everywhere",
-    "name_not_text", "open_ledger", "pending", "relabel_talk",
+    "name_not_text", "open_ledger", "pending", "relabel_talk", "lengths_pending", "scan_files",
 ]
 
 

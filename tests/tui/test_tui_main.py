@@ -433,7 +433,7 @@ def test_new_recordings_show_their_length_before_processing(tmp_path, monkeypatc
     import subprocess
 
     from pipeline.config.settings import load_config
-    from tui.widgets import file_table
+    from pipeline.inbox import listing as file_table
 
     config_path = home_with(tmp_path, ["not audio.mp3"])
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",

@@ -9,9 +9,9 @@ from textual.widgets import Input
 
 from pipeline.config.settings import load_config
 from tests.support.tui_helpers import make_app, run, write_home
+from tui.screens.config_editor import SettingsScreen
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.main import MainScreen
-from tui.screens.settings import SettingsScreen
 from tui.widgets.line import Line
 
 

@@ -10,14 +10,14 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from pipeline.api.archive import Ledger
+from pipeline.api.archive import FileEntry, Ledger
 from tui.progress_model import LiveState
+from tui.screens.config_editor import SettingsScreen
 from tui.screens.log import LogScreen
 from tui.screens.review import ReviewScreen
-from tui.screens.settings import SettingsScreen
 from tui.screens.speakers import SpeakersScreen
 from tui.screens.transcript import TranscriptScreen
-from tui.widgets.file_table import FileEntry, FileTable, detail_of
+from tui.widgets.file_table import FileTable, detail_of
 from tui.widgets.line import Line
 from tui.widgets.memory_gauge import MemoryGauge
 from tui.widgets.progress_panel import ProgressPanel
