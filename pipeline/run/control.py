@@ -3,7 +3,7 @@
 A run can be asked to stop after the chunk in progress, to stop at once, to pause after the
 file in progress (and to go on again), or to look for more recordings when its queue is done.
 The face that started it asks in-process (`ask`); any other `talks` asks through the run's
-request file beside the ledger (see run_files.py). Either way the request is taken on the
+request file beside the ledger (see publish.py). Either way the request is taken on the
 run's own thread, the next time the run asks `is_set()` (between chunks, between stages and
 every 0.2 s while a worker transcribes), and announced as a `RunRequested` event so that every
 face showing the run learns it the same way.

@@ -3,7 +3,8 @@
 A file moves  new → probed → transcribed → identified → titled → filed,  one stage at a
 time, or ends early in `failed` (remembering the stage) or `skipped` (outside the duration
 limits). The ledger changes a file's state only through the named transitions below; this
-module says which are legal, so the ledger, the runner and the tests read one table.
+module says which are legal, so the ledger, the state machine (file_flow.py) and the tests
+read one table.
 """
 
 from __future__ import annotations
