@@ -42,6 +42,7 @@ from pipeline.api.runs import (
     FileFiled,
     FileSkipped,
     RunControl,
+    RunRequest,
     RunStatus,
     StageStarted,
     ask_run,
@@ -61,7 +62,7 @@ from tui.widgets.file_table import lengths_pending, scan_files
 from tui.widgets.line import short_path
 from tui.widgets.messages import FilesScanned, PipelineEvent, QueueEnded, RunNews
 
-BatchRunner = Callable[..., object]  # run_batch(config, on_event, cancel, full_scan=, face=)
+BatchRunner = Callable[..., object]  # run_batch(config, on_event, control, full_scan=, face=)
 RESCAN_SECONDS = 10.0  # new recordings dropped into an input folder show up this soon
 MEMORY_SECONDS = 1.0  # one memory reading this often
 LOOK_SECONDS = 1.0  # with no run shown, a look for one this often
@@ -342,7 +343,7 @@ class TalksApp(App):
             return
         self.watching.queue_ended()
 
-    def _ask(self, request: str) -> bool:
+    def _ask(self, request: RunRequest) -> bool:
         """Send a request to the run that is going (ours or another's)."""
         if self.own is not None:
             self.own.control.ask(request)
@@ -360,22 +361,22 @@ class TalksApp(App):
         return True
 
     def action_more(self) -> None:
-        if self._ask("more"):
+        if self._ask(RunRequest.MORE):
             self.notify("The run will look in the input folders again when its queue is done, "
                         "and take what is new.")
 
     def action_pause(self) -> None:
         going_on = self.live.pausing
-        if self._ask("go-on" if going_on else "pause"):
+        if self._ask(RunRequest.GO_ON if going_on else RunRequest.PAUSE):
             self.notify("Going on: the queue takes the next file as usual." if going_on else
                         "Pausing: the file in progress finishes, then the queue waits.")
 
     def action_cancel(self) -> None:
         if self.live.stopping:
-            if self._ask("stop-now"):
+            if self._ask(RunRequest.STOP_NOW):
                 self.notify("Stopping at once: the chunk in progress is given up; finished "
                             "chunks are kept.")
-        elif self._ask("stop"):
+        elif self._ask(RunRequest.STOP):
             self.notify("Stopping after the current chunk (c again: at once); finished "
                         "chunks are kept.")
 
@@ -385,12 +386,12 @@ class TalksApp(App):
             self.exit()  # a run this app only follows goes on
             return
         if self.quit_requested:
-            self._ask("stop-now")  # run_app waits the moment it takes the worker to end
+            self._ask(RunRequest.STOP_NOW)  # run_app waits the moment it takes the worker to end
             self.leaving = True
             self.exit()
             return
         self.quit_requested = True
-        self._ask("stop")
+        self._ask(RunRequest.STOP)
         self.notify("Quitting after the current chunk. Press q again to quit at once: the "
                     "next start resumes at that chunk.", timeout=15)
 

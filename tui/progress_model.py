@@ -21,6 +21,7 @@ from pipeline.api.runs import (
     FileQueued,
     FileSkipped,
     MemoryCheckpoint,
+    RunRequest,
     RunRequested,
     SpeakerDecided,
     StageStarted,
@@ -183,14 +184,14 @@ class LiveState:
             return
         self.changed()
 
-    def asked(self, request: str) -> None:
+    def asked(self, request: RunRequest) -> None:
         """A request the run took (or that this app just sent it)."""
-        if request in ("stop", "stop-now"):
+        if request in (RunRequest.STOP, RunRequest.STOP_NOW):
             self.stopping = True
-            self.stopping_now = self.stopping_now or request == "stop-now"
-        elif request in ("pause", "go-on"):
-            self.pausing = request == "pause"
-        elif request == "more":
+            self.stopping_now = self.stopping_now or request == RunRequest.STOP_NOW
+        elif request in (RunRequest.PAUSE, RunRequest.GO_ON):
+            self.pausing = request == RunRequest.PAUSE
+        elif request == RunRequest.MORE:
             self.more_asked = True
         self.changed()
 

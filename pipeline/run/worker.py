@@ -158,13 +158,13 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
         conn.close()
 
 
-def _at_once(cancel: StopFlag) -> bool:
-    wants_now = getattr(cancel, "wants_now", None)  # a RunControl can be asked to stop now
+def _at_once(control: StopFlag) -> bool:
+    wants_now = getattr(control, "wants_now", None)  # a RunControl can be asked to stop now
     return bool(wants_now and wants_now())
 
 
 def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Event], None],
-                  cancel: StopFlag | None, stall_seconds: float,
+                  control: StopFlag | None, stall_seconds: float,
                   stage: Stage = Stage.TRANSCRIBE) -> WorkerResult:
     """Run `job(link, *args)` in a child process; forward its events until it reports.
 
@@ -198,14 +198,14 @@ def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Eve
     last_heard = time.monotonic()
     try:
         while result is None:
-            if cancel is not None and cancel.is_set():
+            if control is not None and control.is_set():
                 if not stop_sent:
                     stop_sent = True
                     try:
                         stopper.send_bytes(b"stop")
                     except OSError:  # the worker has just ended: nothing left to stop
                         pass
-                if _at_once(cancel):  # the chunk in progress is given up; the ledger has the rest
+                if _at_once(control):  # the chunk in progress is given up; the ledger has the rest
                     proc.kill()
                     result = WorkerResult(WorkerStatus.CANCELLED, stage, "stopped at once")
                     break

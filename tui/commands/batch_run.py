@@ -31,6 +31,7 @@ from pipeline.api.runs import (
     FileSkipped,
     LogLine,
     OutcomeStatus,
+    RunRequest,
     RunRequested,
     SpeakerDecided,
     StageStarted,
@@ -48,9 +49,10 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-ASKED = {"stop": "stop after the current chunk", "stop-now": "stop at once",
-         "pause": "pause after the current recording", "go-on": "go on (no pause)",
-         "more": "look for new recordings when the queue is done"}
+ASKED = {RunRequest.STOP: "stop after the current chunk", RunRequest.STOP_NOW: "stop at once",
+         RunRequest.PAUSE: "pause after the current recording",
+         RunRequest.GO_ON: "go on (no pause)",
+         RunRequest.MORE: "look for new recordings when the queue is done"}
 
 
 class PlainPrinter:
@@ -99,7 +101,7 @@ class PlainPrinter:
         elif isinstance(event, LogLine) and event.level in ("WARNING", "ERROR"):
             self.line(f"{tag}{event.file}: note: {event.message}", "yellow")
         elif isinstance(event, RunRequested):
-            self.line(f"Asked to {ASKED.get(event.request, event.request)}.", "yellow")
+            self.line(f"Asked to {ASKED[event.request]}.", "yellow")
         elif isinstance(event, BatchFinished):
             pass  # the summary says it
 
@@ -198,7 +200,7 @@ class StopNow(BaseException):
 
 class StopSignals:
     """SIGINT and SIGTERM: the first stops the run after the current chunk; a second one
-    stops it at once. `is_set` is the run's cancel flag."""
+    stops it at once. `is_set` is the run's stop flag."""
 
     def __init__(self, say: Callable[[str], None]):
         self.say = say  # the printer's line: above a live display, not through it
