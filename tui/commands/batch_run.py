@@ -34,6 +34,7 @@ from pipeline.api.runs import (
     RunRequest,
     RunRequested,
     SpeakerDecided,
+    Stage,
     StageStarted,
     run_batch,
 )
@@ -156,14 +157,14 @@ class RichPrinter(PlainPrinter):
             f" · about {duration_text(left)} left" if left is not None else "")
         grid = Table.grid(padding=(0, 1), expand=True)
         cells: list[RenderableType] = [Text(f"{where}{_short(cur.name, 30)}", style="bold")]
-        if cur.stage == "transcribe" and cur.chunks_total:
+        if cur.stage == Stage.TRANSCRIBE and cur.chunks_total:
             cells.append(Text(f"chunk {cur.chunks_done}/{cur.chunks_total}", style="cyan"))
         else:
             cells.append(Text(cur.state_text, style="cyan"))
         cells.append(Text(times, style="dim"))
         for _cell in cells:
             grid.add_column(no_wrap=True)
-        if cur.stage == "transcribe" and cur.chunks_total:  # the bar takes the room left
+        if cur.stage == Stage.TRANSCRIBE and cur.chunks_total:  # the bar takes the room left
             grid.add_column(ratio=1)
             cells.append(ProgressBar(total=cur.chunks_total, completed=cur.chunks_done))
         grid.add_row(*cells)

@@ -16,13 +16,13 @@ from textual.widgets import DataTable
 
 from common.media import MediaError, probe
 from common.names import is_text, readable
-from pipeline.api.archive import FileRow, Ledger, discover, name_not_text
+from pipeline.api.archive import FileRow, FileState, Ledger, discover, name_not_text
 from pipeline.api.configuration import Config
-from tui.progress_model import LiveState, duration_text
+from tui.progress_model import QUEUED, LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")
-PAST = {"probed": "probed", "transcribed": "transcribed", "identified": "identified",
-        "titled": "titled"}
+PAST = {FileState.PROBED: "probed", FileState.TRANSCRIBED: "transcribed",
+        FileState.IDENTIFIED: "identified", FileState.TITLED: "titled"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class FileEntry:
 
     @property
     def transcript(self) -> Path | None:
-        if self.row is None or self.row.state != "filed":
+        if self.row is None or self.row.state != FileState.FILED:
             return None
         texts = [Path(p) for p in self.row.transcripts if p.endswith(".txt")]
         return texts[0] if texts else None
@@ -102,7 +102,7 @@ def scan_files(config: Config, probe_s: float | None = None) -> list[FileEntry]:
         with Ledger(config.output.ledger_path) as ledger:
             rows = ledger.all_files()
             for row in rows:
-                if row.state == "probed":
+                if row.state == FileState.PROBED:
                     chunks = ledger.chunks(row.id)
                     partial[row.id] = (sum(c.done for c in chunks), len(chunks))
     by_path = {row.path: row for row in rows}
@@ -122,7 +122,7 @@ def scan_files(config: Config, probe_s: float | None = None) -> list[FileEntry]:
         entries.append(FileEntry(str(path), path.name, _shown(path, config.input.folders),
                                  row, done, total, probed_seconds=length))
     for row in by_path.values():
-        if row.state == "filed":
+        if row.state == FileState.FILED:
             entries.append(FileEntry(f"ledger:{row.id}", row.name, row.name, row, present=False))
     return entries
 
@@ -133,19 +133,19 @@ def state_of(entry: FileEntry, live: LiveState) -> tuple[str, str]:
         return "failed: bad name", "bold red"  # the detail line says why
     word = live.state_of(entry.name)
     row = entry.row
-    if word and word != "queued":
+    if word and word != QUEUED:
         return word, "bold cyan"
-    if row is not None and row.state == "filed":
+    if row is not None and row.state == FileState.FILED:
         return ("needs review", "bold yellow") if row.needs_review else ("filed", "green")
     if word:
         return word, "cyan"
-    if row is None or row.state == "new":
+    if row is None or row.state == FileState.NEW:
         return "new", ""
-    if row.state == "failed":
+    if row.state == FileState.FAILED:
         return f"failed: {row.error or row.failed_stage}", "bold red"
-    if row.state == "skipped":
+    if row.state == FileState.SKIPPED:
         return f"skipped: {row.error or ''}", "yellow"
-    if row.state == "probed" and entry.chunks_total:
+    if row.state == FileState.PROBED and entry.chunks_total:
         return f"transcribed {entry.chunks_done}/{entry.chunks_total}", "magenta"
     return PAST.get(row.state, row.state), "magenta"
 
@@ -157,11 +157,11 @@ def detail_of(entry: FileEntry, live: LiveState) -> str:
         return f"failed at discover: {entry.problem}"
     if row is None:
         return f"{entry.shown}: not processed yet"
-    if row.state == "filed":
+    if row.state == FileState.FILED:
         where = Path(row.destination or "").name
         more = "  (r reviews it)" if row.needs_review else "  (t shows the transcript)"
         return f"→ {where}{more}"
-    if row.state in ("failed", "skipped"):
+    if row.state in (FileState.FAILED, FileState.SKIPPED):
         return f"{row.state} at {row.failed_stage or 'probe'}: {row.error or ''}"
     word = live.state_of(entry.name)
     if word:
