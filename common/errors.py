@@ -12,31 +12,35 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+from enum import IntEnum
 from pathlib import Path
 
-# Exit codes of `talks`, in one place (the --help epilog lists them).
-EXIT_OK = 0
-EXIT_FILES_FAILED = 1  # the run went through; some recordings could not be filed
-EXIT_USAGE = 2         # the config or the command line needs fixing
-EXIT_MACHINE = 3       # the machine stopped the run: disk, permissions, ffmpeg, model
-EXIT_BUSY = 4          # another talks run is filing into the same output root
-EXIT_BUG = 70          # a bug in talks (the log has the details)
-EXIT_SIGINT = 130      # stopped by Ctrl-C (SIGINT)
-EXIT_SIGTERM = 143     # stopped by SIGTERM
+
+class ExitCode(IntEnum):
+    """Exit codes of `talks` and of each of its commands, in one place (--help lists them)."""
+    OK = 0
+    FAILED = 1    # the run went through but some recordings could not be filed; a command
+                  # could not do what it was asked
+    USAGE = 2     # the config or the command line needs fixing
+    MACHINE = 3   # the machine stopped the run: disk, permissions, ffmpeg, model
+    BUSY = 4      # another talks run is filing into the same output root
+    BUG = 70      # a bug in talks (the log has the details)
+    SIGINT = 130  # stopped by Ctrl-C (SIGINT)
+    SIGTERM = 143  # stopped by SIGTERM
 
 
 class Fault(Exception):
     """The machine stopped the run. `str()` is the one sentence the user reads; `summary`
     is what the run had done before it stopped (when it was a batch)."""
 
-    exit_code = EXIT_MACHINE
+    exit_code = ExitCode.MACHINE
     summary: object | None = None
     file: str | None = None  # the recording it stopped, when it stopped one
     stage: str | None = None
 
 
 class Busy(Fault):
-    exit_code = EXIT_BUSY
+    exit_code = ExitCode.BUSY
 
 
 def unexpected(exc: BaseException) -> str:

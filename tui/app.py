@@ -31,7 +31,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 
-from common.errors import Busy, Fault
+from common.errors import Busy, ExitCode, Fault
 from common.media import MediaError
 from pipeline.api.configuration import Config, get_logger
 from pipeline.api.runs import (
@@ -430,4 +430,4 @@ def run_app(config: Config, *, start: bool = False, full_scan: bool = False) -> 
                 get_logger().info("the queue of the app whose terminal went away is done")
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
-    return app.return_code or 0
+    return app.return_code or ExitCode.OK

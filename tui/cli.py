@@ -11,10 +11,7 @@ import argparse
 import sys
 
 from common.errors import (
-    EXIT_BUG,
-    EXIT_MACHINE,
-    EXIT_SIGINT,
-    EXIT_USAGE,
+    ExitCode,
     Fault,
     describe,
     is_machine_fault,
@@ -90,18 +87,18 @@ def main(argv: list[str] | None = None) -> int:
             from tui.setup_app import run_setup_app
 
             if not run_setup_app(find_config_path(args.config)):
-                return EXIT_USAGE
+                return ExitCode.USAGE
         return _run(args)
     except Fault as exc:
         _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         _say("stopped. Run again to resume where it stopped.")
-        return EXIT_SIGINT
+        return ExitCode.SIGINT
     except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal
         if is_machine_fault(exc):
             _say(describe(exc, "a file", getattr(exc, "filename", None) or "?"))
-            return EXIT_MACHINE
+            return ExitCode.MACHINE
         from pipeline.api.configuration import get_logger
 
         try:
@@ -110,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         _say(f"stopped on an unexpected error ({type(exc).__name__}: {exc}); the log file "
              "has the details. Please report it.")
-        return EXIT_BUG
+        return ExitCode.BUG
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -120,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         _say(str(exc))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     secrets.register(config)
     if args.new_output_root:
         roots.forget_ledger(config.output.ledger_path)
@@ -147,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _say("the app needs a terminal; run `talks --batch` to file talks without one "
              "(cron, launchd, scripts).")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     from tui.app import run_app
 
     return run_app(config, start=args.start, full_scan=args.full_scan)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from common.errors import EXIT_SIGINT, EXIT_SIGTERM, Fault
+from common.errors import ExitCode, Fault
 from pipeline.api.configuration import Config, get_logger, redact
 from pipeline.api.runs import (
     BatchFinished,
@@ -224,7 +224,7 @@ class StopSignals:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_SIGTERM if self.received == signal.SIGTERM else EXIT_SIGINT
+        return ExitCode.SIGTERM if self.received == signal.SIGTERM else ExitCode.SIGINT
 
 
 def run(config: Config, full_scan: bool, as_json: bool) -> int:

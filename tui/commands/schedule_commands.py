@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from common.errors import ExitCode
 from pipeline.api.configuration import Config
-
-OK, FAILED = 0, 1
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -30,5 +29,5 @@ def run(config: Config, args: argparse.Namespace) -> int:
             print("\n".join(status(config)))
     except ScheduleError as exc:
         print(f"talks: {exc}", file=sys.stderr)
-        return FAILED
-    return OK
+        return ExitCode.FAILED
+    return ExitCode.OK

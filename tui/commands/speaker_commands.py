@@ -11,13 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.errors import ExitCode
 from common.names import same_name
 from pipeline.api.configuration import Config
 
 if TYPE_CHECKING:
     from pipeline.api.archive import PersonMoved
 
-OK, FAILED = 0, 1
 FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is only a hint
 
 
@@ -59,7 +59,7 @@ def _list(config: Config) -> int:
     if not people:
         print(f"No speakers enrolled in {library.folder}. Add one with: "
               "talks speakers add NAME CLIP…")
-        return OK
+        return ExitCode.OK
     key = embedding_key(config)
     seconds = library.seconds()
     with Ledger(config.output.ledger_path) as ledger:
@@ -75,7 +75,7 @@ def _list(config: Config) -> int:
                 unreadable = "  — cannot be read as audio: replace it or remove it" \
                     if not clip_seconds(clip) else ""
                 print(f"    {clip.relative_to(library.folder)}{unreadable}")
-    return OK
+    return ExitCode.OK
 
 
 def _check(config: Config) -> int:
@@ -96,12 +96,12 @@ def _check(config: Config) -> int:
         print(f"  {sentence}")
     if not people:
         print("Nobody is enrolled yet: add a person with talks speakers add NAME CLIP…")
-        return OK
+        return ExitCode.OK
     try:
         enrolled, fresh = embed_library(config, people, unreadable)
     except EmbedderUnavailable as exc:
         print(f"talks: {exc}", file=sys.stderr)
-        return FAILED
+        return ExitCode.FAILED
     for clip in unreadable:
         print(f"  {unreadable_clip(clip, library.folder)}")
     # The report counts each person's clips as enrolled_embeddings gave them: without these.
@@ -119,7 +119,7 @@ def _check(config: Config) -> int:
     report = leave_one_out(enrolled, sp.scoring)
     if not report.clips:
         print("Each person needs two clips or more for a leave-one-out check.")
-        return OK
+        return ExitCode.OK
     print(f"Leave-one-out: {report.top1:.0%} of {len(report.clips)} clips find their own "
           "person first.")
     own = [c.own for c in report.clips]
@@ -142,7 +142,7 @@ def _check(config: Config) -> int:
             print(f"  This rests on {len(report.clips)} clips of {len(people)} people: with "
                   "so few, the values calibrated for the backend (threshold and margin left at "
                   "0 in config.toml) are the safer choice.")
-    return OK
+    return ExitCode.OK
 
 
 def enrolled_clip(people: list, name: str, index: int) -> Path:
@@ -155,14 +155,14 @@ def _review(config: Config) -> int:
         rows = ledger.needing_review()
     if not rows:
         print("No talks need review.")
-        return OK
+        return ExitCode.OK
     for row in rows:
         ev = row.speaker_evidence or {}
         tops = ", ".join(f"{n} {s:.3f}" for n, s in ev.get("candidates", [])[:3])
         print(f"{row.id}: {row.destination}")
         print(f"    candidates: {tops or 'none'}; {ev.get('reason', '')}")
     print("Relabel one with: talks relabel NUMBER NAME [--enroll]")
-    return OK
+    return ExitCode.OK
 
 
 def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
@@ -189,7 +189,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if interrupted is not None:
             print(f"Finished an interrupted change: {interrupted.summary()}")
             if _asks_for(args, interrupted):
-                return OK  # the command run again after its kill: nothing more to do
+                return ExitCode.OK  # the command run again after its kill: nothing more to do
         if args.command == "review":
             return _review(config)
         if args.command == "relabel":
@@ -198,7 +198,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             print(f"Filed as {done.talk}")
             for clip in done.enrolled:
                 print(f"Enrolled {clip} for {args.name}")
-            return OK
+            return ExitCode.OK
         library = SpeakerLibrary(config.speakers.folder)
         _sweep_partial_clips(config.speakers.folder)
         action = args.speakers_command
@@ -218,10 +218,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
         elif action == "remove":
             kept = library.remove(args.name)
             print(f"Removed {args.name}; the clips are kept in {kept}.")
-        return OK
+        return ExitCode.OK
     except (LibraryError, RelabelError, MediaError) as exc:
         print(f"talks: {exc}", file=sys.stderr)
-        return FAILED
+        return ExitCode.FAILED
 
 
 def _sweep_partial_clips(folder: Path) -> None:

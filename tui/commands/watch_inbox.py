@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from common.errors import Busy
+from common.errors import Busy, ExitCode
 from common.names import readable
 from pipeline.api.configuration import Config, get_logger
 from pipeline.api.runs import InboxWatcher, OutcomeStatus, missing_input_folders, run_batch
@@ -53,7 +53,7 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
     if not watched:
         watcher.stop()
         print("None of the input folders exist: nothing to watch.", file=err)
-        return 2
+        return ExitCode.USAGE
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     printer = RichPrinter(err) if err.isatty() else PlainPrinter(err)
@@ -87,9 +87,9 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
             due = True
     except KeyboardInterrupt:
         print("Stopped watching. Run again to resume where it stopped.", file=err)
-        return 130
+        return ExitCode.SIGINT
     finally:
         printer.close()
         watcher.stop()
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return ExitCode.OK
