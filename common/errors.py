@@ -1,5 +1,13 @@
-"""Faults of the machine, told as one sentence: a full disk, a read-only or unmounted one, a
-missing permission, a missing tool or model.
+"""Errors talks foresees, told as one sentence, and the faults of the machine among them.
+
+Every error a user may read is a `TalksError`: what happened (`sentence`), what to do
+(`advice`; older messages carry it inside the sentence), and the exit code a face ends with.
+`str()` is what the user reads. The faces print `talks: {exc}` for any of them and the runner
+never re-wraps one: a TalksError that escapes a stage is that stage's failure, in its words.
+Anything else is a bug, told by `unexpected`.
+
+Faults of the machine: a full disk, a read-only or unmounted one, a missing permission, a
+missing tool or model.
 
 Such a fault is not the recording's doing, and the next file would meet it too, so it stops
 the run (the ledger keeps what was done; the next run resumes). `Fault` carries the sentence
@@ -29,7 +37,19 @@ class ExitCode(IntEnum):
     SIGTERM = 143  # stopped by SIGTERM
 
 
-class Fault(Exception):
+class TalksError(Exception):
+    """An error talks foresaw. `str()` is the sentence and then the advice, as the user reads
+    them; `exit_code` is what `talks` exits with when a command ends on it."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, sentence: str = "", advice: str = "") -> None:
+        self.sentence = sentence
+        self.advice = advice
+        super().__init__(f"{sentence} {advice}" if sentence and advice else sentence or advice)
+
+
+class Fault(TalksError):
     """The machine stopped the run. `str()` is the one sentence the user reads; `summary`
     is what the run had done before it stopped (when it was a batch)."""
 

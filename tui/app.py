@@ -31,8 +31,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 
-from common.errors import Busy, ExitCode, Fault
-from common.media import MediaError
+from common.errors import Busy, ExitCode, TalksError
 from pipeline.api.configuration import Config, get_logger
 from pipeline.api.runs import (
     BatchFinished,
@@ -299,7 +298,7 @@ class TalksApp(App):
             self.runner(config, on_event, own.control, full_scan=full_scan, face="app")
         except Busy as exc:
             problem, busy = str(exc), True
-        except (Fault, MediaError) as exc:  # the machine's fault: one sentence, app goes on
+        except TalksError as exc:  # foreseen (the machine's fault…): one sentence, app goes on
             problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - said in the UI, detailed in the log
             get_logger().exception("the queue stopped")

@@ -12,13 +12,12 @@ import sys
 
 from common.errors import (
     ExitCode,
-    Fault,
+    TalksError,
     describe,
     is_machine_fault,
 )
 from pipeline.api.configuration import (
     CONFIG_ENV,
-    ConfigError,
     find_config_path,
     load_config,
     redact,
@@ -89,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             if not run_setup_app(find_config_path(args.config)):
                 return ExitCode.USAGE
         return _run(args)
-    except Fault as exc:
+    except TalksError as exc:  # foreseen: its sentence, and its exit code
         _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
@@ -113,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipeline.api.configuration import setup_logging
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        _say(str(exc))
-        return ExitCode.USAGE
+    config = load_config(args.config)  # a ConfigError: said by main, exit 2
     secrets.register(config)
     if args.new_output_root:
         roots.forget_ledger(config.output.ledger_path)

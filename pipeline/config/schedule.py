@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from common.errors import TalksError
 from pipeline.config.settings import WEEKDAYS, Config
 
 CRON_MARK = "# talks schedule for "
@@ -35,7 +36,7 @@ _DAY_NUMBER = {day: (i + 1) % 7 for i, day in enumerate(WEEKDAYS)}
 _NUMBER_DAY = {n: d for d, n in _DAY_NUMBER.items()}
 
 
-class ScheduleError(Exception):
+class ScheduleError(TalksError):
     """The schedule could not be changed; the sentence says what to do."""
 
 

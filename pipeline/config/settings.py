@@ -17,6 +17,8 @@ from typing import Any, get_type_hints
 
 import tomli_w
 
+from common.errors import ExitCode, TalksError
+
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "TALKS_CONFIG"
 MISC_SPEAKER = "Miscellaneous Speakers"
@@ -230,7 +232,9 @@ class ConfigProblem:
         return f"{self.key} = {self.value!r}: {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(TalksError):
+    exit_code = ExitCode.USAGE
+
     def __init__(self, path: Path | None, problems: list[ConfigProblem]):
         self.path = path
         self.problems = problems

@@ -20,13 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import TalksError
 from pipeline.config.settings import TagsConfig
 from pipeline.filing import riff_info
 
 ORIGINAL_TITLE = "Original Title: "
 
 
-class TagError(Exception):
+class TagError(TalksError):
     """The file's tags could not be read or written; the talk is filed without them."""
 
 

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from common.errors import Fault, is_machine_fault, unexpected
+from common.errors import Fault, TalksError, is_machine_fault, unexpected
 from pipeline.config.settings import Config
 from pipeline.run.events import Event, LogLine
 from pipeline.run.fault_place import locate
@@ -145,6 +145,8 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
         link.send(WorkerResult(WorkerStatus.ERROR, exc.stage, str(exc)))
     except Fault as exc:
         link.send(WorkerResult(WorkerStatus.FAULT, stage, str(exc)))
+    except TalksError as exc:  # foreseen: the stage's failure, in the error's own words
+        link.send(WorkerResult(WorkerStatus.ERROR, stage, str(exc)))
     except Exception as exc:  # noqa: BLE001 - any crash becomes one sentence and a log entry
         config = next((a for a in args if isinstance(a, Config)), None)
         if is_machine_fault(exc) and config is not None:

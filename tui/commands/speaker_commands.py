@@ -6,7 +6,6 @@ The TUI calls the same functions (speakers.library, speakers.identify, pipeline.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,7 +81,6 @@ def _check(config: Config) -> int:
     from pipeline.api.configuration import decision_values
     from pipeline.api.voices import (
         MIN_SPEECH_S,
-        EmbedderUnavailable,
         SpeakerLibrary,
         embed_library,
         leave_one_out,
@@ -97,11 +95,7 @@ def _check(config: Config) -> int:
     if not people:
         print("Nobody is enrolled yet: add a person with talks speakers add NAME CLIP…")
         return ExitCode.OK
-    try:
-        enrolled, fresh = embed_library(config, people, unreadable)
-    except EmbedderUnavailable as exc:
-        print(f"talks: {exc}", file=sys.stderr)
-        return ExitCode.FAILED
+    enrolled, fresh = embed_library(config, people, unreadable)  # EmbedderUnavailable: cli.py
     for clip in unreadable:
         print(f"  {unreadable_clip(clip, library.folder)}")
     # The report counts each person's clips as enrolled_embeddings gave them: without these.
@@ -176,52 +170,48 @@ def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    from common.media import MediaError
     from pipeline.api.archive import (
-        RelabelError,
         finish_person_move,
         move_person_everywhere,
         relabel_talk,
     )
-    from pipeline.api.voices import LibraryError, SpeakerLibrary
-    try:
-        interrupted = finish_person_move(config)  # one killed half-way is finished first
-        if interrupted is not None:
-            print(f"Finished an interrupted change: {interrupted.summary()}")
-            if _asks_for(args, interrupted):
-                return ExitCode.OK  # the command run again after its kill: nothing more to do
-        if args.command == "review":
-            return _review(config)
-        if args.command == "relabel":
-            # It moves filed talks: it takes the run lock (not while a run files).
-            done = relabel_talk(config, args.talk, args.name, args.enroll)
-            print(f"Filed as {done.talk}")
-            for clip in done.enrolled:
-                print(f"Enrolled {clip} for {args.name}")
-            return ExitCode.OK
-        library = SpeakerLibrary(config.speakers.folder)
-        _sweep_partial_clips(config.speakers.folder)
-        action = args.speakers_command
-        if action == "list":
-            return _list(config)
-        if action == "check":
-            return _check(config)
-        if action == "add":
-            for clip in library.add(args.name, [Path(c) for c in args.clips],
-                                    args.start, args.duration):
-                print(f"Added {clip}")
-        elif action in ("rename", "merge"):
-            # It moves filed talks: it takes the run lock (not while a run files).
-            old, new = ((args.old, args.new) if action == "rename"
-                        else (args.source, args.target))
-            print(move_person_everywhere(config, old, new, merge=action == "merge").summary())
-        elif action == "remove":
-            kept = library.remove(args.name)
-            print(f"Removed {args.name}; the clips are kept in {kept}.")
+    from pipeline.api.voices import SpeakerLibrary
+    # A LibraryError, RelabelError, MediaError … (any TalksError) is told by tui/cli.py:
+    # `talks: {sentence}` and its exit code.
+    interrupted = finish_person_move(config)  # one killed half-way is finished first
+    if interrupted is not None:
+        print(f"Finished an interrupted change: {interrupted.summary()}")
+        if _asks_for(args, interrupted):
+            return ExitCode.OK  # the command run again after its kill: nothing more to do
+    if args.command == "review":
+        return _review(config)
+    if args.command == "relabel":
+        # It moves filed talks: it takes the run lock (not while a run files).
+        done = relabel_talk(config, args.talk, args.name, args.enroll)
+        print(f"Filed as {done.talk}")
+        for clip in done.enrolled:
+            print(f"Enrolled {clip} for {args.name}")
         return ExitCode.OK
-    except (LibraryError, RelabelError, MediaError) as exc:
-        print(f"talks: {exc}", file=sys.stderr)
-        return ExitCode.FAILED
+    library = SpeakerLibrary(config.speakers.folder)
+    _sweep_partial_clips(config.speakers.folder)
+    action = args.speakers_command
+    if action == "list":
+        return _list(config)
+    if action == "check":
+        return _check(config)
+    if action == "add":
+        for clip in library.add(args.name, [Path(c) for c in args.clips],
+                                args.start, args.duration):
+            print(f"Added {clip}")
+    elif action in ("rename", "merge"):
+        # It moves filed talks: it takes the run lock (not while a run files).
+        old, new = ((args.old, args.new) if action == "rename"
+                    else (args.source, args.target))
+        print(move_person_everywhere(config, old, new, merge=action == "merge").summary())
+    elif action == "remove":
+        kept = library.remove(args.name)
+        print(f"Removed {args.name}; the clips are kept in {kept}.")
+    return ExitCode.OK
 
 
 def _sweep_partial_clips(folder: Path) -> None:
