@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import tomli_w
-
 from common.errors import ExitCode, TalksError
 
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -440,9 +438,3 @@ def to_dict(config: Config) -> dict:
                    for f in dataclasses.fields(getattr(config, name))}
             for name in SECTIONS}
 
-
-def save_config(config: Config, path: Path) -> None:
-    """Write the config with tomli-w (comments of a hand-written file are not kept)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(tomli_w.dumps(to_dict(config)).encode("utf-8"))
-    tmp.replace(path)
