@@ -23,6 +23,7 @@ from pathlib import Path
 from common.errors import TalksError
 from pipeline.config.settings import TagsConfig
 from pipeline.filing import riff_info
+from pipeline.filing.place import part_name
 
 ORIGINAL_TITLE = "Original Title: "
 
@@ -256,7 +257,7 @@ def tag_in_place_safely(path: Path, tags: TalkTags,
     """Re-tag a filed copy without ever leaving it half-written: the tags go onto a
     temporary copy, `before_replace` sees it whole (to record its hash), then it replaces
     the file in one rename, keeping the file's times."""
-    tmp = path.with_name(f".{path.name}.part")
+    tmp = part_name(path)
     try:
         shutil.copyfile(path, tmp)
         write_tags(tmp, tags)
