@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tomli_w
+import tomlkit
 
 from benchmarks.measure import Measurement, VariantFailed, check, score
 from benchmarks.paths import ROOT, WORK_DIR, child_env
@@ -49,7 +49,7 @@ def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str,
     if settle_seconds is not None:  # a key older checkouts do not know
         config["input"]["settle_seconds"] = settle_seconds
     path = run_dir / "config.toml"
-    path.write_text(tomli_w.dumps(config), encoding="utf-8")
+    path.write_text(tomlkit.dumps(config), encoding="utf-8")
     return path
 
 

@@ -42,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import tomli_w
+import tomlkit
 
 from benchmarks.paths import BENCH_DIR, ROOT, WORK_DIR, child_env
 from benchmarks.procs import run_sampled
@@ -553,7 +553,7 @@ def end_to_end(backend: str, scenario: Scenario) -> EndToEnd:
         "logging": {"file": str(run / "talks.log"), "memory": True},
     }
     shutil.copytree(scenario.library, run / "library")
-    (run / "config.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
+    (run / "config.toml").write_text(tomlkit.dumps(config), encoding="utf-8")
     cmd = [sys.executable, "-m", "tui.cli", "--batch", "--json", "--config",
            str(run / "config.toml")]
     env = child_env()

@@ -1,5 +1,13 @@
-"""Faults of the machine, told as one sentence: a full disk, a read-only or unmounted one, a
-missing permission, a missing tool or model.
+"""Errors talks foresees, told as one sentence, and the faults of the machine among them.
+
+Every error a user may read is a `TalksError`: what happened (`sentence`), what to do
+(`advice`; older messages carry it inside the sentence), and the exit code a face ends with.
+`str()` is what the user reads. The faces print `talks: {exc}` for any of them and the runner
+never re-wraps one: a TalksError that escapes a stage is that stage's failure, in its words.
+Anything else is a bug, told by `unexpected`.
+
+Faults of the machine: a full disk, a read-only or unmounted one, a missing permission, a
+missing tool or model.
 
 Such a fault is not the recording's doing, and the next file would meet it too, so it stops
 the run (the ledger keeps what was done; the next run resumes). `Fault` carries the sentence
@@ -12,31 +20,47 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+from enum import IntEnum
 from pathlib import Path
 
-# Exit codes of `talks`, in one place (the --help epilog lists them).
-EXIT_OK = 0
-EXIT_FILES_FAILED = 1  # the run went through; some recordings could not be filed
-EXIT_USAGE = 2         # the config or the command line needs fixing
-EXIT_MACHINE = 3       # the machine stopped the run: disk, permissions, ffmpeg, model
-EXIT_BUSY = 4          # another talks run is filing into the same output root
-EXIT_BUG = 70          # a bug in talks (the log has the details)
-EXIT_SIGINT = 130      # stopped by Ctrl-C (SIGINT)
-EXIT_SIGTERM = 143     # stopped by SIGTERM
+
+class ExitCode(IntEnum):
+    """Exit codes of `talks` and of each of its commands, in one place (--help lists them)."""
+    OK = 0
+    FAILED = 1    # the run went through but some recordings could not be filed; a command
+                  # could not do what it was asked
+    USAGE = 2     # the config or the command line needs fixing
+    MACHINE = 3   # the machine stopped the run: disk, permissions, ffmpeg, model
+    BUSY = 4      # another talks run is filing into the same output root
+    BUG = 70      # a bug in talks (the log has the details)
+    SIGINT = 130  # stopped by Ctrl-C (SIGINT)
+    SIGTERM = 143  # stopped by SIGTERM
 
 
-class Fault(Exception):
+class TalksError(Exception):
+    """An error talks foresaw. `str()` is the sentence and then the advice, as the user reads
+    them; `exit_code` is what `talks` exits with when a command ends on it."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, sentence: str = "", advice: str = "") -> None:
+        self.sentence = sentence
+        self.advice = advice
+        super().__init__(f"{sentence} {advice}" if sentence and advice else sentence or advice)
+
+
+class Fault(TalksError):
     """The machine stopped the run. `str()` is the one sentence the user reads; `summary`
     is what the run had done before it stopped (when it was a batch)."""
 
-    exit_code = EXIT_MACHINE
+    exit_code = ExitCode.MACHINE
     summary: object | None = None
     file: str | None = None  # the recording it stopped, when it stopped one
     stage: str | None = None
 
 
 class Busy(Fault):
-    exit_code = EXIT_BUSY
+    exit_code = ExitCode.BUSY
 
 
 def unexpected(exc: BaseException) -> str:

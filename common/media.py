@@ -25,12 +25,12 @@ if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app n
     import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
 from common.chaos import chaos_point
-from common.errors import Fault
+from common.errors import Fault, TalksError
 
 SAMPLE_RATE = 16_000  # what every model here hears: Whisper and the speaker models
 
 
-class MediaError(Exception):
+class MediaError(TalksError):
     """A recording that cannot be used; the message says what to do."""
 
 

@@ -179,6 +179,13 @@ def content_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    started_at: float
+    finished_at: float | None  # None: still going, or stopped before it could say
+    summary: dict  # the run's totals: filed, failed, skipped, …
+
+
 class Ledger:
     def __init__(self, path: Path):
         """Open the ledger at `path` (`<output root>/.talks/ledger.sqlite`), creating it when
@@ -259,6 +266,16 @@ class Ledger:
     def finish_run(self, run_id: int, summary: dict) -> None:
         self.db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                         (time.time(), json.dumps(summary), run_id))
+
+    def last_run(self) -> RunRecord | None:
+        """The last run into this output root: when it started, whether and when it finished,
+        and its totals (the one reader of the runs table)."""
+        row = self.db.execute("SELECT started_at, finished_at, summary FROM runs "
+                              "ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return RunRecord(row["started_at"], row["finished_at"],
+                         json.loads(row["summary"] or "{}"))
 
     # --- discovery ------------------------------------------------------------------------
     def hash_of(self, path: Path, rehash: bool = False) -> str:

@@ -16,13 +16,15 @@ import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from common.errors import TalksError
+
 if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
     import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
 from common.media import SAMPLE_RATE
 
 
-class EmbedderUnavailable(Exception):
+class EmbedderUnavailable(TalksError):
     """The sentence says what to install or configure."""
 
 

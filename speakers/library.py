@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.chaos import chaos_point
+from common.errors import TalksError
 from common.media import MediaError, cut_pieces, cut_sample, probe
 from common.names import is_text, nfc, readable, sanitize_component
 
@@ -28,7 +29,7 @@ REMOVED = ".removed"
 MIN_SPEECH_S = 30.0  # less enrolled speech than this identifies a person poorly
 
 
-class LibraryError(Exception):
+class LibraryError(TalksError):
     """A library operation that cannot be done; the sentence says what to do instead."""
 
 

@@ -31,8 +31,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 
-from common.errors import Busy, Fault
-from common.media import MediaError
+from common.errors import Busy, ExitCode, TalksError
 from common.supported import require
 from pipeline.api.archive import lengths_pending, scan_files
 from pipeline.api.configuration import Config, get_logger
@@ -44,6 +43,7 @@ from pipeline.api.runs import (
     FileFiled,
     FileSkipped,
     RunControl,
+    RunRequest,
     RunStatus,
     StageStarted,
     ask_run,
@@ -66,7 +66,7 @@ from tui.widgets.messages import FilesScanned, PipelineEvent, QueueEnded, RunNew
 # the tested range is said at once, in one sentence, not met as an AttributeError later.
 require("textual")
 
-BatchRunner = Callable[..., object]  # run_batch(config, on_event, cancel, full_scan=, face=)
+BatchRunner = Callable[..., object]  # run_batch(config, on_event, control, full_scan=, face=)
 RESCAN_SECONDS = 10.0  # new recordings dropped into an input folder show up this soon
 MEMORY_SECONDS = 1.0  # one memory reading this often
 LOOK_SECONDS = 1.0  # with no run shown, a look for one this often
@@ -303,7 +303,7 @@ class TalksApp(App):
             self.runner(config, on_event, own.control, full_scan=full_scan, face="app")
         except Busy as exc:
             problem, busy = str(exc), True
-        except (Fault, MediaError) as exc:  # the machine's fault: one sentence, app goes on
+        except TalksError as exc:  # foreseen (the machine's fault…): one sentence, app goes on
             problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - said in the UI, detailed in the log
             get_logger().exception("the queue stopped")
@@ -347,7 +347,7 @@ class TalksApp(App):
             return
         self.watching.queue_ended()
 
-    def _ask(self, request: str) -> bool:
+    def _ask(self, request: RunRequest) -> bool:
         """Send a request to the run that is going (ours or another's)."""
         if self.own is not None:
             self.own.control.ask(request)
@@ -365,22 +365,22 @@ class TalksApp(App):
         return True
 
     def action_more(self) -> None:
-        if self._ask("more"):
+        if self._ask(RunRequest.MORE):
             self.notify("The run will look in the input folders again when its queue is done, "
                         "and take what is new.")
 
     def action_pause(self) -> None:
         going_on = self.live.pausing
-        if self._ask("go-on" if going_on else "pause"):
+        if self._ask(RunRequest.GO_ON if going_on else RunRequest.PAUSE):
             self.notify("Going on: the queue takes the next file as usual." if going_on else
                         "Pausing: the file in progress finishes, then the queue waits.")
 
     def action_cancel(self) -> None:
         if self.live.stopping:
-            if self._ask("stop-now"):
+            if self._ask(RunRequest.STOP_NOW):
                 self.notify("Stopping at once: the chunk in progress is given up; finished "
                             "chunks are kept.")
-        elif self._ask("stop"):
+        elif self._ask(RunRequest.STOP):
             self.notify("Stopping after the current chunk (c again: at once); finished "
                         "chunks are kept.")
 
@@ -390,12 +390,12 @@ class TalksApp(App):
             self.exit()  # a run this app only follows goes on
             return
         if self.quit_requested:
-            self._ask("stop-now")  # run_app waits the moment it takes the worker to end
+            self._ask(RunRequest.STOP_NOW)  # run_app waits the moment it takes the worker to end
             self.leaving = True
             self.exit()
             return
         self.quit_requested = True
-        self._ask("stop")
+        self._ask(RunRequest.STOP)
         self.notify("Quitting after the current chunk. Press q again to quit at once: the "
                     "next start resumes at that chunk.", timeout=15)
 
@@ -434,4 +434,4 @@ def run_app(config: Config, *, start: bool = False, full_scan: bool = False) -> 
                 get_logger().info("the queue of the app whose terminal went away is done")
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
-    return app.return_code or 0
+    return app.return_code or ExitCode.OK

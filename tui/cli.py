@@ -11,17 +11,13 @@ import argparse
 import sys
 
 from common.errors import (
-    EXIT_BUG,
-    EXIT_MACHINE,
-    EXIT_SIGINT,
-    EXIT_USAGE,
-    Fault,
+    ExitCode,
+    TalksError,
     describe,
     is_machine_fault,
 )
 from pipeline.api.configuration import (
     CONFIG_ENV,
-    ConfigError,
     find_config_path,
     load_config,
     redact,
@@ -90,18 +86,18 @@ def main(argv: list[str] | None = None) -> int:
             from tui.setup_app import run_setup_app
 
             if not run_setup_app(find_config_path(args.config)):
-                return EXIT_USAGE
+                return ExitCode.USAGE
         return _run(args)
-    except Fault as exc:
+    except TalksError as exc:  # foreseen: its sentence, and its exit code
         _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         _say("stopped. Run again to resume where it stopped.")
-        return EXIT_SIGINT
+        return ExitCode.SIGINT
     except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal
         if is_machine_fault(exc):
             _say(describe(exc, "a file", getattr(exc, "filename", None) or "?"))
-            return EXIT_MACHINE
+            return ExitCode.MACHINE
         from pipeline.api.configuration import get_logger
 
         try:
@@ -110,17 +106,13 @@ def main(argv: list[str] | None = None) -> int:
             pass
         _say(f"stopped on an unexpected error ({type(exc).__name__}: {exc}); the log file "
              "has the details. Please report it.")
-        return EXIT_BUG
+        return ExitCode.BUG
 
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline.api.configuration import setup_logging
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        _say(str(exc))
-        return EXIT_USAGE
+    config = load_config(args.config)  # a ConfigError: said by main, exit 2
     secrets.register(config)
     if args.new_output_root:
         roots.forget_ledger(config.output.ledger_path)
@@ -147,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _say("the app needs a terminal; run `talks --batch` to file talks without one "
              "(cron, launchd, scripts).")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     from tui.app import run_app
 
     return run_app(config, start=args.start, full_scan=args.full_scan)

@@ -21,14 +21,17 @@ from pipeline.api.runs import (
     FileQueued,
     FileSkipped,
     MemoryCheckpoint,
+    RunRequest,
     RunRequested,
     SpeakerDecided,
+    Stage,
     StageStarted,
 )
 
 # What the file table says while a file is in a stage.
-STAGE_WORDS = {"probe": "probing", "transcribe": "transcribing", "identify": "identifying",
-               "title": "titling", "organize": "filing"}
+STAGE_WORDS = {Stage.PROBE: "probing", Stage.TRANSCRIBE: "transcribing",
+               Stage.IDENTIFY: "identifying", Stage.TITLE: "titling", Stage.ORGANIZE: "filing"}
+QUEUED = "queued"  # the word for a recording the run has queued and not started
 MAX_CHECKPOINTS = 24
 
 
@@ -37,7 +40,7 @@ class CurrentFile:
     name: str
     started: float
     position: int = 0
-    stage: str = "probe"
+    stage: Stage = Stage.PROBE
     chunks_total: int = 0
     chunks_done: int = 0
     resumed_chunks: int = 0
@@ -50,14 +53,14 @@ class CurrentFile:
     @property
     def state_text(self) -> str:
         word = STAGE_WORDS.get(self.stage, self.stage)
-        if self.stage == "transcribe" and self.chunks_total:
+        if self.stage == Stage.TRANSCRIBE and self.chunks_total:
             return f"{word} {self.chunks_done}/{self.chunks_total}"
         return word
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """Transcription time still to go, from the pace of this run's chunks; given `now`,
         counted down from the latest chunk (never below the chunk under way's last second)."""
-        if self.stage != "transcribe" or not self.chunk_seconds or not self.chunks_total:
+        if self.stage != Stage.TRANSCRIBE or not self.chunk_seconds or not self.chunks_total:
             return None
         pace = sum(self.chunk_seconds) / len(self.chunk_seconds)
         left = pace * max(0, self.chunks_total - self.chunks_done)
@@ -129,7 +132,7 @@ class LiveState:
         if self.current is not None and self.current.name == name:
             return self.current.state_text
         if name in self.queued:
-            return "queued"
+            return QUEUED
         return None
 
     def apply(self, event: Event, now: float) -> None:
@@ -183,14 +186,14 @@ class LiveState:
             return
         self.changed()
 
-    def asked(self, request: str) -> None:
+    def asked(self, request: RunRequest) -> None:
         """A request the run took (or that this app just sent it)."""
-        if request in ("stop", "stop-now"):
+        if request in (RunRequest.STOP, RunRequest.STOP_NOW):
             self.stopping = True
-            self.stopping_now = self.stopping_now or request == "stop-now"
-        elif request in ("pause", "go-on"):
-            self.pausing = request == "pause"
-        elif request == "more":
+            self.stopping_now = self.stopping_now or request == RunRequest.STOP_NOW
+        elif request in (RunRequest.PAUSE, RunRequest.GO_ON):
+            self.pausing = request == RunRequest.PAUSE
+        elif request == RunRequest.MORE:
             self.more_asked = True
         self.changed()
 

@@ -18,6 +18,7 @@ from pipeline.run.events import (
     FileSkipped,
     LogLine,
     MemoryCheckpoint,
+    RunRequest,
     RunRequested,
     SpeakerDecided,
     StageStarted,
@@ -26,11 +27,13 @@ from pipeline.run.memory import machine_total_mb, tree_rss_mb
 from pipeline.run.publish import EventTail, RunStatus, ask_run, read_status
 from pipeline.run.states import OutcomeStatus, Stage
 from pipeline.run.summary import BatchSummary, Outcome
+from speakers.decisions import SpeakerDecision
 
 __all__ = [
     "BatchFinished", "BatchSummary", "ChunkDone", "ChunkPlanned", "CompactMade", "Event",
     "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped", "InboxWatcher",
-    "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl", "RunRequested",
-    "RunStatus", "SpeakerDecided", "Stage", "StageStarted", "ask_run", "machine_total_mb",
-    "missing_input_folders", "read_status", "run_batch", "tree_rss_mb",
+    "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl", "RunRequest",
+    "RunRequested", "RunStatus", "SpeakerDecided", "SpeakerDecision", "Stage", "StageStarted",
+    "ask_run", "machine_total_mb", "missing_input_folders", "read_status", "run_batch",
+    "tree_rss_mb",
 ]

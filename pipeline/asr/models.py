@@ -16,11 +16,12 @@ import os
 import shutil
 from pathlib import Path
 
-from common.errors import fault
+from common.errors import Fault, fault
 
 
-class ModelNotFound(Exception):
-    """The sentence says what to install or set."""
+class ModelNotFound(Fault):
+    """The sentence says what to install or set. Every recording would need the model, so
+    it stops the run, as any fault of the machine does."""
 
 
 def _package_dir(package: str) -> Path | None:

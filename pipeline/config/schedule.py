@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import plistlib
 import shlex
 import shutil
-import sqlite3
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from common.errors import TalksError
 from pipeline.config.settings import WEEKDAYS, Config
 
 CRON_MARK = "# talks schedule for "
@@ -35,7 +34,7 @@ _DAY_NUMBER = {day: (i + 1) % 7 for i, day in enumerate(WEEKDAYS)}
 _NUMBER_DAY = {n: d for d, n in _DAY_NUMBER.items()}
 
 
-class ScheduleError(Exception):
+class ScheduleError(TalksError):
     """The schedule could not be changed; the sentence says what to do."""
 
 
@@ -284,23 +283,20 @@ def installed_when(config: Config) -> When | None:
 
 def last_run(config: Config) -> str:
     """How the last run into this output root ended, from the ledger (read only)."""
-    ledger = config.output.ledger_path
-    if not ledger.exists():
+    from pipeline.ledger import Ledger
+
+    if not config.output.ledger_path.exists():
         return "No run has filed into this output root yet."
-    db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=5)
-    try:
-        row = db.execute("SELECT started_at, finished_at, summary FROM runs "
-                         "ORDER BY id DESC LIMIT 1").fetchone()
-    finally:
-        db.close()
-    if row is None:
+    with Ledger(config.output.ledger_path) as ledger:
+        run = ledger.last_run()
+    if run is None:
         return "No run has filed into this output root yet."
-    started = datetime.fromtimestamp(row[0]).strftime("%Y-%m-%d %H:%M")
-    if row[1] is None:
+    started = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
+    if run.finished_at is None:
         return (f"The last run started {started} and did not finish (still running, or "
                 "stopped): the next run resumes where it stopped.")
-    summary = json.loads(row[2] or "{}")
-    took = row[1] - row[0]
+    summary = run.summary
+    took = run.finished_at - run.started_at
     counts = ", ".join(f"{summary.get(k, 0)} {k}" for k in ("filed", "failed", "skipped"))
     verdict = "with failures (see the log)" if summary.get("failed") else "well"
     return f"The last run started {started}, took {took:.0f} s and ended {verdict}: {counts}."

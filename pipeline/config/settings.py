@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import tomli_w
+from common.errors import ExitCode, TalksError
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "TALKS_CONFIG"
@@ -230,7 +230,9 @@ class ConfigProblem:
         return f"{self.key} = {self.value!r}: {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(TalksError):
+    exit_code = ExitCode.USAGE
+
     def __init__(self, path: Path | None, problems: list[ConfigProblem]):
         self.path = path
         self.problems = problems
@@ -436,9 +438,3 @@ def to_dict(config: Config) -> dict:
                    for f in dataclasses.fields(getattr(config, name))}
             for name in SECTIONS}
 
-
-def save_config(config: Config, path: Path) -> None:
-    """Write the config with tomli-w (comments of a hand-written file are not kept)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(tomli_w.dumps(to_dict(config)).encode("utf-8"))
-    tmp.replace(path)

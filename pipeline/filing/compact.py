@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from common.errors import TalksError
 from pipeline.asr.base import Segment
 from pipeline.filing.cues import repair
 
@@ -30,7 +31,7 @@ _BYTES_PER_SAMPLE = 2  # s16le mono
 _BLOCK_SAMPLES = RATE  # one second at a time through the pipe
 
 
-class CompactError(Exception):
+class CompactError(TalksError):
     """The compact copy could not be made; the sentence says what to do."""
 
 

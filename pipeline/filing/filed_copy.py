@@ -24,7 +24,7 @@ from common.recorded import when_recorded
 from pipeline.asr.base import Segment
 from pipeline.config.settings import Config
 from pipeline.filing import compact
-from pipeline.filing.place import copy_verified, link_no_clobber
+from pipeline.filing.place import copy_verified, link_no_clobber, part_name
 from pipeline.filing.tags import TagError, TalkTags, tag_in_place_safely, talk_tags, write_tags
 from pipeline.filing.talk_record import talk_segments
 from pipeline.ledger import FileRow, Ledger, content_hash
@@ -117,7 +117,7 @@ def plan_filing(config: Config, ledger: Ledger, row: FileRow,
 
     def make_compact(original: Path, final: Path) -> str:
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.part")
+        tmp = part_name(final)
         try:
             compact.encode(original, time_map, tmp)
             _fsync(tmp)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common.names import nfc, same_name
 from pipeline.config.settings import Config
-from pipeline.filing.place import base_stem, names_for
+from pipeline.filing.place import base_stem, names_for, part_name
 from pipeline.filing.relabel import RelabelError, refile
 from pipeline.ledger import FileRow, Ledger
 from pipeline.run.states import FileState
@@ -52,7 +52,7 @@ def journal_path(config: Config) -> Path:
 def _write_journal(config: Config, plan: dict) -> None:
     path = journal_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
+    tmp = part_name(path)
     tmp.write_text(json.dumps(plan, ensure_ascii=False, indent=1), encoding="utf-8")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.chaos import chaos_point
+from common.errors import TalksError
 from common.names import MAX_COMPONENT_BYTES, sanitize_component
 from pipeline.asr.base import Segment
 from pipeline.config.settings import Config
@@ -27,7 +28,7 @@ from pipeline.filing.transcripts import FORMATS, render
 from pipeline.ledger import FileRow, content_hash
 
 
-class FilingError(Exception):
+class FilingError(TalksError):
     """Filing could not finish; the original is untouched. The message says what to do."""
 
 
@@ -99,7 +100,8 @@ PART_SUFFIX = ".part"
 
 
 def part_name(final: Path) -> Path:
-    """The temporary name a file is written under before it takes `final`'s name."""
+    """The temporary name a file is written under before it takes `final`'s name: hidden,
+    beside it, `.NAME.part` (the one place that says it; sweep_parts finds them by it)."""
     return final.with_name(f".{final.name}{PART_SUFFIX}")
 
 

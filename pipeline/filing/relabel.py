@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.chaos import chaos_point
+from common.errors import TalksError
 from common.names import nfc, same_name
 from pipeline.config.settings import Config
 from pipeline.filing.filed_copy import filed_transcript, retag_filed
@@ -38,7 +39,7 @@ ENROLL_CLIPS = 3       # clips taken from a confirmed talk …
 ENROLL_CLIP_S = 20.0   # … of this much speech each, spread over the talk
 
 
-class RelabelError(Exception):
+class RelabelError(TalksError):
     """The sentence says what to do."""
 
 

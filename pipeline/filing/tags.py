@@ -20,13 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import TalksError
 from pipeline.config.settings import TagsConfig
 from pipeline.filing import riff_info
+from pipeline.filing.place import part_name
 
 ORIGINAL_TITLE = "Original Title: "
 
 
-class TagError(Exception):
+class TagError(TalksError):
     """The file's tags could not be read or written; the talk is filed without them."""
 
 
@@ -255,7 +257,7 @@ def tag_in_place_safely(path: Path, tags: TalkTags,
     """Re-tag a filed copy without ever leaving it half-written: the tags go onto a
     temporary copy, `before_replace` sees it whole (to record its hash), then it replaces
     the file in one rename, keeping the file's times."""
-    tmp = path.with_name(f".{path.name}.part")
+    tmp = part_name(path)
     try:
         shutil.copyfile(path, tmp)
         write_tags(tmp, tags)

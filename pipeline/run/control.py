@@ -15,11 +15,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from pipeline.run.events import (
-    REQUESTS,
     Event,
     FileFailed,
     FileFiled,
     FileSkipped,
+    RunRequest,
     RunRequested,
     StageStarted,
 )
@@ -29,19 +29,19 @@ from pipeline.run.worker import StopFlag
 class RequestSource:
     """Where requests from other processes come from (the run's request file)."""
 
-    def take(self) -> Iterable[str]:
+    def take(self) -> Iterable[RunRequest]:
         return ()
 
 
 class RunControl:
-    """The `cancel` a run is given: `is_set()` says whether to stop before the next chunk,
+    """The `control` a run is given: `is_set()` says whether to stop before the next chunk,
     stage or file. `also` is any other flag with `is_set()` (a signal handler's, a test's):
     when it is set the run stops after the chunk, as if asked to."""
 
     def __init__(self, also: StopFlag | None = None) -> None:
         # A deque, not a list under a lock: appending and popping are atomic, so `ask` may be
         # called from a signal handler that interrupts the run's own thread mid-take.
-        self._asked: deque[str] = deque()
+        self._asked: deque[RunRequest] = deque()
         self._also = also
         self._source: RequestSource = RequestSource()
         self._emit: Callable[[Event], None] | None = None
@@ -52,14 +52,12 @@ class RunControl:
         self.pausing = False
 
     @classmethod
-    def of(cls, cancel: StopFlag | None) -> RunControl:
-        return cancel if isinstance(cancel, RunControl) else cls(also=cancel)
+    def of(cls, control: StopFlag | None) -> RunControl:
+        return control if isinstance(control, RunControl) else cls(also=control)
 
     # --- any thread, or a signal handler ----------------------------------------------------
-    def ask(self, request: str) -> None:
-        if request not in REQUESTS:
-            raise ValueError(f"unknown request {request!r}")
-        self._asked.append(request)
+    def ask(self, request: RunRequest | str) -> None:
+        self._asked.append(RunRequest(request))  # ValueError for a request there is not
 
     # --- the run's thread ------------------------------------------------------------------
     def attach(self, source: RequestSource, emit: Callable[[Event], None]) -> None:
@@ -90,22 +88,22 @@ class RunControl:
         asked = []
         while self._asked:
             asked.append(self._asked.popleft())
-        asked.extend(r for r in self._source.take() if r in REQUESTS)
+        asked.extend(self._source.take())
         if self._also is not None and self._also.is_set() and not self.stopping:
-            asked.append("stop")
+            asked.append(RunRequest.STOP)
         for request in asked:
             self._apply(request)
             if self._emit is not None:
                 self._emit(RunRequested(request))
 
-    def _apply(self, request: str) -> None:
-        if request == "stop":
+    def _apply(self, request: RunRequest) -> None:
+        if request == RunRequest.STOP:
             self.stopping = True
-        elif request == "stop-now":
+        elif request == RunRequest.STOP_NOW:
             self.stopping = self.stopping_now = True
-        elif request == "pause":
+        elif request == RunRequest.PAUSE:
             self.pausing = True
-        elif request == "go-on":
+        elif request == RunRequest.GO_ON:
             self.pausing = False
-        elif request == "more":
+        elif request == RunRequest.MORE:
             self._more = True

@@ -1,19 +1,55 @@
 """What the pipeline tells its faces (the batch printer, the TUI). Nothing else crosses over.
 
 Events are frozen dataclasses made only of plain values, so they can cross a process pipe
-and a thread boundary unchanged.
+and a thread boundary unchanged. Their words are enums (Stage, SpeakerDecision, RunRequest):
+StrEnums, so the JSON of an event (publish.py) holds the same strings it always did, and
+`event_from_dict` turns them back into the enums.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import sys
+import typing
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pipeline.run.states import Stage
+from speakers.decisions import SpeakerDecision
+
+
+class RunRequest(StrEnum):
+    """What a running queue can be asked (see control.py)."""
+    STOP = "stop"          # after the chunk in progress
+    STOP_NOW = "stop-now"  # at once (the chunk in progress is lost)
+    PAUSE = "pause"        # after the file in progress
+    GO_ON = "go-on"        # the pause is off
+    MORE = "more"          # look in the input folders again when the queue is done
 
 
 @dataclass(frozen=True)
 class Event:
-    pass
+    def __post_init__(self) -> None:
+        # A word given as its string (an older caller, a test) becomes its enum member, so an
+        # event's words are enums wherever it was made; a string no enum has is refused.
+        for name, kind in _enum_fields(type(self)).items():
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                object.__setattr__(self, name, kind(value))
+
+
+def _enum_fields(cls: type) -> dict[str, type[enum.Enum]]:
+    found = _ENUM_FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = {f.name: hints[f.name] for f in dataclasses.fields(cls)
+                 if isinstance(hints[f.name], type) and issubclass(hints[f.name], enum.Enum)}
+        _ENUM_FIELDS[cls] = found
+    return found
+
+
+_ENUM_FIELDS: dict[type, dict[str, type[enum.Enum]]] = {}
 
 
 @dataclass(frozen=True)
@@ -32,7 +68,7 @@ class FileSkipped(Event):
 @dataclass(frozen=True)
 class StageStarted(Event):
     file: str
-    stage: str  # probe, transcribe, identify, title, organize
+    stage: Stage
 
 
 @dataclass(frozen=True)
@@ -68,7 +104,7 @@ class MemoryCheckpoint(Event):
 @dataclass(frozen=True)
 class SpeakerDecided(Event):
     file: str
-    decision: str  # match, unknown, review, off
+    decision: SpeakerDecision
     speaker: str
     candidates: tuple[tuple[str, float], ...] = field(default_factory=tuple)
 
@@ -104,7 +140,7 @@ class CompactMade(Event):
 @dataclass(frozen=True)
 class FileFailed(Event):
     file: str
-    stage: str
+    stage: Stage
     reason: str
 
 
@@ -112,13 +148,7 @@ class FileFailed(Event):
 class RunRequested(Event):
     """The running queue took a request: from its own face, or from another `talks` that
     follows it. Every face that shows the run learns it from here."""
-    request: str  # one of REQUESTS
-
-
-# stop: after the chunk in progress · stop-now: at once (the chunk in progress is lost) ·
-# pause: after the file in progress · go-on: the pause is off · more: look in the input
-# folders again when the queue is done, and take what is new.
-REQUESTS = ("stop", "stop-now", "pause", "go-on", "more")
+    request: RunRequest
 
 
 @dataclass(frozen=True)
@@ -152,13 +182,14 @@ def _tuples(value: object) -> object:
 
 
 def event_from_dict(data: dict) -> Event | None:
-    """The event a dict from `event_to_dict` stands for; None for a kind this version does
-    not know (a newer `talks` wrote it) or a dict that does not fit it."""
+    """The event a dict from `event_to_dict` stands for, its words as enums again; None for a
+    kind this version does not know (a newer `talks` wrote it) or a dict that does not fit it
+    (a word this version does not know)."""
     cls = getattr(sys.modules[__name__], str(data.get("type")), None)
     if not (isinstance(cls, type) and issubclass(cls, Event) and cls is not Event):
         return None
     names = {f.name for f in dataclasses.fields(cls)}
     try:
         return cls(**{k: _tuples(v) for k, v in data.items() if k in names})
-    except TypeError:
+    except (TypeError, ValueError):
         return None

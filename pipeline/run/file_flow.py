@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import media
 from common.chaos import chaos_point
-from common.errors import Fault, is_machine_fault, unexpected
+from common.errors import Fault, TalksError, is_machine_fault, unexpected
 from pipeline.config.secrets import redact
 from pipeline.config.settings import Config
 from pipeline.filing.place import Filed, release_original
@@ -84,6 +84,8 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
                 return _failed(ctx, exc.stage, str(exc))
             except Fault as exc:
                 _machine_stopped(ctx, stage, exc)
+            except TalksError as exc:  # foreseen: this stage's failure, in the error's words
+                return _failed(ctx, stage, str(exc))
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                 if is_machine_fault(exc):
                     _machine_stopped(ctx, stage, locate(exc, config))

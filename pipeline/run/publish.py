@@ -30,7 +30,7 @@ import psutil
 from common.errors import Fault
 from pipeline.config.secrets import redact
 from pipeline.run.control import RequestSource
-from pipeline.run.events import ChunkDone, Event, event_from_dict, event_to_dict
+from pipeline.run.events import ChunkDone, Event, RunRequest, event_from_dict, event_to_dict
 from pipeline.run.logs import get_logger
 
 STATUS_FILE = "run.json"
@@ -117,13 +117,16 @@ def _json_lines(path: Path, offset: int, size: int) -> tuple[list[dict], int]:
     return items, offset + cut
 
 
-def ask_run(folder: Path, status: RunStatus, request: str) -> None:
+def ask_run(folder: Path, status: RunStatus, request: RunRequest) -> None:
     """Send `request` to the run `status` describes; it takes it within a fraction of a second
     (and announces it as a RunRequested event)."""
-    line = json.dumps({"run": status.run, "request": request, "from": os.getpid(),
+    line = json.dumps({"run": status.run, "request": RunRequest(request), "from": os.getpid(),
                        "t": round(time.time(), 3)})
     with open(folder / REQUESTS_FILE, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
+
+
+_KNOWN = frozenset(request.value for request in RunRequest)
 
 
 class _RequestFile(RequestSource):
@@ -134,7 +137,7 @@ class _RequestFile(RequestSource):
         self.run = run
         self.offset = 0
 
-    def take(self) -> list[str]:
+    def take(self) -> list[RunRequest]:
         try:
             size = self.path.stat().st_size
         except OSError:
@@ -142,7 +145,9 @@ class _RequestFile(RequestSource):
         if size <= self.offset:
             return []
         items, self.offset = _json_lines(self.path, self.offset, size)
-        return [str(item.get("request")) for item in items if item.get("run") == self.run]
+        # A request this version does not know (a newer talks asked it) is left out.
+        return [RunRequest(str(item.get("request"))) for item in items
+                if item.get("run") == self.run and str(item.get("request")) in _KNOWN]
 
 
 class RunPublisher:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from common.errors import TalksError
+
 
 class FileState(StrEnum):
     NEW = "new"
@@ -69,9 +71,10 @@ STAGE_END: dict[Stage, FileState] = {
 NEXT_STAGE: dict[FileState, Stage] = {state: stage for stage, state in STAGE_START.items()}
 
 
-class StageError(Exception):
+class StageError(TalksError):
     """A stage could not finish; the message is the one sentence the user reads (what went
-    wrong and what to do). Raised in the main process and inside worker processes alike."""
+    wrong and what to do). Raised in the main process and inside worker processes alike.
+    (Any other TalksError a stage lets out is that stage's failure just the same.)"""
 
     def __init__(self, stage: Stage | str, message: str):
         super().__init__(message)

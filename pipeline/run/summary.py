@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from common.errors import ExitCode
 from pipeline.run.states import OutcomeStatus, Stage
 
 
@@ -26,8 +27,8 @@ class BatchSummary:
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.count(OutcomeStatus.FAILED) else 0
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.count(OutcomeStatus.FAILED) else ExitCode.OK
 
     def as_dict(self) -> dict:
         return {**{str(status): self.count(status) for status in OutcomeStatus},

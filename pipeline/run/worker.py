@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from common.errors import Fault, is_machine_fault, unexpected
+from common.errors import Fault, TalksError, is_machine_fault, unexpected
 from pipeline.config.settings import Config
 from pipeline.run.events import Event, LogLine
 from pipeline.run.fault_place import locate
@@ -145,6 +145,8 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
         link.send(WorkerResult(WorkerStatus.ERROR, exc.stage, str(exc)))
     except Fault as exc:
         link.send(WorkerResult(WorkerStatus.FAULT, stage, str(exc)))
+    except TalksError as exc:  # foreseen: the stage's failure, in the error's own words
+        link.send(WorkerResult(WorkerStatus.ERROR, stage, str(exc)))
     except Exception as exc:  # noqa: BLE001 - any crash becomes one sentence and a log entry
         config = next((a for a in args if isinstance(a, Config)), None)
         if is_machine_fault(exc) and config is not None:
@@ -158,13 +160,13 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
         conn.close()
 
 
-def _at_once(cancel: StopFlag) -> bool:
-    wants_now = getattr(cancel, "wants_now", None)  # a RunControl can be asked to stop now
+def _at_once(control: StopFlag) -> bool:
+    wants_now = getattr(control, "wants_now", None)  # a RunControl can be asked to stop now
     return bool(wants_now and wants_now())
 
 
 def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Event], None],
-                  cancel: StopFlag | None, stall_seconds: float,
+                  control: StopFlag | None, stall_seconds: float,
                   stage: Stage = Stage.TRANSCRIBE) -> WorkerResult:
     """Run `job(link, *args)` in a child process; forward its events until it reports.
 
@@ -198,14 +200,14 @@ def run_in_worker(job: Callable[..., None], args: tuple, on_event: Callable[[Eve
     last_heard = time.monotonic()
     try:
         while result is None:
-            if cancel is not None and cancel.is_set():
+            if control is not None and control.is_set():
                 if not stop_sent:
                     stop_sent = True
                     try:
                         stopper.send_bytes(b"stop")
                     except OSError:  # the worker has just ended: nothing left to stop
                         pass
-                if _at_once(cancel):  # the chunk in progress is given up; the ledger has the rest
+                if _at_once(control):  # the chunk in progress is given up; the ledger has the rest
                     proc.kill()
                     result = WorkerResult(WorkerStatus.CANCELLED, stage, "stopped at once")
                     break

@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # numpy is imported where it is used: the batch and the app never
     import numpy as np  # load it (~15 MB), only the workers that do the audio work
 
-from common.media import SAMPLE_RATE, MediaError, decode_range
+from common.media import SAMPLE_RATE, decode_range
 from pipeline.config.secrets import secret
 from pipeline.config.settings import Config, decision_values
 from pipeline.ledger import Ledger
 from pipeline.run.events import SpeakerDecided
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
-from pipeline.run.states import FileState, Stage, StageError
+from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
 from pipeline.stages.context import StageContext, run_short_worker
 from speakers.decisions import SpeakerDecision
-from speakers.embedding import EmbedderSettings, EmbedderUnavailable, create_embedder
+from speakers.embedding import EmbedderSettings, create_embedder
 from speakers.library import SpeakerLibrary, unreadable_clip
 from speakers.voice_match import (
     CLIP_SECONDS_READ,
@@ -132,36 +132,29 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
     link.send(checkpoint("speaker worker started", root_pid))
     embedder = create_embedder(embedder_settings(config))
     try:
-        try:
-            embedder.load()
-        except EmbedderUnavailable as exc:
-            raise StageError(Stage.IDENTIFY, str(exc)) from None
+        embedder.load()  # EmbedderUnavailable: this stage's failure, in its words
         threads = one_blas_thread()
         link.send(checkpoint(f"speaker model loaded ({threads} BLAS thread"
                              f"{'s' if threads > 1 else ''})", root_pid))
         with Ledger(config.output.ledger_path) as ledger:
             cpu_began = time.process_time()
-            try:
-                unreadable: list[Path] = []
-                enrolled, fresh = enrolled_embeddings(SpeakerLibrary(sp.folder).people(),
-                                                      embedder, ledger, read_clip, unreadable)
-                for clip in unreadable:  # said with each talk, until it is mended
-                    get_logger().warning(unreadable_clip(clip, sp.folder))
-                cpu_clips = time.process_time()
-                samples = plan_speech_samples(talk_speech(ledger, file_id), duration,
-                                              sp.sample_count, sp.sample_seconds,
-                                              sp.sample_offset_s, sp.skip_end_s)
-                per_sample = []
-                heard = 0.0
-                for pieces in samples:
-                    audio = read_sample(path, pieces)
-                    if len(audio) < MIN_SAMPLE_S * SAMPLE_RATE:
-                        continue  # the file ended sooner than its header said
-                    heard += len(audio) / SAMPLE_RATE
-                    per_sample.append(score_sample(embedder.embed(audio), enrolled,
-                                                   sp.scoring))
-            except MediaError as exc:
-                raise StageError(Stage.IDENTIFY, str(exc)) from None
+            unreadable: list[Path] = []
+            enrolled, fresh = enrolled_embeddings(SpeakerLibrary(sp.folder).people(),
+                                                  embedder, ledger, read_clip, unreadable)
+            for clip in unreadable:  # said with each talk, until it is mended
+                get_logger().warning(unreadable_clip(clip, sp.folder))
+            cpu_clips = time.process_time()
+            samples = plan_speech_samples(talk_speech(ledger, file_id), duration,
+                                          sp.sample_count, sp.sample_seconds,
+                                          sp.sample_offset_s, sp.skip_end_s)
+            per_sample = []
+            heard = 0.0
+            for pieces in samples:
+                audio = read_sample(path, pieces)
+                if len(audio) < MIN_SAMPLE_S * SAMPLE_RATE:
+                    continue  # the file ended sooner than its header said
+                heard += len(audio) / SAMPLE_RATE
+                per_sample.append(score_sample(embedder.embed(audio), enrolled, sp.scoring))
             # What the samples cost, for the log (and the speaker benchmark).
             link.send(checkpoint(
                 f"speaker samples embedded ({heard:.1f} s of speech in "

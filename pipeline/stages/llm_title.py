@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from common.errors import TalksError
 from pipeline.config.settings import TitlesConfig
 
 NO_KEY = "not-needed"  # local servers want no key, but the client insists on one
@@ -25,7 +26,7 @@ _REFUSAL = re.compile(r"^(i'?m sorry|sorry|i can(?:no|')t|i am unable|i'm unable
 _LABEL = re.compile(r"^\s*(title|summary)\s*[:\-–]\s*", re.IGNORECASE)
 
 
-class LlmUnavailable(Exception):
+class LlmUnavailable(TalksError):
     """The model gave no usable title; the message is the reason for the log."""
 
 

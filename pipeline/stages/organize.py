@@ -16,9 +16,8 @@ from common import media
 from common.chaos import chaos_point
 from common.errors import fault, is_machine_fault
 from pipeline.config.settings import Config
-from pipeline.filing.compact import CompactError
 from pipeline.filing.filed_copy import compact_report, plan_filing, record_compact
-from pipeline.filing.place import FilingError, file_talk, release_original, remove_previous_filing
+from pipeline.filing.place import file_talk, release_original, remove_previous_filing
 from pipeline.filing.talk_record import talk_meta
 from pipeline.ledger import Ledger
 from pipeline.run.events import FileFiled
@@ -49,8 +48,6 @@ def organize_stage(ctx: StageContext) -> None:
                            raw_backup=str(filed.raw) if filed.raw else None)
         chaos_point("organize.committed")
         release_original(config, row, filed)
-    except (FilingError, CompactError) as exc:
-        raise StageError(Stage.ORGANIZE, str(exc)) from None
     except OSError as exc:
         raise _filing_failed(exc, config, Path(row.path)) from None
     made = compact_report(row, filing, filed.talk)
@@ -105,10 +102,7 @@ def speech_job(link: WorkerLink, file_id: int, path_str: str, config: Config,
                 link.send(WorkerResult(WorkerStatus.CANCELLED, Stage.ORGANIZE,
                                        "stopped between chunks"))
                 return
-            try:
-                pcm = media.decode_range(path, chunk.start, chunk.end - chunk.start)
-            except media.MediaError as exc:
-                raise StageError(Stage.ORGANIZE, str(exc)) from None
+            pcm = media.decode_range(path, chunk.start, chunk.end - chunk.start)
             found = get_speech_timestamps(pcm, VadOptions(min_silence_duration_ms=MIN_SILENCE_MS))
             del pcm
             rate = media.SAMPLE_RATE

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 from common.chaos import chaos_point
-from common.errors import Fault
-from common.media import MediaError, Squeezed, decode_range, squeeze_silence
-from pipeline.asr import ModelNotFound, create_engine
+from common.media import Squeezed, decode_range, squeeze_silence
+from pipeline.asr import create_engine
 from pipeline.asr.base import Engine, Segment
 from pipeline.config.settings import Config
 from pipeline.filing.cues import repair
@@ -22,7 +21,7 @@ from pipeline.ledger import Ledger
 from pipeline.run.events import ChunkDone, ChunkPlanned
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint, return_freed_memory
-from pipeline.run.states import FileState, Stage, StageError
+from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus, run_in_worker
 from pipeline.stages.chunking import drop_repetition_loops, plan_chunks, quietest_point
 from pipeline.stages.context import Cancelled, StageContext, check
@@ -134,10 +133,7 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
         if not chunks:
             def find_cut(lo: float, hi: float) -> float:
                 return quietest_point(decode_range(path, lo, hi - lo), lo)
-            try:
-                plan = plan_chunks(duration, config.transcription.chunk_seconds, find_cut)
-            except MediaError as exc:
-                raise StageError(Stage.TRANSCRIBE, str(exc)) from None
+            plan = plan_chunks(duration, config.transcription.chunk_seconds, find_cut)
             ledger.save_plan(file_id, plan)
             chunks = ledger.chunks(file_id)
         total = len(chunks)
@@ -164,19 +160,14 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
                                           "stopped between chunks")
                     break
                 if engine is None:
-                    try:
-                        engine = _engine_for(config, max(c.end - c.start for c in chunks
-                                                         if not c.done))
-                        engine.load()
-                    except ModelNotFound as exc:  # every file would need it: the run stops
-                        raise Fault(str(exc)) from None
+                    # A model not found (a Fault) stops the run: every file would need it.
+                    engine = _engine_for(config, max(c.end - c.start for c in chunks
+                                                     if not c.done))
+                    engine.load()
                     link.send(checkpoint("model loaded", root_pid, engine.device_memory()))
                 began = time.monotonic()
-                try:
-                    segments, speech = _transcribe_range(engine, config, path, chunk.start,
-                                                         chunk.end)
-                except MediaError as exc:
-                    raise StageError(Stage.TRANSCRIBE, str(exc)) from None
+                segments, speech = _transcribe_range(engine, config, path, chunk.start,
+                                                     chunk.end)
                 text = " ".join(s.text for s in segments)
                 seconds = time.monotonic() - began
                 ledger.save_chunk(file_id, chunk.idx, text,

@@ -195,7 +195,7 @@ class FakePipeline:
         self.progress: dict[str, int] = {}
         self.runs = 0
         self.full_scans = 0
-        self.stopped_by_cancel = False
+        self.stopped_on_request = False
         self.stopped_at_once = False
         self.block: threading.Event | None = None  # set: the run waits here (a busy model)
 
@@ -203,12 +203,12 @@ class FakePipeline:
         for _ in range(chunks):
             self.gate.release()
 
-    def __call__(self, config: Config, on_event, cancel=None, full_scan: bool = False,
+    def __call__(self, config: Config, on_event, control=None, full_scan: bool = False,
                  face: str = "batch") -> None:
         self.runs += 1
         self.full_scans += bool(full_scan)
         began = time.monotonic()
-        with run_session(config, on_event, cancel, face) as session:
+        with run_session(config, on_event, control, face) as session:
             emit, control = session.emit, session.control
             emit(_memory("batch start"))
             if full_scan:
@@ -280,13 +280,13 @@ class FakePipeline:
                 if index >= self.chunks:
                     break
                 if control.is_set():
-                    self.stopped_by_cancel = stopped = True
+                    self.stopped_on_request = stopped = True
                     break
                 if not loaded:
                     from_worker(_memory("model loaded"))
                     loaded = True
                 if not self._chunk_allowed(control):
-                    self.stopped_at_once = self.stopped_by_cancel = True
+                    self.stopped_at_once = self.stopped_on_request = True
                     return False  # the worker is ended mid-chunk: nothing more from it
                 self.progress[name] = index + 1
                 from_worker(ChunkDone(name, index, self.chunks, index * 30.0, index * 30.0 + 30,

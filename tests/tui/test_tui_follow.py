@@ -104,7 +104,7 @@ def test_the_app_follows_a_batch_and_stops_it_after_the_chunk(tmp_path):
             fake.step()
             await wait_for(pilot, lambda: not app.live.running, what="the run to end")
             await pilot.pause(0.3)
-            assert fake.stopped_by_cancel and fake.progress == {"a.mp3": 2}
+            assert fake.stopped_on_request and fake.progress == {"a.mp3": 2}
             assert f"Stopped (batch, pid {pid})" in screen_text(app)
             assert "queue idle" in status_line(app)
 
@@ -194,7 +194,7 @@ def test_the_app_closes_its_screen_when_the_terminal_goes_and_its_queue_goes_on(
         assert own is not None and not own.ended.is_set()  # the queue goes on, headless
         fake.step(3)
         assert own.ended.wait(10)
-        assert fake.done == {"a.mp3"} and not fake.stopped_by_cancel
+        assert fake.done == {"a.mp3"} and not fake.stopped_on_request
 
     run(scenario)
 

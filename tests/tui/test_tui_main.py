@@ -159,7 +159,7 @@ def test_start_shows_live_progress_then_pause_finishes_the_file_first(tmp_path):
             await wait_for(pilot, lambda: "pausing" in screen_text(app))
             fake.step(2)
             await queue_ended(pilot, app)
-            assert fake.done == {"a.mp3"} and not fake.stopped_by_cancel
+            assert fake.done == {"a.mp3"} and not fake.stopped_on_request
             assert "Paused" in screen_text(app)
             assert cells(app, "b.mp3")[1] == "new"
             # s again goes on with the next file.
@@ -189,7 +189,7 @@ def test_stop_ends_between_chunks_and_start_resumes_there(tmp_path):
             await wait_for(pilot, lambda: "stopping after this chunk" in screen_text(app))
             fake.step()  # the chunk under way finishes; then it stops
             await queue_ended(pilot, app)
-            assert fake.stopped_by_cancel and fake.progress == {"a.mp3": 2}
+            assert fake.stopped_on_request and fake.progress == {"a.mp3": 2}
             assert "Stopped" in screen_text(app)
             await pilot.press("s")
             await wait_for(pilot, lambda: app.live.current is not None)
@@ -260,7 +260,7 @@ def test_quit_mid_file_stops_after_the_chunk(tmp_path):
             assert app.is_running and app.quit_requested
             fake.step()  # the chunk under way ends; the queue stops; the app quits
             await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
-        assert fake.stopped_by_cancel and fake.progress == {"a.mp3": 2}
+        assert fake.stopped_on_request and fake.progress == {"a.mp3": 2}
 
     run(scenario)
 
@@ -287,7 +287,7 @@ def test_q_twice_quits_at_once(tmp_path):
 def test_problems_of_the_queue_are_said(tmp_path):
     config = home_with(tmp_path, ["a.mp3"])
 
-    def busy(config, on_event, cancel, **_options):
+    def busy(config, on_event, control, **_options):
         raise Busy("Another talks run is filing into out: wait for it to finish.")
 
     async def scenario():

@@ -50,13 +50,13 @@ class RealRunner:
     def __init__(self) -> None:
         self.plans: list[ChunkPlanned] = []
 
-    def __call__(self, config, on_event, cancel=None, **options):
+    def __call__(self, config, on_event, control=None, **options):
         def seen(event) -> None:
             if isinstance(event, ChunkPlanned):
                 self.plans.append(event)
             on_event(event)
 
-        return run_batch(config, seen, cancel, **options)
+        return run_batch(config, seen, control, **options)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from common.errors import EXIT_SIGINT, EXIT_SIGTERM, Fault
+from common.errors import ExitCode, Fault
 from pipeline.api.configuration import Config, get_logger, redact
 from pipeline.api.runs import (
     BatchFinished,
@@ -31,8 +31,10 @@ from pipeline.api.runs import (
     FileSkipped,
     LogLine,
     OutcomeStatus,
+    RunRequest,
     RunRequested,
     SpeakerDecided,
+    Stage,
     StageStarted,
     run_batch,
 )
@@ -48,9 +50,10 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-ASKED = {"stop": "stop after the current chunk", "stop-now": "stop at once",
-         "pause": "pause after the current recording", "go-on": "go on (no pause)",
-         "more": "look for new recordings when the queue is done"}
+ASKED = {RunRequest.STOP: "stop after the current chunk", RunRequest.STOP_NOW: "stop at once",
+         RunRequest.PAUSE: "pause after the current recording",
+         RunRequest.GO_ON: "go on (no pause)",
+         RunRequest.MORE: "look for new recordings when the queue is done"}
 
 
 class PlainPrinter:
@@ -99,7 +102,7 @@ class PlainPrinter:
         elif isinstance(event, LogLine) and event.level in ("WARNING", "ERROR"):
             self.line(f"{tag}{event.file}: note: {event.message}", "yellow")
         elif isinstance(event, RunRequested):
-            self.line(f"Asked to {ASKED.get(event.request, event.request)}.", "yellow")
+            self.line(f"Asked to {ASKED[event.request]}.", "yellow")
         elif isinstance(event, BatchFinished):
             pass  # the summary says it
 
@@ -154,14 +157,14 @@ class RichPrinter(PlainPrinter):
             f" · about {duration_text(left)} left" if left is not None else "")
         grid = Table.grid(padding=(0, 1), expand=True)
         cells: list[RenderableType] = [Text(f"{where}{_short(cur.name, 30)}", style="bold")]
-        if cur.stage == "transcribe" and cur.chunks_total:
+        if cur.stage == Stage.TRANSCRIBE and cur.chunks_total:
             cells.append(Text(f"chunk {cur.chunks_done}/{cur.chunks_total}", style="cyan"))
         else:
             cells.append(Text(cur.state_text, style="cyan"))
         cells.append(Text(times, style="dim"))
         for _cell in cells:
             grid.add_column(no_wrap=True)
-        if cur.stage == "transcribe" and cur.chunks_total:  # the bar takes the room left
+        if cur.stage == Stage.TRANSCRIBE and cur.chunks_total:  # the bar takes the room left
             grid.add_column(ratio=1)
             cells.append(ProgressBar(total=cur.chunks_total, completed=cur.chunks_done))
         grid.add_row(*cells)
@@ -198,7 +201,7 @@ class StopNow(BaseException):
 
 class StopSignals:
     """SIGINT and SIGTERM: the first stops the run after the current chunk; a second one
-    stops it at once. `is_set` is the run's cancel flag."""
+    stops it at once. `is_set` is the run's stop flag."""
 
     def __init__(self, say: Callable[[str], None]):
         self.say = say  # the printer's line: above a live display, not through it
@@ -221,7 +224,7 @@ class StopSignals:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_SIGTERM if self.received == signal.SIGTERM else EXIT_SIGINT
+        return ExitCode.SIGTERM if self.received == signal.SIGTERM else ExitCode.SIGINT
 
 
 def run(config: Config, full_scan: bool, as_json: bool) -> int:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.errors import EXIT_OK
+from common.errors import ExitCode
 from pipeline.api.configuration import ENV_FOR, Config, secret_keys
 
 
@@ -55,4 +55,4 @@ def validate(config: Config) -> int:
     print(f"{config.source}: OK")
     for warning in secret_warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK

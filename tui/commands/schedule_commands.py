@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from common.errors import ExitCode
 from pipeline.api.configuration import Config
-
-OK, FAILED = 0, 1
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -20,15 +18,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    from pipeline.api.config_files import ScheduleError, install, remove, status
-    try:
-        if args.schedule_command == "install":
-            print(install(config))
-        elif args.schedule_command == "remove":
-            print(remove(config))
-        else:
-            print("\n".join(status(config)))
-    except ScheduleError as exc:
-        print(f"talks: {exc}", file=sys.stderr)
-        return FAILED
-    return OK
+    from pipeline.api.config_files import install, remove, status
+    # A ScheduleError is told by tui/cli.py, as any TalksError: `talks: {sentence}`, exit 1.
+    if args.schedule_command == "install":
+        print(install(config))
+    elif args.schedule_command == "remove":
+        print(remove(config))
+    else:
+        print("\n".join(status(config)))
+    return ExitCode.OK

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from common.errors import ExitCode
 from pipeline.api.config_files import (
     Answers,
     answers_from,
@@ -26,8 +27,6 @@ from pipeline.api.config_files import (
 )
 from pipeline.api.configuration import InputConfig, resolve_path
 from pipeline.api.voices import SpeakerLibrary
-
-OK, FAILED, USAGE = 0, 1, 2
 
 
 class NoAnswer(Exception):
@@ -138,20 +137,20 @@ def run(path: Path, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     if path.is_file() and existing(path) is None:
         p.say(f"talks: {path} exists but does not load: fix what `talks --config {path} "
               "config validate` lists, or move it away, then run setup again.")
-        return USAGE
+        return ExitCode.USAGE
     try:
         answers = interview(p, path)
     except NoAnswer:
         p.say("\ntalks setup stopped: no more answers on its input. Nothing was written.")
-        return USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         p.say("\nStopped. Nothing was written.")
-        return 130
+        return ExitCode.SIGINT
     try:
         config = save(build(answers, path, existing(path)), path)
     except Exception as exc:  # noqa: BLE001 - a ConfigError or a disk error, said plainly
         p.say(f"talks: nothing was written: {exc}")
-        return FAILED
+        return ExitCode.FAILED
     p.say(f"Wrote {path}; `talks config validate`: OK.")
     if answers.schedule:
         from pipeline.api.config_files import ScheduleError, install
@@ -162,4 +161,4 @@ def run(path: Path, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
             p.say(f"The schedule was not installed: {exc}")
     p.say("Next: `talks` opens the app (s starts the queue); `talks --batch` files every "
           "new recording headless; `talks --watch` files them as they arrive.")
-    return OK
+    return ExitCode.OK

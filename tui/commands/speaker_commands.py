@@ -6,18 +6,17 @@ The TUI calls the same functions (speakers.library, speakers.identify, pipeline.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.errors import ExitCode
 from common.names import same_name
 from pipeline.api.configuration import Config
 
 if TYPE_CHECKING:
     from pipeline.api.archive import PersonMoved
 
-OK, FAILED = 0, 1
 FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is only a hint
 
 
@@ -59,7 +58,7 @@ def _list(config: Config) -> int:
     if not people:
         print(f"No speakers enrolled in {library.folder}. Add one with: "
               "talks speakers add NAME CLIP…")
-        return OK
+        return ExitCode.OK
     key = embedding_key(config)
     seconds = library.seconds()
     with Ledger(config.output.ledger_path) as ledger:
@@ -75,14 +74,13 @@ def _list(config: Config) -> int:
                 unreadable = "  — cannot be read as audio: replace it or remove it" \
                     if not clip_seconds(clip) else ""
                 print(f"    {clip.relative_to(library.folder)}{unreadable}")
-    return OK
+    return ExitCode.OK
 
 
 def _check(config: Config) -> int:
     from pipeline.api.configuration import decision_values
     from pipeline.api.voices import (
         MIN_SPEECH_S,
-        EmbedderUnavailable,
         SpeakerLibrary,
         embed_library,
         leave_one_out,
@@ -96,12 +94,8 @@ def _check(config: Config) -> int:
         print(f"  {sentence}")
     if not people:
         print("Nobody is enrolled yet: add a person with talks speakers add NAME CLIP…")
-        return OK
-    try:
-        enrolled, fresh = embed_library(config, people, unreadable)
-    except EmbedderUnavailable as exc:
-        print(f"talks: {exc}", file=sys.stderr)
-        return FAILED
+        return ExitCode.OK
+    enrolled, fresh = embed_library(config, people, unreadable)  # EmbedderUnavailable: cli.py
     for clip in unreadable:
         print(f"  {unreadable_clip(clip, library.folder)}")
     # The report counts each person's clips as enrolled_embeddings gave them: without these.
@@ -119,7 +113,7 @@ def _check(config: Config) -> int:
     report = leave_one_out(enrolled, sp.scoring)
     if not report.clips:
         print("Each person needs two clips or more for a leave-one-out check.")
-        return OK
+        return ExitCode.OK
     print(f"Leave-one-out: {report.top1:.0%} of {len(report.clips)} clips find their own "
           "person first.")
     own = [c.own for c in report.clips]
@@ -142,7 +136,7 @@ def _check(config: Config) -> int:
             print(f"  This rests on {len(report.clips)} clips of {len(people)} people: with "
                   "so few, the values calibrated for the backend (threshold and margin left at "
                   "0 in config.toml) are the safer choice.")
-    return OK
+    return ExitCode.OK
 
 
 def enrolled_clip(people: list, name: str, index: int) -> Path:
@@ -155,14 +149,14 @@ def _review(config: Config) -> int:
         rows = ledger.needing_review()
     if not rows:
         print("No talks need review.")
-        return OK
+        return ExitCode.OK
     for row in rows:
         ev = row.speaker_evidence or {}
         tops = ", ".join(f"{n} {s:.3f}" for n, s in ev.get("candidates", [])[:3])
         print(f"{row.id}: {row.destination}")
         print(f"    candidates: {tops or 'none'}; {ev.get('reason', '')}")
     print("Relabel one with: talks relabel NUMBER NAME [--enroll]")
-    return OK
+    return ExitCode.OK
 
 
 def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
@@ -176,52 +170,48 @@ def _asks_for(args: argparse.Namespace, done: PersonMoved) -> bool:
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    from common.media import MediaError
     from pipeline.api.archive import (
-        RelabelError,
         finish_person_move,
         move_person_everywhere,
         relabel_talk,
     )
-    from pipeline.api.voices import LibraryError, SpeakerLibrary
-    try:
-        interrupted = finish_person_move(config)  # one killed half-way is finished first
-        if interrupted is not None:
-            print(f"Finished an interrupted change: {interrupted.summary()}")
-            if _asks_for(args, interrupted):
-                return OK  # the command run again after its kill: nothing more to do
-        if args.command == "review":
-            return _review(config)
-        if args.command == "relabel":
-            # It moves filed talks: it takes the run lock (not while a run files).
-            done = relabel_talk(config, args.talk, args.name, args.enroll)
-            print(f"Filed as {done.talk}")
-            for clip in done.enrolled:
-                print(f"Enrolled {clip} for {args.name}")
-            return OK
-        library = SpeakerLibrary(config.speakers.folder)
-        _sweep_partial_clips(config.speakers.folder)
-        action = args.speakers_command
-        if action == "list":
-            return _list(config)
-        if action == "check":
-            return _check(config)
-        if action == "add":
-            for clip in library.add(args.name, [Path(c) for c in args.clips],
-                                    args.start, args.duration):
-                print(f"Added {clip}")
-        elif action in ("rename", "merge"):
-            # It moves filed talks: it takes the run lock (not while a run files).
-            old, new = ((args.old, args.new) if action == "rename"
-                        else (args.source, args.target))
-            print(move_person_everywhere(config, old, new, merge=action == "merge").summary())
-        elif action == "remove":
-            kept = library.remove(args.name)
-            print(f"Removed {args.name}; the clips are kept in {kept}.")
-        return OK
-    except (LibraryError, RelabelError, MediaError) as exc:
-        print(f"talks: {exc}", file=sys.stderr)
-        return FAILED
+    from pipeline.api.voices import SpeakerLibrary
+    # A LibraryError, RelabelError, MediaError … (any TalksError) is told by tui/cli.py:
+    # `talks: {sentence}` and its exit code.
+    interrupted = finish_person_move(config)  # one killed half-way is finished first
+    if interrupted is not None:
+        print(f"Finished an interrupted change: {interrupted.summary()}")
+        if _asks_for(args, interrupted):
+            return ExitCode.OK  # the command run again after its kill: nothing more to do
+    if args.command == "review":
+        return _review(config)
+    if args.command == "relabel":
+        # It moves filed talks: it takes the run lock (not while a run files).
+        done = relabel_talk(config, args.talk, args.name, args.enroll)
+        print(f"Filed as {done.talk}")
+        for clip in done.enrolled:
+            print(f"Enrolled {clip} for {args.name}")
+        return ExitCode.OK
+    library = SpeakerLibrary(config.speakers.folder)
+    _sweep_partial_clips(config.speakers.folder)
+    action = args.speakers_command
+    if action == "list":
+        return _list(config)
+    if action == "check":
+        return _check(config)
+    if action == "add":
+        for clip in library.add(args.name, [Path(c) for c in args.clips],
+                                args.start, args.duration):
+            print(f"Added {clip}")
+    elif action in ("rename", "merge"):
+        # It moves filed talks: it takes the run lock (not while a run files).
+        old, new = ((args.old, args.new) if action == "rename"
+                    else (args.source, args.target))
+        print(move_person_everywhere(config, old, new, merge=action == "merge").summary())
+    elif action == "remove":
+        kept = library.remove(args.name)
+        print(f"Removed {args.name}; the clips are kept in {kept}.")
+    return ExitCode.OK
 
 
 def _sweep_partial_clips(folder: Path) -> None:

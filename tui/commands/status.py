@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.errors import ExitCode
 from common.names import is_text
 from pipeline.api.archive import FileState
 from pipeline.api.configuration import Config
@@ -37,7 +38,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render(report))
-    return 0
+    return ExitCode.OK
 
 
 # --- what is known -----------------------------------------------------------------------------

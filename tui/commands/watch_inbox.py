@@ -18,10 +18,10 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from common.errors import Busy
+from common.errors import Busy, ExitCode
 from common.names import readable
 from pipeline.api.configuration import Config, get_logger
-from pipeline.api.runs import InboxWatcher, missing_input_folders, run_batch
+from pipeline.api.runs import InboxWatcher, OutcomeStatus, missing_input_folders, run_batch
 from tui.commands.batch_run import PlainPrinter, RichPrinter, print_summary
 from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 
@@ -53,7 +53,7 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
     if not watched:
         watcher.stop()
         print("None of the input folders exist: nothing to watch.", file=err)
-        return 2
+        return ExitCode.USAGE
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     printer = RichPrinter(err) if err.isatty() else PlainPrinter(err)
@@ -67,7 +67,7 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
                 try:
                     summary = run_batch(config, printer, stop, face="watch")
                     due, said_busy, batches = False, False, batches + 1
-                    if any(o.status != "unchanged" for o in summary.outcomes):
+                    if any(o.status != OutcomeStatus.UNCHANGED for o in summary.outcomes):
                         print_summary(summary, err)
                     print("Up to date; waiting for new recordings.", file=err, flush=True)
                     if max_batches is not None and batches >= max_batches:
@@ -87,9 +87,9 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
             due = True
     except KeyboardInterrupt:
         print("Stopped watching. Run again to resume where it stopped.", file=err)
-        return 130
+        return ExitCode.SIGINT
     finally:
         printer.close()
         watcher.stop()
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return ExitCode.OK

@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from pipeline.api.archive import FileEntry, Ledger
+from pipeline.api.archive import FileEntry, FileState, Ledger
 from tui.progress_model import LiveState
 from tui.screens.config_editor import SettingsScreen
 from tui.screens.log import LogScreen
@@ -100,11 +100,13 @@ class MainScreen(Screen):
 
     def _show_status(self, live: LiveState) -> None:
         entries = self.table.entries
-        filed = sum(1 for e in entries if e.row and e.row.state == "filed")
-        review = sum(1 for e in entries if e.row and e.row.state == "filed" and e.row.needs_review)
-        failed = sum(1 for e in entries if e.problem or (e.row and e.row.state == "failed"))
+        filed = sum(1 for e in entries if e.row and e.row.state == FileState.FILED)
+        review = sum(1 for e in entries
+                     if e.row and e.row.state == FileState.FILED and e.row.needs_review)
+        failed = sum(1 for e in entries
+                     if e.problem or (e.row and e.row.state == FileState.FAILED))
         waiting = sum(1 for e in entries if e.present and not e.problem and not (
-            e.row and e.row.state in ("filed", "skipped")))
+            e.row and e.row.state in (FileState.FILED, FileState.SKIPPED)))
         counts = [f"{len(entries)} recordings", f"{filed} filed"]
         if review:
             counts.append(f"{review} to review")

@@ -14,12 +14,12 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import DataTable
 
-from pipeline.api.archive import FileEntry
-from tui.progress_model import LiveState, duration_text
+from pipeline.api.archive import FileEntry, FileState
+from tui.progress_model import QUEUED, LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")
-PAST = {"probed": "probed", "transcribed": "transcribed", "identified": "identified",
-        "titled": "titled"}
+PAST = {FileState.PROBED: "probed", FileState.TRANSCRIBED: "transcribed",
+        FileState.IDENTIFIED: "identified", FileState.TITLED: "titled"}
 
 
 def state_of(entry: FileEntry, live: LiveState) -> tuple[str, str]:
@@ -28,19 +28,19 @@ def state_of(entry: FileEntry, live: LiveState) -> tuple[str, str]:
         return "failed: bad name", "bold red"  # the detail line says why
     word = live.state_of(entry.name)
     row = entry.row
-    if word and word != "queued":
+    if word and word != QUEUED:
         return word, "bold cyan"
-    if row is not None and row.state == "filed":
+    if row is not None and row.state == FileState.FILED:
         return ("needs review", "bold yellow") if row.needs_review else ("filed", "green")
     if word:
         return word, "cyan"
-    if row is None or row.state == "new":
+    if row is None or row.state == FileState.NEW:
         return "new", ""
-    if row.state == "failed":
+    if row.state == FileState.FAILED:
         return f"failed: {row.error or row.failed_stage}", "bold red"
-    if row.state == "skipped":
+    if row.state == FileState.SKIPPED:
         return f"skipped: {row.error or ''}", "yellow"
-    if row.state == "probed" and entry.chunks_total:
+    if row.state == FileState.PROBED and entry.chunks_total:
         return f"transcribed {entry.chunks_done}/{entry.chunks_total}", "magenta"
     return PAST.get(row.state, row.state), "magenta"
 
@@ -52,11 +52,11 @@ def detail_of(entry: FileEntry, live: LiveState) -> str:
         return f"failed at discover: {entry.problem}"
     if row is None:
         return f"{entry.shown}: not processed yet"
-    if row.state == "filed":
+    if row.state == FileState.FILED:
         where = Path(row.destination or "").name
         more = "  (r reviews it)" if row.needs_review else "  (t shows the transcript)"
         return f"→ {where}{more}"
-    if row.state in ("failed", "skipped"):
+    if row.state in (FileState.FAILED, FileState.SKIPPED):
         return f"{row.state} at {row.failed_stage or 'probe'}: {row.error or ''}"
     word = live.state_of(entry.name)
     if word:

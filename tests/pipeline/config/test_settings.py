@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config.settings import ConfigError, load_config, save_config
+from pipeline.config.settings import ConfigError, load_config
+from pipeline.config.toml_file import write_new
 from tests.support.paths import ROOT  # noqa: E402
 
 
@@ -63,8 +64,8 @@ def test_relative_paths_resolve_against_the_config_file_and_round_trip(tmp_path)
     config = load_config(path)
     assert config.input.folders == [tmp_path / "in", Path("/abs/other")]
     assert config.output.root == tmp_path / "out"
-    # Settings written back with tomli-w load into the same values.
-    save_config(config, path)
+    # Settings written back (by the one TOML writer, tomlkit's) load into the same values.
+    write_new(config, path)
     again = load_config(path)
     assert again == config
 

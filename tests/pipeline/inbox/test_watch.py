@@ -147,7 +147,7 @@ def test_the_app_watch_toggle_starts_the_queue_when_a_recording_arrives(tmp_path
     config_path = config_at(tmp_path)
     started = threading.Event()
 
-    def runner(config, on_event, cancel, **kwargs):
+    def runner(config, on_event, control, **kwargs):
         started.set()  # the real queue is tested elsewhere: here, that it was started
 
     async def scenario():
