@@ -14,7 +14,7 @@ import tomllib
 import pytest
 
 from common import supported
-from common.errors import EXIT_MACHINE, Fault
+from common.errors import ExitCode, Fault
 from common.supported import SUPPORTED, Supported, UnsupportedVersion, release, require
 from tests.support.paths import ROOT
 
@@ -127,7 +127,7 @@ def test_a_version_outside_is_one_sentence_naming_the_range(monkeypatch) -> None
         "`pip install 'faster-whisper>=1.2.1,<1.3'`.")
     # A fault of the machine, as a missing tool is: the faces print it and stop with exit 3.
     assert isinstance(caught.value, Fault)
-    assert caught.value.exit_code == EXIT_MACHINE
+    assert caught.value.exit_code == ExitCode.MACHINE
 
 
 def test_too_old_is_said_the_same_way_and_keeps_pip_s_options(monkeypatch) -> None:

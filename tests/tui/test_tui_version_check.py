@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.errors import EXIT_MACHINE
+from common.errors import ExitCode
 from common.supported import SUPPORTED
 from tests.support.paths import ROOT
 from tests.support.versions import version_faker
@@ -31,7 +31,7 @@ def test_the_app_says_the_supported_textual_range_and_does_not_start(tmp_path: P
         os.close(terminal)
         os.close(main)
     wanted = SUPPORTED["textual"]
-    assert result.returncode == EXIT_MACHINE, result.stderr
+    assert result.returncode == ExitCode.MACHINE, result.stderr
     assert result.stderr == (
         f"talks: textual 9.0.0 is installed, but talks supports textual {wanted.range_text} "
         f"only ({wanted.why}): run `pip install '{wanted.requirement}'`.\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import EXIT_MACHINE
+from common.errors import ExitCode
 from common.supported import SUPPORTED
 from tests.support.paths import ROOT
 from tests.support.versions import version_faker
@@ -53,7 +53,7 @@ def test_batch_stops_with_the_sentence_from_the_worker(tmp_path: Path) -> None:
     sentence = ("faster-whisper 1.4.0 is installed, but talks supports faster-whisper "
                 f"{wanted.range_text} only ({wanted.why}): run "
                 f"`pip install '{wanted.requirement}'`.")
-    assert result.returncode == EXIT_MACHINE, result.stderr
+    assert result.returncode == ExitCode.MACHINE, result.stderr
     assert f"Stopped: {sentence}" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "AttributeError" not in result.stderr
     assert json.loads(result.stdout)["stopped"] == sentence
