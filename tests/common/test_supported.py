@@ -17,6 +17,7 @@ from common import supported
 from common.errors import ExitCode, Fault
 from common.supported import SUPPORTED, Supported, UnsupportedVersion, release, require
 from tests.support.paths import ROOT
+from tests.support.versions import version_faker
 
 # Installed by the Makefile with --no-deps (its own dependencies do not build), not by pip
 # from pyproject.toml.
@@ -46,15 +47,15 @@ def pyproject_requirements() -> list[str]:
 
 
 def fake_version(monkeypatch: pytest.MonkeyPatch, distribution: str, version: str) -> None:
-    """importlib.metadata, as the checking module sees it, gives `version` for one library."""
-    real = importlib.metadata.version
+    """The import path, as the checking module reads it, holds `version` of one library."""
+    real = supported.installed
 
-    def version_of(name: str) -> str:
+    def version_of(name: str) -> str | None:
         if requirement_name(name) == distribution:
             return version
         return real(name)
 
-    monkeypatch.setattr(supported.importlib.metadata, "version", version_of)
+    monkeypatch.setattr(supported, "installed", version_of)
 
 
 @pytest.mark.parametrize("distribution", sorted(set(SUPPORTED) - MAKEFILE_PINNED))
@@ -140,11 +141,21 @@ def test_too_old_is_said_the_same_way_and_keeps_pip_s_options(monkeypatch) -> No
 
 
 def test_a_library_not_installed_is_left_to_its_import(monkeypatch) -> None:
-    def missing(name: str) -> str:
-        raise importlib.metadata.PackageNotFoundError(name)
-
-    monkeypatch.setattr(supported.importlib.metadata, "version", missing)
+    monkeypatch.setattr(supported, "installed", lambda name: None)
     require("mlx-whisper")  # the engine's own import says it is missing
+    assert supported.installed("no-such-distribution-here") is None
+
+
+@pytest.mark.parametrize("distribution", sorted(SUPPORTED))
+def test_the_version_read_is_the_one_importlib_metadata_reads(distribution: str) -> None:
+    assert supported.installed(distribution) == importlib.metadata.version(distribution)
+
+
+def test_a_dist_info_earlier_on_the_path_is_the_one_read(tmp_path, monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(version_faker(tmp_path, {"Faster-Whisper": "9.1.0"})))
+    assert supported.installed("faster_whisper") == "9.1.0"
+    with pytest.raises(UnsupportedVersion, match="faster-whisper 9.1.0 is installed"):
+        require("faster-whisper")
 
 
 @pytest.mark.parametrize(("module", "distribution"), CHECKED_AT_IMPORT)

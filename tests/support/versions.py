@@ -1,30 +1,20 @@
-"""A Python path entry whose sitecustomize makes importlib.metadata report other versions of
-some libraries: the libraries themselves stay the installed ones. Subprocesses started with it
-on PYTHONPATH (talks' workers inherit it) see the faked versions too."""
+"""A folder for the front of PYTHONPATH that makes some libraries look installed in other
+versions: it holds `NAME-VERSION.dist-info` folders, found before site-packages' own (the way
+an import path is searched), while the libraries themselves stay the installed ones.
+Subprocesses started with it on PYTHONPATH (talks' workers inherit it) see the same."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-
-FAKE_VERSIONS = '''
-import importlib.metadata as metadata
-
-_real = metadata.version
-_fake = {FAKES!r}
-
-
-def _version(name):
-    return _fake.get(name.lower().replace("_", "-")) or _real(name)
-
-
-metadata.version = _version
-'''
 
 
 def version_faker(folder: Path, versions: dict[str, str]) -> Path:
-    """`folder`, holding a sitecustomize that reports `versions` (by distribution name)."""
+    """`folder`, holding dist-info folders that report `versions` (by distribution name)."""
     folder.mkdir(parents=True, exist_ok=True)
-    fakes = {name.lower().replace("_", "-"): v for name, v in versions.items()}
-    (folder / "sitecustomize.py").write_text(FAKE_VERSIONS.replace("{FAKES!r}", repr(fakes)),
-                                             encoding="utf-8")
+    for name, version in versions.items():
+        info = folder / f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}.dist-info"
+        info.mkdir(exist_ok=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\n"
+                                       f"Version: {version}\n", encoding="utf-8")
     return folder

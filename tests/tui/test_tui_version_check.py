@@ -1,6 +1,6 @@
 """A Textual outside the supported range: `talks` in a terminal says so in one sentence and
 exits 3 before the app starts. The terminal is a pseudo-terminal; only the version that
-importlib.metadata reports is faked (tests/support/versions.py), Textual is the installed one."""
+the import path reports is faked (tests/support/versions.py), Textual is the installed one."""
 
 from __future__ import annotations
 

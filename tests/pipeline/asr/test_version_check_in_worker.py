@@ -1,7 +1,7 @@
 """A faster-whisper outside the supported range, met where it is met for real: in the
-transcription worker of `talks --batch`. Only the version importlib.metadata reports is faked
-(by a sitecustomize on the path, which the worker inherits); the library itself is the one
-installed. The run stops with the one sentence naming the range, exit 3, no traceback."""
+transcription worker of `talks --batch`. Only the version the import path reports is faked
+(by a dist-info folder early on the path, which the worker inherits); the library itself is
+the one installed. The run stops with the one sentence naming the range, exit 3, no traceback."""
 
 from __future__ import annotations
 
