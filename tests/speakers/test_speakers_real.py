@@ -15,6 +15,8 @@ from speakers.voice_match import decide, plan_samples, score_sample
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.voices import REAL_DIR, make_talk_by, real_speakers, tts_speakers
 
+pytestmark = [pytest.mark.models, pytest.mark.xdist_group("real-speech")]
+
 A, B = "pyannote-speaker90", "pyannote-speaker91"
 
 

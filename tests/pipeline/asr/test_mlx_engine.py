@@ -28,6 +28,8 @@ from tests.support.paths import ROOT
 
 pytest.importorskip("mlx_whisper")
 
+pytestmark = [pytest.mark.models, pytest.mark.mlx]
+
 SPOKEN = ("Good morning everyone. Today we will talk about the history of the old city "
           "and the people who built its bridges.")
 OFFSET = 12.5

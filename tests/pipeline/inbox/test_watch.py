@@ -14,12 +14,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.config.settings import load_config
 from pipeline.inbox.watch import InboxWatcher
 from pipeline.ledger import Ledger, content_hash
 from pipeline.run.states import FileState
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.speech import TALKS, make_talk
+
+pytestmark = [pytest.mark.models]
 
 
 def config_at(tmp_path: Path, polling: bool = False) -> Path:

@@ -277,6 +277,7 @@ def test_no_server_and_a_missing_key_variable_fall_back(log, monkeypatch):
     assert "TALKS_NOT_SET" in log()
 
 
+@pytest.mark.models
 def test_the_pipeline_files_under_the_llm_title_with_its_summary(tmp_path, monkeypatch):
     monkeypatch.setenv("TALKS_TEST_KEY", KEY)
     inbox = tmp_path / "inbox"
