@@ -300,6 +300,7 @@ def test_a_name_that_is_not_utf8_fails_alone_saying_how_to_rename_it(tmp_path, t
 
 # --- three hours --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_three_hour_recording_goes_through_probe_and_chunk_planning(tmp_path, talk):
     """Made with sox (a talk and a pause, repeated to 3 hours, as 8 kHz µ-law: 86 MB, quick
     to write); transcribing all of it is the benchmark's job."""
