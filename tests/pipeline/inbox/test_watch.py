@@ -23,8 +23,6 @@ from pipeline.run.states import FileState
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.speech import TALKS, make_talk
 
-pytestmark = [pytest.mark.models]
-
 
 def config_at(tmp_path: Path, polling: bool = False) -> Path:
     (tmp_path / "inbox").mkdir(exist_ok=True)
@@ -78,6 +76,7 @@ class Watching:
         return code
 
 
+@pytest.mark.models
 def test_a_recording_copied_in_slowly_is_filed_whole_once_it_stopped_growing(tmp_path):
     config_path = config_at(tmp_path)
     config = load_config(config_path)
