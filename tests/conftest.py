@@ -12,6 +12,12 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 # The list of ledgers talks has made (pipeline/config/roots.py) lives outside the user's home here.
 os.environ.setdefault("TALKS_STATE_DIR", tempfile.mkdtemp(prefix="talks-test-state-"))
+# Under pytest-xdist every worker has a list of its own (workers inherit the controller's
+# environment): two workers rewriting one list at once could drop each other's ledgers.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _worker_state = Path(os.environ["TALKS_STATE_DIR"]) / os.environ["PYTEST_XDIST_WORKER"]
+    _worker_state.mkdir(parents=True, exist_ok=True)
+    os.environ["TALKS_STATE_DIR"] = str(_worker_state)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +49,61 @@ def pytest_runtest_call(item):
         problems = transcript_problems(folder)
         assert not problems, "\n".join(problems)
     return result
+
+
+# --- what a test needs, and which tests share a worker under pytest-xdist -----------------------
+# Modules mark what they need themselves (pytestmark, or per test); a few needs follow from a
+# fixture, whichever module uses it.
+NEEDS_BY_FIXTURE = {
+    "embedder": "models",   # loads the default speaker model
+    "mounts": "root",       # mounts a tmpfs
+}
+# One resource of the machine, not of a test: tests that use it run on one worker, in turn.
+SHARED_BY_FIXTURE = {
+    "user_crontab": "crontab",  # the real crontab of this user
+}
+
+
+# Module fixtures that only make a short clip or a folder: cheaper to make again on the other
+# worker than to hold their tests to one.
+CHEAP_MODULE_FIXTURES = {"talk", "talk_wav", "clip", "long_talk", "odd_dir", "reference_wav",
+                         "config", "weights", "library_home"}
+
+
+def _module_fixture_group(item: pytest.Item) -> str | None:
+    """Tests that share a module-scoped fixture of their own module (a filed library, a loaded
+    model) run on one worker, so it is made once: one group per module and per parameter of
+    such a fixture (faster-whisper and mlx can still go side by side)."""
+    infos = getattr(item, "_fixtureinfo", None)
+    module = getattr(item, "module", None)
+    if infos is None or module is None:
+        return None
+    shared = []
+    for name in infos.names_closure:
+        for fixturedef in infos.name2fixturedefs.get(name, ()):
+            if fixturedef.scope == "module" and fixturedef.func.__module__ == module.__name__ \
+                    and name not in CHEAP_MODULE_FIXTURES:
+                shared.append(name)
+    if not shared:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "-".join([Path(str(item.path)).name] + [str(params[n]) for n in sorted(shared)
+                                                   if n in params])
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, mark in NEEDS_BY_FIXTURE.items():
+            if fixture in names:
+                item.add_marker(mark)
+        if any(True for _ in item.iter_markers("xdist_group")):
+            continue
+        group = next((g for f, g in SHARED_BY_FIXTURE.items() if f in names), None)
+        group = group or _module_fixture_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from tests.support import chaos
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 POINTS = ["transcribe.chunk", "organize.fsync", "organize.committed", "organize.release",
           "relabel.unlink", "speakers.add"]

@@ -202,6 +202,7 @@ def test_checkpoint_reader_matches_torch_load(weights: Path) -> None:
 
 
 @pytest.mark.parametrize("seconds", [0.3, 1.0, 4.0, 21.0])
+@pytest.mark.models
 def test_embedding_matches_torch(speech, ours, reference, seconds: float) -> None:
     audio = speech[: int(seconds * campplus.RATE)]
     got = campplus.embed(ours, audio)
@@ -214,6 +215,7 @@ def test_embedding_matches_torch(speech, ours, reference, seconds: float) -> Non
     assert np.abs(got - expected).max() < 1e-3 * np.abs(expected).max()
 
 
+@pytest.mark.models
 def test_long_audio_in_blocks_equals_one_pass(speech, ours) -> None:
     feats = campplus.features(speech)  # 24 s: more frames than one block of the front
     assert feats.shape[0] > campplus.HEAD_BLOCK + 2 * campplus.HEAD_REACH

@@ -46,6 +46,7 @@ def test_partials_match(n: int) -> None:
     assert ge2e.partial_starts(n) == [s.start for s in mel_slices]
 
 
+@pytest.mark.models
 def test_embedding_matches_voice_encoder(talk: np.ndarray) -> None:
     import torch
 

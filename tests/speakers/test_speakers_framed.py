@@ -28,6 +28,8 @@ from tests.support.voices import (
     speakerbox_utterances,
 )
 
+pytestmark = [pytest.mark.models, pytest.mark.xdist_group("real-speech")]
+
 ENROLL_MEETING = "9f581faa5ece"  # every council member speaks in it
 ENROLLED = ("gonzalez", "herbold", "lewis", "juarez")
 HOST, ASKERS = "herbold", ("lewis", "juarez")

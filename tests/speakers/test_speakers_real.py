@@ -15,6 +15,8 @@ from speakers.voice_match import decide, plan_samples, score_sample
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.voices import REAL_DIR, make_talk_by, real_speakers, tts_speakers
 
+pytestmark = [pytest.mark.models, pytest.mark.xdist_group("real-speech")]
+
 A, B = "pyannote-speaker90", "pyannote-speaker91"
 
 
@@ -28,9 +30,21 @@ def voices(tmp_path_factory):
     return real, flite
 
 
+# A clip's vector, once per module: the same clip in several libraries is embedded once (the
+# model is deterministic), so only the talks are new work in each identification.
+_VECTORS: dict[tuple[int, Path], object] = {}
+
+
+def clip_vector(embedder, clip: Path):
+    key = (id(embedder), clip)
+    if key not in _VECTORS:
+        _VECTORS[key] = embedder.embed(read_clip(clip))
+    return _VECTORS[key]
+
+
 def identify(embedder, talk: Path, library: dict[str, list[Path]]):
     config = load_config(ROOT / "config.toml")  # the shipped default rules
-    enrolled = {name: [embedder.embed(read_clip(c)) for c in clips]
+    enrolled = {name: [clip_vector(embedder, c) for c in clips]
                 for name, clips in library.items()}
     duration = probe(talk).duration
     # Real turns are short: 5 s samples (the shortest that ranked every real person right).

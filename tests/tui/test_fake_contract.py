@@ -25,6 +25,8 @@ from pipeline.run.events import (
 from tests.support.speech import TALKS, make_talk
 from tests.support.tui_helpers import FakePipeline, write_home
 
+pytestmark = [pytest.mark.models]
+
 NAME = "a talk.mp3"
 
 

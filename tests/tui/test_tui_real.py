@@ -19,6 +19,8 @@ from tests.support.tui_helpers import make_app, run, screen_text, wait_for, writ
 from tui.screens.review import ReviewScreen
 from tui.widgets.file_table import FileTable
 
+pytestmark = [pytest.mark.models]
+
 MISC = "Miscellaneous Speakers"
 ENROLLED = {"Sarah Lane": "slt", "Robert Moss": "rms"}
 

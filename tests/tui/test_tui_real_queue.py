@@ -106,12 +106,14 @@ def paused_then_full_scan(tmp_path_factory):
     return home, seen
 
 
+@pytest.mark.models
 def test_pause_lets_the_real_file_in_progress_finish_and_takes_no_other(paused_then_full_scan):
     _home, seen = paused_then_full_scan
     assert seen["paused"] == {FIRST: "filed"}  # the second was never taken up
     assert seen["paused_runs"] == 1
 
 
+@pytest.mark.models
 def test_full_scan_from_the_app_redoes_a_filed_talk_in_place(paused_then_full_scan):
     home, seen = paused_then_full_scan
     assert seen["rescanned"] == {FIRST: "filed", SECOND: "filed"}
@@ -125,6 +127,7 @@ def test_full_scan_from_the_app_redoes_a_filed_talk_in_place(paused_then_full_sc
     assert len(talks) == 2, talks
 
 
+@pytest.mark.models
 def test_q_twice_ends_the_real_worker_at_once_and_the_next_start_resumes(tmp_path):
     config_path = write_home(tmp_path, chunk=30)
     make_talk(tmp_path / "inbox" / FIRST, TALKS["lighthouses"][:9] + TALKS["bees"][:6],
@@ -179,6 +182,7 @@ with exclusive_run(load_config(sys.argv[1])):
 """
 
 
+@pytest.mark.models
 def test_a_run_lock_held_elsewhere_is_said_and_no_second_run_starts(tmp_path):
     config_path = write_home(tmp_path)
     make_talk(tmp_path / "inbox" / FIRST, TALKS["bees"][:2], tool="flite", voice="slt")

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ import pytest
 
 from pipeline.ledger import Ledger
 from tests.support.paths import ROOT  # noqa: E402
+
+pytestmark = [pytest.mark.tmux, pytest.mark.models]
 
 SIZE = (100, 30)
 STAMP = """\
@@ -100,9 +103,10 @@ def demo_home(tmp_path):
     shutil.copytree(ROOT / "demo" / "inbox", tmp_path / "inbox")
     shutil.copytree(ROOT / "demo" / "speakers", tmp_path / "speakers")
     config = tmp_path / "config.toml"
+    # Chunks of 10 s: each demo recording has several, so a quit lands inside a file.
     config.write_text('[input]\nfolders = ["inbox"]\n[output]\nroot = "out"\n'
-                      '[speakers]\nfolder = "speakers"\n[logging]\nfile = "out/talks.log"\n',
-                      encoding="utf-8")
+                      '[speakers]\nfolder = "speakers"\n[transcription]\nchunk_seconds = 10\n'
+                      '[logging]\nfile = "out/talks.log"\n', encoding="utf-8")
     return tmp_path, config
 
 
@@ -111,15 +115,45 @@ def ledger_states(home: Path) -> dict[str, str]:
         return {row.name: row.state for row in ledger.all_files()}
 
 
+def chunk_table(home: Path) -> dict[str, list[tuple[int, int | None, bool]]]:
+    """Each recording's chunks as (index, run, done), read-only: safe while a run writes."""
+    path = home / "out" / ".talks" / "ledger.sqlite"
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute("SELECT f.path, c.idx, c.run_id, c.text IS NOT NULL FROM chunks c "
+                          "JOIN files f ON f.id = c.file_id ORDER BY f.path, c.idx").fetchall()
+    except sqlite3.OperationalError:  # the schema is still being made
+        return {}
+    finally:
+        db.close()
+    table: dict[str, list[tuple[int, int | None, bool]]] = {}
+    for path_, idx, run, done in rows:
+        table.setdefault(Path(path_).name, []).append((idx, run, bool(done)))
+    return table
+
+
+def wait_for(condition, what: str, timeout: float):
+    """The value of `condition()` once it is true; the deadline only guards against a hang."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"never happened: {what}")
+
+
 def test_the_app_files_the_demo_in_tmux_and_quits_safely_mid_file(demo_home):
     home, config = demo_home
     term = Terminal(home, config)
     try:
         term.start()
-        term.wait(r"queue idle, 3 to do", timeout=30)
-        time.sleep(3)
+        term.wait(r"queue idle, 3 to do", timeout=60)
+        time.sleep(2)  # the first paint done: what follows is what an idle app sends
         idle_from = time.monotonic()
-        time.sleep(5)
+        time.sleep(4)
         idle_bytes = term.bytes_between(idle_from, time.monotonic())
         busy_from = time.monotonic()
         term.keys("s")
@@ -129,22 +163,36 @@ def test_the_app_files_the_demo_in_tmux_and_quits_safely_mid_file(demo_home):
         # Nobody the demo library knows (the column is cut to "Miscellan…" at 100 columns).
         assert re.search(r"^ recording A\.mp3 +filed +[\d:]+ +Miscellan", screen, re.M), screen
         assert "queue running" in screen and "Memory" in screen
+
+        # q once a recording has some of its chunks done and not all: inside that file, not
+        # between files.
+        def a_file_half_done():
+            return next((name for name, chunks in chunk_table(home).items()
+                         if 0 < sum(done for *_, done in chunks) < len(chunks)), None)
+
+        current = wait_for(a_file_half_done, "a recording with some chunks done", timeout=180)
         term.keys("q")
-        screen = term.wait(r"talks-exited-0", timeout=180)
+        term.wait(r"Quitting after the current chunk", timeout=30)
+        term.wait(r"talks-exited-0", timeout=180)
         states = ledger_states(home)
-        assert "filed" in states.values() and "failed" not in states.values(), states
-        assert states["recording A.mp3"] == "filed"
+        assert states["recording A.mp3"] == "filed" and "failed" not in states.values(), states
+        assert states[current] != "filed", states  # it stopped inside the file …
+        kept = {(idx, run) for idx, run, done in chunk_table(home)[current] if done}
+        assert 1 <= len(kept) < len(chunk_table(home)[current]), chunk_table(home)[current]
         term.stop()
 
-        # The next start goes on where the quit left off, and files the rest; --start (what
-        # `make run` uses) starts the queue without a key.
+        # … and the next start goes on at its next unfinished chunk, and files the rest;
+        # --start (what `make run` uses) starts the queue without a key.
         term = Terminal(home, config)
         term.start("--start")
         term.wait(r"3 recordings, 3 filed", timeout=240)
         term.keys("q")
         term.wait(r"talks-exited-0", timeout=30)
         assert set(ledger_states(home).values()) == {"filed"}
-        report = {"idle_bytes_per_s": round(idle_bytes / 5), "busy_seconds": round(busy_seconds),
+        after = {(idx, run) for idx, run, done in chunk_table(home)[current] if done}
+        assert kept <= after, (kept, after)  # the chunks done before the quit were not redone
+        assert all(done for *_, done in chunk_table(home)[current])
+        report = {"idle_bytes_per_s": round(idle_bytes / 4), "busy_seconds": round(busy_seconds),
                   "busy_bytes_per_s": round(busy_bytes / busy_seconds)}
         (home / "slow-link.json").write_text(json.dumps(report), encoding="utf-8")
         print("terminal output:", report)
@@ -202,6 +250,23 @@ def chunks_done(home: Path, name: str) -> tuple[int, int]:
         return sum(c.done for c in chunks), len(chunks)
 
 
+def outlives_its_terminal(home: Path, run, name: str, said: str) -> None:
+    """After its terminal was killed: the run says it lost it, has no terminal, and finishes
+    chunks of `name` it had not finished when the terminal went (not only "is still there"
+    a moment later)."""
+    import psutil
+
+    done = sum(d for *_, d in chunk_table(home).get(name, []))
+    log = home / "out" / "talks.log"
+    wait_for(lambda: log.exists() and said in log.read_text(encoding="utf-8"),
+             f"the log says {said!r}", timeout=60)
+    assert run.terminal() is None  # it has no terminal any more …
+    wait_for(lambda: sum(d for *_, d in chunk_table(home)[name]) > done,
+             "a chunk finished after the terminal went away", timeout=300)
+    # … and it still works on: alive, not a zombie, after a chunk's worth of work.
+    assert run.is_running() and run.status() != psutil.STATUS_ZOMBIE, "the run died"
+
+
 def test_a_queue_started_in_the_app_outlives_its_terminal_and_a_new_app_shows_it(tmp_path):
     import psutil
 
@@ -215,9 +280,9 @@ def test_a_queue_started_in_the_app_outlives_its_terminal_and_a_new_app_shows_it
         pid = run_status(tmp_path)["pid"]
         run = psutil.Process(pid)
         first.stop()  # the terminal goes away, as when an SSH connection drops
-        time.sleep(3)
-        assert run.is_running() and run.status() != psutil.STATUS_ZOMBIE, "the run died"
-        assert run.terminal() is None  # it has no terminal any more, and goes on
+        # It notices, and goes on: chunks are finished after the terminal is gone.
+        outlives_its_terminal(tmp_path, run, "recording A.mp3",
+                              "the terminal went away: the queue goes on headless")
         status = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config),
                                  "status"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=60).stdout
@@ -256,8 +321,8 @@ def test_a_watch_whose_terminal_goes_finishes_its_batch_then_ends(tmp_path):
         assert status["face"] == "watch"
         run = psutil.Process(status["pid"])
         term.stop()  # the SSH connection drops
-        time.sleep(3)
-        assert run.is_running() and run.status() != psutil.STATUS_ZOMBIE, "the run died"
+        outlives_its_terminal(tmp_path, run, "recording A.mp3",
+                              "the terminal went away: the batch in progress goes on")
         run.wait(timeout=300)  # the batch done, the watch ends by itself
         assert ledger_states(tmp_path) == {"recording A.mp3": "filed"}
         assert run_status(tmp_path)["stopped"] is None  # it ran to its end

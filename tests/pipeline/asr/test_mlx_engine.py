@@ -1,7 +1,7 @@
 """The mlx engine against faster-whisper on the same CTranslate2 weights (tiny.en).
 
-mlx runs on the CPU here at about real time, so the clip is kept to a few seconds and the
-conversion and the speech are made once per module."""
+mlx runs on the CPU here at about real time, so the clip is kept to a few seconds, and the
+conversion, the speech and one mlx transcription of it are made once per module."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import jiwer
 import numpy as np
@@ -27,6 +28,8 @@ from pipeline.asr.models import resolve_ct2_model
 from tests.support.paths import ROOT
 
 pytest.importorskip("mlx_whisper")
+
+pytestmark = [pytest.mark.models, pytest.mark.mlx]
 
 SPOKEN = ("Good morning everyone. Today we will talk about the history of the old city "
           "and the people who built its bridges.")
@@ -98,18 +101,34 @@ def test_conversion_is_reused(ct2_dir: Path, cache_dir: Path, mlx_dir: Path) -> 
     assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".")] == []
 
 
-def test_mlx_agrees_with_faster_whisper(ct2_dir: Path, cache_dir: Path,
-                                        speech: np.ndarray) -> None:
-    from pipeline.asr.faster_whisper_engine import FasterWhisperEngine
+@pytest.fixture(scope="module")
+def mlx_run(ct2_dir: Path, cache_dir: Path, speech: np.ndarray) -> SimpleNamespace:
+    """One mlx load and one transcription of the speech (mlx is slow on this CPU), read by
+    the tests below: the segments, the engine's memory once loaded, after the transcription
+    and after a trim, and whether unloading let go of the model."""
     from pipeline.asr.mlx_engine import MlxEngine
 
-    mlx_engine = MlxEngine(settings(ct2_dir, "float32"), cache_dir)
+    engine = MlxEngine(settings(ct2_dir, "float32"), cache_dir)
     try:
-        mlx_segments = mlx_engine.transcribe(speech, OFFSET)
+        engine.load()
+        loaded = engine.device_memory()
+        segments = engine.transcribe(speech, OFFSET)
+        after = engine.device_memory()
+        engine.trim()
+        trimmed = engine.device_memory()
     finally:
-        mlx_engine.unload()
+        engine.unload()
     from mlx_whisper.transcribe import ModelHolder
-    assert ModelHolder.model is None
+    return SimpleNamespace(segments=segments, loaded=loaded, after=after, trimmed=trimmed,
+                           released=ModelHolder.model is None)
+
+
+def test_mlx_agrees_with_faster_whisper(ct2_dir: Path, cache_dir: Path, speech: np.ndarray,
+                                        mlx_run: SimpleNamespace) -> None:
+    from pipeline.asr.faster_whisper_engine import FasterWhisperEngine
+
+    mlx_segments = mlx_run.segments
+    assert mlx_run.released
 
     fw_engine = FasterWhisperEngine(settings(ct2_dir, "float32"), cache_dir)
     try:
@@ -192,24 +211,15 @@ def test_float16_weights_are_the_float32_ones_halved(ct2_dir: Path, cache_dir: P
     assert size < 0.55 * (mlx_dir / "weights.safetensors").stat().st_size
 
 
-def test_the_mlx_worker_counts_and_gives_back_its_own_memory(ct2_dir: Path, cache_dir: Path,
-                                                             speech: np.ndarray) -> None:
-    from pipeline.asr.mlx_engine import MLX_CACHE_LIMIT_MB, MlxEngine
+def test_the_mlx_worker_counts_and_gives_back_its_own_memory(mlx_run: SimpleNamespace) -> None:
+    from pipeline.asr.mlx_engine import MLX_CACHE_LIMIT_MB
 
-    engine = MlxEngine(settings(ct2_dir, "float32"), cache_dir)
-    try:
-        engine.load()
-        loaded = engine.device_memory()
-        assert set(loaded) == {"mlx active", "mlx peak", "mlx cache"}
-        assert loaded["mlx active"] > 100  # tiny.en's float32 weights, ~150 MB
-        engine.transcribe(speech[: 4 * SAMPLE_RATE].copy(), 0.0)
-        after = engine.device_memory()
-        assert after["mlx peak"] > after["mlx active"]  # the window's arrays came and went
-        assert after["mlx cache"] <= MLX_CACHE_LIMIT_MB + 1
-        engine.trim()
-        assert engine.device_memory()["mlx cache"] == 0
-    finally:
-        engine.unload()
+    loaded, after = mlx_run.loaded, mlx_run.after
+    assert set(loaded) == {"mlx active", "mlx peak", "mlx cache"}
+    assert loaded["mlx active"] > 100  # tiny.en's float32 weights, ~150 MB
+    assert after["mlx peak"] > after["mlx active"]  # the window's arrays came and went
+    assert after["mlx cache"] <= MLX_CACHE_LIMIT_MB + 1
+    assert mlx_run.trimmed["mlx cache"] == 0  # trim gave the cache back
 
 
 def test_a_worker_loads_mlx_without_numba_or_scipy(ct2_dir: Path, cache_dir: Path) -> None:

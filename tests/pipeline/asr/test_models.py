@@ -32,6 +32,7 @@ def test_tiny_en_is_found_where_its_package_installed_it(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing copied: it is used where it lies
 
 
+@pytest.mark.models
 def test_base_is_joined_once_into_the_cache_and_transcribes(tmp_path):
     folder = Path(resolve_ct2_model("base", tmp_path, allow_download=False))
     assert folder.parent == tmp_path
@@ -95,6 +96,7 @@ def test_a_missing_model_stops_the_run_with_one_sentence(tmp_path):
     assert np.all([(inbox / n).is_file() for n in ("a.wav", "b.wav")])
 
 
+@pytest.mark.models
 def test_our_window_loop_gives_what_faster_whisper_s_own_loop_gives(tmp_path):
     # The engine decodes the VAD's speech in windows of its own (pipeline/asr/windows.py);
     # faster-whisper's transcribe with its VAD must hear the same words at the same times.

@@ -13,11 +13,14 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from common.errors import ExitCode
 from common.supported import SUPPORTED
 from tests.support.paths import ROOT
 from tests.support.versions import version_faker
+
+pytestmark = pytest.mark.models  # the second run files the recording with tiny.en
 
 
 def tone(path: Path, seconds: float = 2.0, rate: int = 16_000) -> Path:

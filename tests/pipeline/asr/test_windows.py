@@ -186,7 +186,7 @@ def test_seeds_follow_the_window_and_the_strategy_only() -> None:
 
 # --- the real engines --------------------------------------------------------------------
 
-ENGINES = ["faster-whisper", "mlx"]
+ENGINES = ["faster-whisper", pytest.param("mlx", marks=pytest.mark.mlx)]
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +222,7 @@ def several_windows(engine, clip: np.ndarray):
     return streams_of(audio, speech_stretches(audio), engine._windows.features, 2)
 
 
+@pytest.mark.models
 def test_the_same_clip_gives_the_same_text_twice(engine, clip: np.ndarray) -> None:
     runs = []
     for _ in range(2):
@@ -239,6 +240,7 @@ def test_the_same_clip_gives_the_same_text_twice(engine, clip: np.ndarray) -> No
         assert engine.transcribe(clip.copy(), offset=300.0) == first
 
 
+@pytest.mark.models
 def test_streams_heard_at_once_give_what_they_give_one_after_the_other(engine,
                                                                       clip: np.ndarray) -> None:
     # faster-whisper hears a long chunk's streams on threads of their own; each stream must
@@ -255,6 +257,7 @@ def test_streams_heard_at_once_give_what_they_give_one_after_the_other(engine,
     assert runs[0] and runs[0] == runs[1] == runs[2]
 
 
+@pytest.mark.models
 def test_a_batch_of_windows_decodes_as_each_window_does_alone(engine,
                                                               clip: np.ndarray) -> None:
     # batch_size > 1: windows of several streams go through the decoder together. Their
@@ -282,6 +285,7 @@ def test_a_batch_of_windows_decodes_as_each_window_does_alone(engine,
     assert [a.tokens for a in together] == [a.tokens for a in alone]
 
 
+@pytest.mark.models
 def test_a_window_no_strategy_rescues_is_kept_named_and_repeatable(
         engine, clip: np.ndarray, caplog: pytest.LogCaptureFixture,
         monkeypatch: pytest.MonkeyPatch) -> None:

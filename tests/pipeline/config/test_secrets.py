@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.config.secrets import secret_keys
 from pipeline.config.settings import load_config
 from pipeline.stages.identify import embedder_settings
@@ -39,6 +41,7 @@ def everything_written(home: Path) -> bytes:
     return b"".join(p.read_bytes() for p in (home / "out").rglob("*") if p.is_file())
 
 
+@pytest.mark.models
 def test_a_secret_never_reaches_log_ledger_errors_or_json(tmp_path):
     home = tmp_path
     (home / "inbox").mkdir()

@@ -58,6 +58,7 @@ def compact_run(tmp_path_factory):
     return tmp_path, rec, original_hash, config, events
 
 
+@pytest.mark.models
 def test_the_compact_copy_is_short_mono_mp3_and_the_original_is_kept(compact_run):
     tmp_path, rec, original_hash, config, events = compact_run
     filed = next(e for e in events if isinstance(e, FileFiled))
@@ -91,6 +92,7 @@ def test_the_compact_copy_is_short_mono_mp3_and_the_original_is_kept(compact_run
     assert f"compact copy of {rec.name}" in log
 
 
+@pytest.mark.models
 def test_the_compact_transcripts_line_up_with_the_compact_audio(compact_run):
     tmp_path, rec, _hash, config, events = compact_run
     filed = next(e for e in events if isinstance(e, FileFiled))
@@ -119,6 +121,7 @@ def test_the_compact_transcripts_line_up_with_the_compact_audio(compact_run):
     assert srt.count(" --> ") == len(filed_segments)
 
 
+@pytest.mark.models
 def test_the_speech_worker_finds_what_the_transcription_recorded(compact_run):
     tmp_path, rec, _hash, config, events = compact_run
     with Ledger(config.output.ledger_path) as ledger:
@@ -157,6 +160,7 @@ def test_time_map_pieces_and_mapping():
     assert TimeMap((), 0).to_compact(3.0) == 0.0
 
 
+@pytest.mark.models
 def test_a_recording_already_smaller_than_its_compact_copy_is_filed_as_it_is(tmp_path):
     (tmp_path / "inbox").mkdir()
     rec = tmp_path / "inbox" / "low-rate.m4a"
@@ -175,6 +179,7 @@ def test_a_recording_already_smaller_than_its_compact_copy_is_filed_as_it_is(tmp
     assert "compact copy of low-rate.m4a not made" in config.logging.file.read_text("utf-8")
 
 
+@pytest.mark.models
 def test_a_relabelled_compact_talk_keeps_its_transcripts_on_the_compact_clock(compact_run):
     from pipeline.filing.relabel import relabel
 

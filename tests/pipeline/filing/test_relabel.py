@@ -4,7 +4,9 @@ the batch, review and relabel. Tests check rankings and decisions, not one magic
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +25,8 @@ from speakers.library import SpeakerLibrary
 from speakers.voice_match import enrolled_embeddings
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.speech import TALKS, make_talk
+
+pytestmark = [pytest.mark.models]
 
 MISC = "Miscellaneous Speakers"
 # name -> flite voice; kal is never enrolled: the stranger whose talk must not get a name.
@@ -238,8 +242,17 @@ def tree(root: Path) -> list[str]:
                   and ".talks" not in p.parts)
 
 
-def test_rename_and_merge_refile_talks_everywhere_and_resume(tmp_path, library_home,
-                                                           monkeypatch):
+def kill_at(config: Path, spec: str, chaos_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`talks *args` killed by SIGKILL at a kill point (common/chaos.py), in a session of its
+    own so the kill takes only it."""
+    chaos_dir.mkdir()
+    env = {**os.environ, "TALKS_CHAOS": spec, "TALKS_CHAOS_DIR": str(chaos_dir)}
+    return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          start_new_session=True)
+
+
+def test_rename_and_merge_refile_talks_everywhere_and_resume(tmp_path, library_home):
     home = tmp_path
     shutil.copytree(library_home / "library", home / "library")
     make_talk(home / "inbox" / "slt.mp3", TALKS["sourdough"][:5], tool="flite", voice="slt",
@@ -285,21 +298,25 @@ def test_rename_and_merge_refile_talks_everywhere_and_resume(tmp_path, library_h
             names = [n for n, _s in (row.speaker_evidence or {}).get("candidates", [])]
             assert "Robert Moss" not in names and len(names) == len(set(names))
 
-    # Killed half-way: the plan is on disk, the clips moved, no talk yet. The next speakers
-    # command finishes it.
+    # Killed half-way, for real: `speakers rename` is SIGKILLed (with its whole process
+    # group, as `kill -9` of the tree would) at the kill point right after the first talk got
+    # its new name beside the old one. The plan is on disk, the clips moved, no talk refiled
+    # in the ledger. The next speakers command finishes it.
     from pipeline.filing import person_rename
 
-    def killed(*_args, **_kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(person_rename, "refile", killed)
-    with pytest.raises(KeyboardInterrupt):
-        person_rename.move_person(config, "Sarah Lané", "S. Lane", merge=False)
-    monkeypatch.undo()
+    killed = kill_at(config_path, "relabel.link:1:0", tmp_path / "chaos",
+                     "speakers", "rename", "Sarah Lané", "S. Lane")
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    assert (tmp_path / "chaos" / "fired").read_text().startswith("relabel.link:1:")
     assert person_rename.pending(config) is not None
     assert [p.name for p in SpeakerLibrary(home / "library").people()] == ["Alan Wébb",
                                                                          "S. Lane"]
     assert len([p for p in tree(out) if "/Sarah Lané/" in p]) == 10  # talks not moved yet
+    # The first talk's new name (a hard link beside the old one), and nothing else yet.
+    assert [Path(p).name.startswith("S. Lane - ") for p in tree(out) if "/S. Lane/" in p] \
+        == [True]
+    with Ledger(config.output.ledger_path) as ledger:
+        assert {r.speaker for r in ledger.all_files()} == {"Sarah Lané"}
     listed = talks(config_path, "speakers", "list")
     assert listed.returncode == 0, listed.stderr
     assert "Finished an interrupted change: Renamed Sarah Lané to S. Lane" in listed.stdout

@@ -95,6 +95,7 @@ def formats(tmp_path_factory):
     return home, said, result, summary, probe(halves[0]).duration
 
 
+@pytest.mark.models
 def test_every_format_is_filed_with_its_words(formats):
     home, said, result, summary, _half = formats
     assert result.returncode == 0, result.stderr
@@ -118,6 +119,7 @@ def test_every_format_is_filed_with_its_words(formats):
     assert len(damaged) == 1 and "lying vbr.mp3: the audio between" in damaged[0], damaged
 
 
+@pytest.mark.models
 def test_a_vbr_mp3_whose_header_lies_is_measured_to_its_real_end(formats):
     home, _said, _result, _summary, half = formats
     path = home / "inbox" / "lying vbr.mp3"
@@ -143,24 +145,41 @@ def talk(tmp_path_factory) -> Path:
 
 
 WRITER = """
-import sys, time
-data = open(sys.argv[1], "rb").read()
-step = max(1, len(data) // 40)
+import os, sys, time
+# Copies the talk in small pieces, one every 0.15 s (enough for 2 minutes), until the test
+# says (a file): then the rest at once. The copy is still growing for as long as the test
+# needs it to be, however slow the machine.
+data, stop = open(sys.argv[1], "rb").read(), sys.argv[3]
+step = max(1, len(data) // 800)
+at = 0
 with open(sys.argv[2], "wb", buffering=0) as out:
-    for i in range(0, len(data), step):
-        out.write(data[i:i + step])
+    while at < len(data) and not os.path.exists(stop):
+        out.write(data[at:at + step])
+        at += step
         time.sleep(0.15)
+    out.write(data[at:])
 """
 
 
+def wait_until(condition, what: str, deadline_s: float = 120.0) -> None:
+    """Until `condition()` holds; the deadline only guards against a hang."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.models
 def test_a_file_still_being_copied_in_is_not_filed_until_complete(tmp_path, talk):
     home = tmp_path
     (home / "inbox").mkdir()
     config(home, settle=1.5)
-    arriving = home / "inbox" / "arriving.mp3"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(talk), str(arriving)])
+    arriving, stop = home / "inbox" / "arriving.mp3", home / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(talk), str(arriving),
+                               str(stop)])
     try:
-        time.sleep(0.5)
+        wait_until(lambda: arriving.exists() and arriving.stat().st_size > 0,
+                   "the copy began")
         result, summary = batch(home)
         assert writer.poll() is None, "the copy ended before the run looked"
         assert result.returncode == 0, result.stderr
@@ -168,14 +187,21 @@ def test_a_file_still_being_copied_in_is_not_filed_until_complete(tmp_path, talk
         assert entry["status"] == "waiting" and "still being copied" in entry["reason"]
         assert not (home / "out" / "talks").exists()
     finally:
-        writer.wait(timeout=60)
-    time.sleep(1.6)
+        stop.touch()
+        assert writer.wait(timeout=60) == 0
+    assert arriving.read_bytes() == talk.read_bytes()
+    # The next run comes once the file has been left alone for the quiet period (the file
+    # system's own times say when, as the run reads them), not a guessed moment later.
+    wait_until(lambda: time.time() - max(os.stat(arriving).st_mtime,
+                                         os.stat(arriving).st_ctime) >= 1.5 + 0.05,
+               "the quiet period passed")
     result, summary = batch(home)
     assert result.returncode == 0, result.stderr
     (filed,) = (home / "out" / "talks").rglob("*.mp3")
     assert audio_md5(filed) == audio_md5(talk)  # the whole recording, not a part of it
 
 
+@pytest.mark.models
 def test_symlinked_folders_are_followed_once_and_loops_end(tmp_path, talk):
     home = tmp_path
     elsewhere = home / "elsewhere" / "talks of 2022"
@@ -194,6 +220,7 @@ def test_symlinked_folders_are_followed_once_and_loops_end(tmp_path, talk):
     assert summary["filed"] == 1 and len(list((home / "out" / "talks").rglob("*.mp3"))) == 1
 
 
+@pytest.mark.models
 def test_output_root_inside_the_input_folder_is_never_read_as_input(tmp_path, talk):
     home = tmp_path
     (home / "inbox").mkdir()
@@ -208,6 +235,7 @@ def test_output_root_inside_the_input_folder_is_never_read_as_input(tmp_path, ta
     assert len(list((home / "inbox" / "library" / "talks").rglob("*.mp3"))) == 1
 
 
+@pytest.mark.models
 def test_the_same_recording_under_two_names_is_filed_once_and_the_other_noted(tmp_path, talk):
     home = tmp_path
     (home / "inbox" / "copies").mkdir(parents=True)
@@ -226,6 +254,7 @@ def test_the_same_recording_under_two_names_is_filed_once_and_the_other_noted(tm
     assert "duplicate" in result.stderr
 
 
+@pytest.mark.models
 def test_a_name_that_is_not_utf8_fails_alone_saying_how_to_rename_it(tmp_path, talk):
     # A disk or zip from an older system keeps names in Latin-1: "café" as the byte 0xE9,
     # which is not UTF-8. Such a name cannot go into the ledger, the log or the run's event
@@ -271,6 +300,7 @@ def test_a_name_that_is_not_utf8_fails_alone_saying_how_to_rename_it(tmp_path, t
 
 # --- three hours --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_three_hour_recording_goes_through_probe_and_chunk_planning(tmp_path, talk):
     """Made with sox (a talk and a pause, repeated to 3 hours, as 8 kHz µ-law: 86 MB, quick
     to write); transcribing all of it is the benchmark's job."""

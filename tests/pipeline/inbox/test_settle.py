@@ -72,29 +72,48 @@ def test_a_missing_file_is_not_settled(tmp_path):
 
 
 WRITER = """
-import sys, time
+import os, sys, time
+# A block every 0.1 s until the test says stop (a file), then one last block and out.
+stop = sys.argv[2]
 with open(sys.argv[1], "ab", buffering=0) as f:
-    for _ in range(int(sys.argv[2])):
+    while True:
+        last = os.path.exists(stop)
         f.write(b"\\0" * 4096)
+        if last:
+            break
         time.sleep(0.1)
 """
 
 
+def wait_until(condition, what: str, deadline_s: float = 60.0) -> None:
+    """Until `condition()` holds; the deadline only guards against a hang."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
 def test_a_file_being_written_by_another_process_is_waited_for(tmp_path):
-    path = tmp_path / "arriving.wav"
+    path, stop = tmp_path / "arriving.wav", tmp_path / "stop"
     path.write_bytes(b"")
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "15"])
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(stop)])
     try:
+        wait_until(lambda: path.stat().st_size >= 2 * 4096, "the writer began")
         watch = SettleWatch(0.6)
-        began = time.monotonic()
-        settled, changing = watch.wait([path], timeout=0.8)
-        assert (settled, changing) == ([], [path])  # still growing after 0.8 s
-        settled, changing = watch.wait([path], timeout=10)
-        waited = time.monotonic() - began
+        # However long the machine takes, a file written every 0.1 s never settles.
+        settled, changing = watch.wait([path], timeout=1.5)
+        assert (settled, changing) == ([], [path])
+        assert writer.poll() is None
+        stop.touch()
+        settled, changing = watch.wait([path], timeout=60)
+        settled_at = time.time()
         assert settled == [path] and not changing
-        assert writer.poll() == 0  # settled only once the writer was done
-        assert waited >= 1.5 + 0.6 - 0.2, waited
-        assert path.stat().st_size == 15 * 4096
+        assert writer.wait(timeout=60) == 0  # settled only once the writer was done …
+        last = snapshot(path)
+        assert last is not None and last.size % 4096 == 0 and last.size >= 3 * 4096
+        # … and only after a whole quiet period since its last write (up to the file
+        # system's clock tick, which can stamp a write a few ms behind time.time()).
+        assert settled_at - last.last_change >= 0.6 - 0.02, settled_at - last.last_change
     finally:
         writer.kill()
         writer.wait()

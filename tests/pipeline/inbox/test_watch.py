@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.config.settings import load_config
 from pipeline.inbox.watch import InboxWatcher
 from pipeline.ledger import Ledger, content_hash
@@ -74,6 +76,7 @@ class Watching:
         return code
 
 
+@pytest.mark.models
 def test_a_recording_copied_in_slowly_is_filed_whole_once_it_stopped_growing(tmp_path):
     config_path = config_at(tmp_path)
     config = load_config(config_path)

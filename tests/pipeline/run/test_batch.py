@@ -31,9 +31,12 @@ from tests.support.speech import (
     normalize_words,
 )
 
+pytestmark = [pytest.mark.models]
+
 MAX_WER = 0.15  # tiny.en on espeak-ng speech; measured around 0.02–0.08 here
 CHUNK_SECONDS = 20
 ENGINES = ["faster-whisper", "mlx"]
+ENGINE_PARAMS = ["faster-whisper", pytest.param("mlx", marks=pytest.mark.mlx)]
 # mlx runs here on the CPU with a reference BLAS, about 3 s for each second of audio, so its
 # inbox holds shorter talks (still a multi-chunk one); the tests and their checks are the same.
 MATERIAL = {"faster-whisper": {"sentences": 11, "long_s": 55, "chunk_s": 20, "kill_talk_s": 90},
@@ -75,7 +78,7 @@ def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=ENGINE_PARAMS)
 def filed(request, tmp_path_factory):
     """Three talks (one over two chunks, one in a unicode subfolder) and one non-audio file,
     filed by one real batch run with each engine."""
@@ -228,7 +231,7 @@ def ledger_chunks(ledger: Path) -> list[tuple[int, int | None]]:
         db.close()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
 def test_killed_batch_resumes_at_the_next_chunk_without_duplicates(tmp_path, engine):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

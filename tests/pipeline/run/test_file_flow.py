@@ -23,6 +23,8 @@ from pipeline.run.events import (
 from pipeline.run.file_flow import process_file
 from tests.support.speech import TALKS, audio_md5, make_talk, normalize_words
 
+pytestmark = [pytest.mark.models]
+
 
 def config_at(tmp_path: Path, chunk_seconds: int, extra: str = "", chunks_per_worker: int = 4):
     path = tmp_path / "config.toml"

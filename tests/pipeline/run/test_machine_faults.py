@@ -96,6 +96,7 @@ def done_chunks(ledger: Path) -> list[tuple]:
 
 # --- a full disk -------------------------------------------------------------------------
 
+@pytest.mark.models
 def test_output_disk_full_stops_with_one_sentence_leaves_no_part_and_resumes(
         tmp_path, talk_wav, mounts):  # noqa: F811
     home = home_with(talk_wav, tmp_path, root="out/lib")
@@ -157,6 +158,7 @@ def test_ledger_disk_full_mid_run_is_one_sentence(tmp_path, talk_wav, mounts):  
     assert not parts_under(home / "out")
 
 
+@pytest.mark.models
 def test_log_disk_full_mid_run_is_said_once_and_the_run_goes_on(tmp_path, talk_wav,
                                                                  mounts):  # noqa: F811
     home = home_with(talk_wav, tmp_path, root="out", log="logs/talks.log")
@@ -169,6 +171,7 @@ def test_log_disk_full_mid_run_is_said_once_and_the_run_goes_on(tmp_path, talk_w
     assert list((home / "out" / "talks").rglob("*.wav"))
 
 
+@pytest.mark.models
 def test_model_cache_full_is_one_sentence_and_leaves_no_half_model(tmp_path, talk_wav,
                                                                    mounts):  # noqa: F811
     home = home_with(talk_wav, tmp_path, model="base")
@@ -189,6 +192,7 @@ def test_read_only_output_is_one_sentence(tmp_path, talk_wav, mounts):  # noqa: 
     one_sentence(result, "read-only")
 
 
+@pytest.mark.models
 def test_output_turned_read_only_after_a_run_is_one_sentence(tmp_path, talk_wav,
                                                             mounts):  # noqa: F811
     home = home_with(talk_wav, tmp_path, root="out")
@@ -206,6 +210,7 @@ def test_output_turned_read_only_after_a_run_is_one_sentence(tmp_path, talk_wav,
     assert listed.returncode == 0 and "No speakers enrolled" in listed.stdout
 
 
+@pytest.mark.root
 def test_permission_denied_output_is_one_sentence(tmp_path, talk_wav):
     need_root_to_drop_rights()
     home = home_with(talk_wav, tmp_path, root="out")
@@ -271,6 +276,7 @@ def test_config_problems_are_one_sentence(tmp_path, talk_wav, problem):
     one_sentence(result, str(config))
 
 
+@pytest.mark.root
 def test_unreadable_config_is_one_sentence(tmp_path, talk_wav):
     need_root_to_drop_rights()
     home = home_with(talk_wav, tmp_path)
@@ -283,6 +289,7 @@ def test_unreadable_config_is_one_sentence(tmp_path, talk_wav):
 
 # --- an output disk that is not there -------------------------------------------------------
 
+@pytest.mark.models
 def test_unmounted_output_disk_is_not_replaced_by_an_empty_root(tmp_path, talk_wav,
                                                                 mounts):  # noqa: F811
     home = home_with(talk_wav, tmp_path, root="disk/library")
@@ -296,6 +303,7 @@ def test_unmounted_output_disk_is_not_replaced_by_an_empty_root(tmp_path, talk_w
     assert list((home / "disk").iterdir()) == []  # no fresh root on the system disk
 
 
+@pytest.mark.models
 def test_missing_output_root_that_existed_before(tmp_path, talk_wav):
     home = home_with(talk_wav, tmp_path, root="library")
     assert talks(home, "--batch").returncode == 0
@@ -331,6 +339,7 @@ def test_missing_input_folder_says_which_and_files_nothing(tmp_path, talk_wav):
     assert not (home / "out" / "talks").exists()
 
 
+@pytest.mark.models
 def test_a_speaker_library_gone_missing_stops_the_run_but_one_never_made_is_a_note(
         tmp_path, talk_wav):
     # The library on an external disk that is not mounted today: filing the batch anyway

@@ -17,6 +17,8 @@ import pytest
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.speech import make_long_talk
 
+pytestmark = [pytest.mark.models]
+
 
 @pytest.fixture(scope="module")
 def long_talk(tmp_path_factory) -> Path:

@@ -5,10 +5,13 @@ title — always ending in a title, with the reason in the log and the key nowhe
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
 import time
+import wave
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from pipeline.run.logs import setup_logging
 from pipeline.stages.title import fold, keyword_title, make_title
 from tests.support.paths import TESTS
 from tests.support.speech import TALKS, make_talk
+from tests.support.voices import REAL_DIR
 
 REAL = sorted((TESTS / "real_transcripts").glob("*.txt"))
 KEY = "sk-test-9f8e7d6c5b4a-never-log-me"
@@ -70,8 +74,39 @@ def test_the_offline_title_of_real_transcripts_says_nothing_twice(path):
 
 
 def test_real_transcripts_are_present():
-    # Made by benchmarks/real_transcripts.py from real speech (speakerbox's council meetings).
-    assert len(REAL) == 5
+    """Made by benchmarks/real_transcripts.py from real speech (speakerbox's council
+    meetings): one transcript for each meeting of the archive, and each one the words of
+    that meeting — a line per turn that had speech, at the pace people speak, and no two
+    alike — not a stub or a copy."""
+    archive = REAL_DIR / "speakerbox" / "diarized.zip"
+    assert archive.is_file(), "scripts/fetch-test-speech.sh fetches it (`make test` runs it)"
+    turns: dict[str, list[float]] = {}
+    with zipfile.ZipFile(archive) as z:
+        for member in z.namelist():
+            if member.endswith(".wav"):
+                with wave.open(io.BytesIO(z.read(member))) as w:
+                    seconds = w.getnframes() / w.getframerate()
+                turns.setdefault(member.split("/")[0], []).append(seconds)
+    assert len(turns) == 5
+    assert [p.name for p in REAL] == [f"council-{m}.txt" for m in sorted(turns)]
+    texts = {}
+    for path in REAL:
+        meeting = path.stem.removeprefix("council-")
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        words = " ".join(lines).split()
+        assert len(turns[meeting]) - 2 <= len(lines) <= len(turns[meeting]), path.name
+        pace = len(words) / sum(turns[meeting])  # words per second of the meeting's speech
+        assert 1.5 <= pace <= 4.0, (path.name, pace)
+        # English prose: the common short words are there, as in any real talk.
+        common = sum(w.lower().strip(".,?!") in {"the", "and", "to", "of", "a", "we", "that",
+                                                  "is", "in", "for", "i", "it", "you"}
+                     for w in words)
+        assert common >= 0.15 * len(words), (path.name, common / len(words))
+        texts[meeting] = set(lines)
+    for a in texts:
+        for b in texts:
+            if a < b:
+                assert not texts[a] & texts[b], (a, b)  # no line of one meeting in another
 
 
 # --- a chat-completions server on loopback --------------------------------------------------
@@ -242,6 +277,7 @@ def test_no_server_and_a_missing_key_variable_fall_back(log, monkeypatch):
     assert "TALKS_NOT_SET" in log()
 
 
+@pytest.mark.models
 def test_the_pipeline_files_under_the_llm_title_with_its_summary(tmp_path, monkeypatch):
     monkeypatch.setenv("TALKS_TEST_KEY", KEY)
     inbox = tmp_path / "inbox"
