@@ -10,11 +10,12 @@ renaming or merging a person (pipeline/filing/person_rename.py) moves each of th
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.chaos import chaos_point
-from common.errors import TalksError
+from common.errors import ExitCode, TalksError
 from common.names import nfc, same_name
 from pipeline.config.settings import Config
 from pipeline.filing.filed_copy import filed_transcript, retag_filed
@@ -43,21 +44,39 @@ class RelabelError(TalksError):
     """The sentence says what to do."""
 
 
+class TalkNotFound(RelabelError):
+    """No filed talk answers to what was given, or more than one does: nothing is moved, and
+    the command was given wrong (exit 2)."""
+
+    exit_code = ExitCode.USAGE
+
+
+# A talk's number: `12` or `#12`. Only ever a number, never a piece of a name: "10" must not
+# pick the one talk whose name holds "2021-10-03".
+_NUMBER = re.compile(r"#?(\d+)")
+
+
 @dataclass(frozen=True)
 class Relabeled:
     row: FileRow
     talk: Path
     transcripts: list[Path]
     enrolled: list[Path]
+    changed: bool = True  # False: the talk was already theirs, and nothing was done
 
 
 def find_talk(ledger: Ledger, ref: str) -> FileRow:
-    """A filed talk by ledger id, by path, or by a piece of its name that only it has."""
+    """A filed talk by its number (`12` or `#12`), by its path, or by a piece of its name
+    that only it has."""
     filed = [r for r in ledger.all_files() if r.state == FileState.FILED and r.destination]
-    if ref.isdigit():
+    number = _NUMBER.fullmatch(ref.strip())
+    if number:
         for row in filed:
-            if row.id == int(ref):
+            if row.id == int(number.group(1)):
                 return row
+        raise TalkNotFound(f"No filed talk has the number {number.group(1)}: `talks review` "
+                           "lists the talks to relabel, with their numbers; a talk is named "
+                           "by a piece of its name in words.")
     as_path = Path(ref).expanduser()
     for row in filed:
         if as_path.exists() and Path(row.destination or "").resolve() == as_path.resolve():
@@ -68,10 +87,10 @@ def find_talk(ledger: Ledger, ref: str) -> FileRow:
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        raise RelabelError(f"No filed talk matches {ref!r}: `talks review` lists the talks "
+        raise TalkNotFound(f"No filed talk matches {ref!r}: `talks review` lists the talks "
                            "to relabel, with their numbers.")
     names = "; ".join(f"{r.id}: {Path(r.destination or r.path).name}" for r in hits[:5])
-    raise RelabelError(f"{ref!r} matches {len(hits)} talks ({names}): give the number.")
+    raise TalkNotFound(f"{ref!r} matches {len(hits)} talks ({names}): give the number.")
 
 
 def _prune_empty(folder: Path, stop: Path) -> None:
@@ -196,6 +215,10 @@ def relabel(config: Config, ledger: Ledger, ref: str, name: str,
     name = nfc(name.strip())
     if not same_name(name, default):
         name = check_name(name)
+    if same_name(name, row.speaker or "") and not row.needs_review and not enroll:
+        # Already theirs and not waiting for a person's word: nothing moves, nothing changes.
+        return Relabeled(row, Path(row.destination or ""), [Path(p) for p in row.transcripts],
+                         [], changed=False)
     done = refile(config, ledger, row, name)
     enrolled = (enroll_speech(config, ledger, done.row, done.talk, name)
                 if enroll and not same_name(name, default) else [])

@@ -93,6 +93,26 @@ def test_a_candidate_that_is_not_there_and_the_enroll_switch(tmp_path):
     run(scenario)
 
 
+def test_the_enroll_switch_is_for_one_talk_only(tmp_path):
+    """A pick with `e` on enrolls that talk's voice; the next talk starts with it off, so its
+    voice is never enrolled by a switch left on."""
+    config_path = write_home(tmp_path)
+    seed_ledger(config_path, reviews=3)
+
+    async def scenario():
+        app = make_app(config_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("r", "e")
+            assert "[x] e:" in screen_text(app)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: "talk 1 of 2" in screen_text(app))
+            assert "[ ] e:" in screen_text(app)
+            await pilot.press("e", "s")
+            assert "talk 2 of 2" in screen_text(app) and "[ ] e:" in screen_text(app)
+
+    run(scenario)
+
+
 def test_nothing_to_review(tmp_path):
     config_path = write_home(tmp_path)
 

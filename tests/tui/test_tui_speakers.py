@@ -60,6 +60,14 @@ def test_rename_merge_remove(tmp_path):
             await pilot.press("m")
             assert isinstance(app.screen, ChooseDialog)
             await pilot.press("down", "enter")  # Alan Webb, Sarah Lane → Sarah Lane
+            # A merge re-files talks: it is asked once more, and n merges nothing.
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("n")
+            assert "Nothing merged: Bob Moss and Sarah Lane stay apart." in screen_text(app)
+            assert people(app.config) == {"Alan Webb": 3, "Bob Moss": 1, "Sarah Lane": 2}
+            await pilot.press("m", "down", "enter")
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("y")
             await library_settled(pilot, app, "Merged Bob Moss into Sarah Lane: 1 clip(s) "
                                   "moved, 0 filed talk(s) re-filed.")
             assert people(app.config) == {"Alan Webb": 3, "Sarah Lane": 3}
@@ -101,5 +109,25 @@ def test_add_a_clip_from_a_file_and_say_what_went_wrong(tmp_path):
             await ask(pilot, app, source=str(clip), start="soon")
             await library_settled(pilot, app, "must be a number of seconds, not 'soon'")
             assert people(app.config) == {"Grace Hopper": 1}
+
+    run(scenario)
+
+
+def test_rename_starts_from_the_old_name_and_typing_extends_it(tmp_path):
+    config_path = write_home(tmp_path)
+    app = make_app(config_path)
+    seed_library(app.config)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("k")
+            await wait_for(pilot, lambda: "…" not in screen_text(app), what="speech measured")
+            select(app, "Robert Moss")
+            await pilot.press("r")
+            assert isinstance(app.screen, AskDialog)
+            await pilot.press(*" Jr", "enter")
+            await library_settled(pilot, app, "Renamed Robert Moss to Robert Moss Jr: 1 "
+                                  "clip(s) moved, 0 filed talk(s) re-filed.")
+            assert people(app.config) == {"Alan Webb": 3, "Robert Moss Jr": 1, "Sarah Lane": 2}
 
     run(scenario)

@@ -188,6 +188,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
     if args.command == "relabel":
         # It moves filed talks: it takes the run lock (not while a run files).
         done = relabel_talk(config, args.talk, args.name, args.enroll)
+        if not done.changed:
+            print(f"Nothing to change: {done.talk.name} is already filed under "
+                  f"{done.row.speaker}.")
+            return ExitCode.OK
         print(f"Filed as {done.talk}")
         for clip in done.enrolled:
             print(f"Enrolled {clip} for {args.name}")

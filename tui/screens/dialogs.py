@@ -38,7 +38,10 @@ class AskDialog(ModalScreen[dict[str, str] | None]):
             yield Label(self.title_text, classes="dialog-title")
             for field in self.fields:
                 yield Label(field.label)
-                box = Input(field.value, placeholder=field.placeholder, id=f"ask-{field.key}")
+                # The cursor after the value, nothing selected: typing extends the old name
+                # (a rename of "Sarah Lane" to "Sarah Lane-Jones") instead of replacing it.
+                box = Input(field.value, placeholder=field.placeholder, id=f"ask-{field.key}",
+                            select_on_focus=False)
                 box.cursor_blink = False
                 yield box
             yield Label(self.note or "Enter goes to the next field; in the last one it is OK.",

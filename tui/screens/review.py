@@ -183,6 +183,7 @@ class ReviewScreen(Screen):
             self._say(message.problem)
             return
         self._say(message.news or "")
+        self.enroll = False  # a choice for one talk: the next talk's voice is not enrolled
         self.app.request_scan()
         self.reload()
 
@@ -216,6 +217,7 @@ class ReviewScreen(Screen):
             return
         self.skipped.add(row.id)
         self._say(f"Skipped {row.name}: it stays listed for review.")
+        self.enroll = False
         self.reload()
 
     def action_toggle_enroll(self) -> None:

@@ -208,11 +208,21 @@ class SpeakersScreen(Screen):
 
             config = self.app.config
 
-            def work() -> str:
-                # It moves filed talks: it takes the run lock, so not during a run.
-                return move_person_everywhere(config, name, target, merge=True).summary()
+            def confirmed(yes: bool | None) -> None:
+                if not yes:
+                    self._say(f"Nothing merged: {name} and {target} stay apart.")
+                    return
 
-            self._in_thread(f"Merging {name} into {target}…", work, target)
+                def work() -> str:
+                    # It moves filed talks: it takes the run lock, so not during a run.
+                    return move_person_everywhere(config, name, target, merge=True).summary()
+
+                self._in_thread(f"Merging {name} into {target}…", work, target)
+
+            # A merge re-files every talk of one person under the other: asked once more.
+            self.app.push_screen(ConfirmDialog(f"Merge {name} into {target}? Their clips and "
+                                               f"filed talks become {target}'s. y / n"),
+                                 confirmed)
 
         self.app.push_screen(ChooseDialog(f"Merge {name} (clips and talks) into…", others),
                              chosen)

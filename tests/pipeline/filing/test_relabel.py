@@ -182,7 +182,7 @@ def test_review_then_relabel_moves_every_file_and_enrolls(tmp_path, library_home
     dest, decision = db.execute("SELECT destination, speaker_decision FROM files").fetchone()
     assert Path(dest).is_file() and "Sarah Lane" in dest and decision == "manual"
     bad = talks(config, "relabel", "no such talk", "X")
-    assert bad.returncode == 1 and "talks review" in bad.stderr
+    assert bad.returncode == 2 and "talks review" in bad.stderr  # given wrong: a usage error
 
 
 def test_speakers_check_names_thin_people_and_a_clip_of_someone_else(tmp_path,
