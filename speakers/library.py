@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.chaos import chaos_point
-from common.errors import TalksError
+from common.errors import ExitCode, TalksError
 from common.media import MediaError, cut_pieces, cut_sample, probe
 from common.names import is_text, nfc, readable, sanitize_component
 
@@ -30,7 +30,11 @@ MIN_SPEECH_S = 30.0  # less enrolled speech than this identifies a person poorly
 
 
 class LibraryError(TalksError):
-    """A library operation that cannot be done; the sentence says what to do instead."""
+    """A library operation that cannot be done as asked (a name that cannot be one, a person
+    or a clip that is not there): the command was given wrong, so it exits 2, and the
+    sentence says what to do instead."""
+
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True)

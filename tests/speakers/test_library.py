@@ -149,6 +149,6 @@ def test_speakers_command_line(tmp_path, clip):
         in listed.stdout
     assert talks("speakers", "rename", "Renée", "Renée Dupont").returncode == 0
     bad = talks("speakers", "merge", "Nobody", "Renée Dupont")
-    assert bad.returncode == 1 and "No speaker named 'Nobody'" in bad.stderr
+    assert bad.returncode == 2 and "No speaker named 'Nobody'" in bad.stderr
     assert talks("speakers", "remove", "Renée Dupont").returncode == 0
     assert "No speakers enrolled" in talks("speakers", "list").stdout

@@ -1,0 +1,47 @@
+"""A command given wrong is a usage error: exit 2, one sentence, nothing changed (exit 1 is
+kept for a run in which some recordings failed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+from tests.support.tui_helpers import seed_library, write_home
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("usage")
+    config_path = write_home(root)
+    from pipeline.config.settings import load_config
+
+    seed_library(load_config(config_path))
+    return config_path
+
+
+def library(config_path: Path) -> list[str]:
+    folder = config_path.parent / "library"
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["speakers", "add", "Ida Wells", "/nope/clip.wav"], "does not exist"),
+    (["speakers", "add", "Ida/Wells", "/nope/clip.wav"], "cannot be a speaker's name"),
+    (["speakers", "rename", "Nobody Here", "Somebody"], "No speaker named 'Nobody Here'"),
+    (["speakers", "merge", "Nobody Here", "Sarah Lane"], "No speaker named 'Nobody Here'"),
+    (["speakers", "remove", "Nobody Here"], "No speaker named 'Nobody Here'"),
+    (["speakers", "rename", "Sarah Lane", "Alan Webb"], "already exists"),
+    (["relabel", "99", "Sarah Lane"], "No filed talk has the number 99"),
+])
+def test_a_command_given_wrong_exits_2_and_changes_nothing(home: Path, args: list[str],
+                                                           said: str) -> None:
+    before = library(home)
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(home), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert library(home) == before
