@@ -185,24 +185,17 @@ class SpeakerLibrary:
         """Copy clips in as 16 kHz mono WAV (any format ffmpeg reads), or a time range of a
         longer recording. Returns the new clip files."""
         name = check_name(name)
+        if (start is not None and start < 0) or (duration is not None and duration <= 0):
+            raise LibraryError("--start must be 0 or more and --duration more than 0 seconds.")
+        if len({p.resolve() for p in sources}) < len(sources):
+            # One range of one file twice would be one voice sample counted twice: the check's
+            # "own person" score would be a clip compared with itself.
+            raise LibraryError("The same file is given twice: give each clip once.")
+        spans = [self._clip_span(source, start, duration) for source in sources]
+        # Every source is checked before any is cut: a command given wrong adds nothing.
         self.folder.mkdir(parents=True, exist_ok=True)
         added = []
-        for source in sources:
-            if not source.is_file():
-                raise LibraryError(f"{source} does not exist: give the path of an audio file.")
-            try:
-                length = probe(source).duration
-            except MediaError as exc:
-                raise LibraryError(str(exc)) from None
-            begin = start or 0.0
-            span = duration if duration is not None else length - begin
-            if begin >= length:
-                raise LibraryError(f"{source.name} is only {length:.0f} s long: start the "
-                                   "range inside it.")
-            if span > MAX_CLIP_SECONDS:
-                raise LibraryError(f"{source.name} would give a {span:.0f} s clip: give a time "
-                                   f"range of at most {MAX_CLIP_SECONDS:.0f} s with --start "
-                                   "and --duration.")
+        for source, (begin, span) in zip(sources, spans, strict=True):
             target = self._next_clip_path(name, ".wav")
             try:
                 cut_sample(source, begin, span, target)
@@ -210,6 +203,27 @@ class SpeakerLibrary:
                 raise LibraryError(str(exc)) from None
             added.append(target)
         return added
+
+    @staticmethod
+    def _clip_span(source: Path, start: float | None,
+                   duration: float | None) -> tuple[float, float]:
+        """Where a clip of `source` begins and how long it is, or why it cannot be one."""
+        if not source.is_file():
+            raise LibraryError(f"{source} does not exist: give the path of an audio file.")
+        try:
+            length = probe(source).duration
+        except MediaError as exc:
+            raise LibraryError(str(exc)) from None
+        begin = start or 0.0
+        span = duration if duration is not None else length - begin
+        if begin >= length:
+            raise LibraryError(f"{source.name} is only {length:.0f} s long: start the "
+                               "range inside it.")
+        if span > MAX_CLIP_SECONDS:
+            raise LibraryError(f"{source.name} would give a {span:.0f} s clip: give a time "
+                               f"range of at most {MAX_CLIP_SECONDS:.0f} s with --start "
+                               "and --duration.")
+        return begin, span
 
     def add_speech(self, name: str, source: Path, pieces: list[tuple[float, float]]) -> Path:
         """One clip made of the (start, length) pieces of a recording, joined: the speech of a

@@ -16,6 +16,7 @@ from common.errors import (
     describe,
     is_machine_fault,
 )
+from common.supported import installed
 from pipeline.api.configuration import (
     CONFIG_ENV,
     find_config_path,
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                "3 the machine stopped the run (disk full or read-only, no permission, "
                "a disk not mounted, ffmpeg or a model missing), 4 another run is busy, "
                "130/143 stopped by Ctrl-C/SIGTERM (run again to resume).")
+    parser.add_argument("--version", action="version",
+                        version=f"talks {installed('talks') or '(version unknown)'}")
     parser.add_argument("--config", metavar="PATH", help="the config.toml to use")
     parser.add_argument("--batch", action="store_true",
                         help="run headless: process every new recording, print progress")
@@ -79,6 +82,10 @@ def _wants_first_run(args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.json and not args.batch:
+        # Without --batch talks would open the app, and the JSON asked for would never come.
+        _say("--json goes with --batch (talks --batch --json): nothing was run.")
+        return ExitCode.USAGE
     try:
         if args.command == "setup":
             return setup_prompts.run(find_config_path(args.config))

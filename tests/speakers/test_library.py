@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -115,7 +116,8 @@ def test_names_are_the_same_in_nfc_and_nfd(tmp_path, clip):
 
 def test_rename_merge_remove_keep_every_clip(tmp_path, clip):
     lib = SpeakerLibrary(tmp_path / "lib")
-    lib.add("Ann", [clip, clip])
+    lib.add("Ann", [clip])
+    lib.add("Ann", [clip])  # two adds: a clip given twice in one is refused
     lib.add("Anne", [clip])
     lib.rename("Ann", "Ann Smith")
     assert sorted(p.name for p in lib.person("Ann Smith").clips) == ["Ann Smith.wav",
@@ -142,7 +144,12 @@ def test_speakers_command_line(tmp_path, clip):
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     assert "No speakers enrolled" in talks("speakers", "list").stdout
-    added = talks("speakers", "add", "Renée", str(clip), str(clip))
+    twice = talks("speakers", "add", "Renée", str(clip), str(clip))
+    assert twice.returncode == 2 and "The same file is given twice" in twice.stderr
+    assert "No speakers enrolled" in talks("speakers", "list").stdout  # nothing was added
+    second = tmp_path / "second take.wav"
+    shutil.copy(clip, second)
+    added = talks("speakers", "add", "Renée", str(clip), str(second))
     assert added.returncode == 0 and added.stdout.count("Added") == 2
     listed = talks("speakers", "list")
     assert "Renée: 2 clip(s), 17 s — under 30 s: add more, 0 embedded (campplus), files" \

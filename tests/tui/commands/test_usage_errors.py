@@ -20,6 +20,8 @@ def home(tmp_path_factory) -> Path:
     from pipeline.config.settings import load_config
 
     seed_library(load_config(config_path))
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=220:duration=3", str(root / "tone.wav")], check=True)
     return config_path
 
 
@@ -36,12 +38,29 @@ def library(config_path: Path) -> list[str]:
     (["speakers", "remove", "Nobody Here"], "No speaker named 'Nobody Here'"),
     (["speakers", "rename", "Sarah Lane", "Alan Webb"], "already exists"),
     (["relabel", "99", "Sarah Lane"], "No filed talk has the number 99"),
+    (["speakers", "add", "Ida Wells", "{home}/tone.wav", "--start", "-5"],
+     "--start must be 0 or more"),
+    (["speakers", "add", "Ida Wells", "{home}/tone.wav", "--duration", "0"],
+     "--duration more than 0"),
+    (["speakers", "add", "Ida Wells", "{home}/tone.wav", "{home}/tone.wav"],
+     "The same file is given twice"),
+    (["speakers", "add", "Ida Wells", "{home}/tone.wav", "/nope/second.wav"],
+     "/nope/second.wav does not exist"),  # checked before the first is cut: nothing added
+    (["--json"], "--json goes with --batch"),
 ])
 def test_a_command_given_wrong_exits_2_and_changes_nothing(home: Path, args: list[str],
                                                            said: str) -> None:
     before = library(home)
+    args = [a.replace("{home}", str(home.parent)) for a in args]
     done = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(home), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
     assert library(home) == before
+
+
+def test_version_says_which_talks_this_is() -> None:
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.strip() == "talks 0.1.0"  # pyproject.toml's version
