@@ -82,7 +82,7 @@ def _wants_first_run(args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.json and not args.batch:
+    if args.json and not args.batch and args.command is None:  # (`status --json` is its own)
         # Without --batch talks would open the app, and the JSON asked for would never come.
         _say("--json goes with --batch (talks --batch --json): nothing was run.")
         return ExitCode.USAGE
