@@ -111,6 +111,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE files ADD COLUMN compact TEXT;
     ALTER TABLE chunks ADD COLUMN speech TEXT;
     """,
+    # 4: each talk's voice, sample by sample, kept so the talk can be identified again when
+    # the library changes without hearing it again; and small facts about the archive (the
+    # library the filed talks were last identified against).
+    """
+    CREATE TABLE talk_voices (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        backend TEXT NOT NULL,
+        sample INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (file_id, backend, sample)
+    );
+    CREATE TABLE facts (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -472,6 +488,33 @@ class Ledger:
                                  "ORDER BY speaker, sample", (file_id,)):
             out.setdefault(r["speaker"], []).append(r["score"])
         return out
+
+    def save_talk_voice(self, file_id: int, backend: str, vectors: list[np.ndarray]) -> None:
+        """The talk's voice as its samples heard it, one vector per sample (float16, as the
+        clip cache), replacing what another run kept for this backend."""
+        import numpy as np
+        with self.transaction() as db:
+            db.execute("DELETE FROM talk_voices WHERE file_id = ? AND backend = ?",
+                       (file_id, backend))
+            db.executemany("INSERT INTO talk_voices VALUES (?, ?, ?, ?)",
+                           [(file_id, backend, i, np.asarray(v, dtype=np.float16).tobytes())
+                            for i, v in enumerate(vectors)])
+
+    def talk_voice(self, file_id: int, backend: str) -> list[np.ndarray] | None:
+        """The vectors `save_talk_voice` kept, in sample order; None when none were kept."""
+        import numpy as np
+        rows = self.db.execute("SELECT vector FROM talk_voices WHERE file_id = ? AND "
+                               "backend = ? ORDER BY sample", (file_id, backend)).fetchall()
+        if not rows:
+            return None
+        return [np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32) for r in rows]
+
+    def fact(self, key: str) -> str | None:
+        r = self.db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
+        return str(r["value"]) if r else None
+
+    def set_fact(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?)", (key, value))
 
     def needing_review(self) -> list[FileRow]:
         return [self._row(r) for r in self.db.execute(

@@ -36,6 +36,7 @@ from common.supported import require
 from pipeline.api.archive import lengths_pending, scan_files
 from pipeline.api.configuration import Config, get_logger
 from pipeline.api.runs import (
+    ArchiveFollowed,
     BatchFinished,
     ChunkPlanned,
     Event,
@@ -71,7 +72,8 @@ RESCAN_SECONDS = 10.0  # new recordings dropped into an input folder show up thi
 MEMORY_SECONDS = 1.0  # one memory reading this often
 LOOK_SECONDS = 1.0  # with no run shown, a look for one this often
 # Events after which the ledger has news for the file table.
-LEDGER_NEWS = (StageStarted, ChunkPlanned, FileFiled, FileFailed, FileSkipped, BatchFinished)
+LEDGER_NEWS = (StageStarted, ChunkPlanned, FileFiled, FileFailed, FileSkipped, ArchiveFollowed,
+               BatchFinished)
 
 
 class OwnRun:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.api.runs import (
+    ArchiveFollowed,
     BatchFinished,
     ChunkDone,
     ChunkPlanned,
@@ -176,6 +177,8 @@ class LiveState:
             if self.current is not None and self.current.name == file:
                 self.current = None
             self.last_news = _news(event)
+        elif isinstance(event, ArchiveFollowed):
+            self.last_news = followed_text(event)
         elif isinstance(event, BatchFinished):
             self.finished = event
             self.current = None
@@ -209,6 +212,13 @@ class LiveState:
                 self.current.checkpoints.append(self.between_files)
                 self.between_files = None
         return self.current
+
+
+def followed_text(event: ArchiveFollowed) -> str:
+    """One sentence for the talks identified again after the library changed."""
+    review = f"; {event.to_review} now wait for `talks review`" if event.to_review else ""
+    return (f"Identified {event.checked} filed talk(s) again with the changed speaker "
+            f"library: {len(event.moved)} moved to their speaker{review}.")
 
 
 def _news(event: FileFiled | FileFailed | FileSkipped) -> str:

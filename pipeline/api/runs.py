@@ -7,6 +7,7 @@ from pipeline.inbox.watch import InboxWatcher
 from pipeline.run.batch import run_batch
 from pipeline.run.control import RunControl
 from pipeline.run.events import (
+    ArchiveFollowed,
     BatchFinished,
     ChunkDone,
     ChunkPlanned,
@@ -22,6 +23,7 @@ from pipeline.run.events import (
     RunRequested,
     SpeakerDecided,
     StageStarted,
+    TalkReidentified,
 )
 from pipeline.run.memory import machine_total_mb, tree_rss_mb
 from pipeline.run.publish import EventTail, RunStatus, ask_run, read_status
@@ -30,10 +32,10 @@ from pipeline.run.summary import BatchSummary, Outcome
 from speakers.decisions import SpeakerDecision
 
 __all__ = [
-    "BatchFinished", "BatchSummary", "ChunkDone", "ChunkPlanned", "CompactMade", "Event",
-    "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped", "InboxWatcher",
-    "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl", "RunRequest",
-    "RunRequested", "RunStatus", "SpeakerDecided", "SpeakerDecision", "Stage", "StageStarted",
-    "ask_run", "machine_total_mb", "missing_input_folders", "read_status", "run_batch",
-    "tree_rss_mb",
+    "ArchiveFollowed", "BatchFinished", "BatchSummary", "ChunkDone", "ChunkPlanned",
+    "CompactMade", "Event", "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped",
+    "InboxWatcher", "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl",
+    "RunRequest", "RunRequested", "RunStatus", "SpeakerDecided", "SpeakerDecision", "Stage",
+    "StageStarted", "TalkReidentified", "ask_run", "machine_total_mb", "missing_input_folders",
+    "read_status", "run_batch", "tree_rss_mb",
 ]

@@ -152,6 +152,25 @@ class RunRequested(Event):
 
 
 @dataclass(frozen=True)
+class TalkReidentified(Event):
+    """A filed talk under the default speaker, scored again against a changed library."""
+    file: str
+    position: int
+    total: int
+    decision: SpeakerDecision
+    speaker: str
+
+
+@dataclass(frozen=True)
+class ArchiveFollowed(Event):
+    """The talks under the default speaker, identified again: how many were looked at, those
+    moved to their person (file, speaker, new path), and how many now wait for review."""
+    checked: int
+    moved: tuple[tuple[str, str, str], ...]
+    to_review: int
+
+
+@dataclass(frozen=True)
 class BatchFinished(Event):
     filed: int
     failed: int

@@ -16,7 +16,8 @@ from pipeline.run.events import Event, FileFailed, FileQueued, FileSkipped
 from pipeline.run.file_flow import file_each
 from pipeline.run.housekeeping import before_the_queue
 from pipeline.run.states import OutcomeStatus, Stage
-from pipeline.run.summary import BatchSummary, Outcome
+from pipeline.run.summary import BatchSummary, Outcome, Refiled
+from pipeline.stages.reidentify import follow_library
 
 OnEvent = Callable[[Event], None]
 
@@ -24,6 +25,7 @@ OnEvent = Callable[[Event], None]
 def file_the_inbox(config: Config, emit: OnEvent, control: RunControl, ledger: Ledger,
                     run_id: int, full_scan: bool, summary: BatchSummary) -> None:
     before_the_queue(config, ledger)
+    _follow_library(config, emit, control, ledger, summary)
     taken: set[Path] = set()
     aside: set[Path] = set()
     paths = _takeable(discover(config), aside, emit, summary)
@@ -48,6 +50,17 @@ def file_the_inbox(config: Config, emit: OnEvent, control: RunControl, ledger: L
         more = control.take_more()
         found = [p for p in discover(config) if p not in taken] if more else []
         paths = _takeable(found, aside, emit, summary)
+
+
+def _follow_library(config: Config, emit: OnEvent, control: RunControl, ledger: Ledger,
+                    summary: BatchSummary) -> None:
+    """Talks filed under the default speaker before the library knew their speaker move to
+    them now, before new recordings are filed."""
+    followed = follow_library(config, ledger, emit, control)
+    if followed is not None:
+        summary.refiled.extend(Refiled(m.file, m.speaker, m.destination)
+                               for m in followed.moved)
+        summary.to_review += followed.to_review
 
 
 def _takeable(paths: list[Path], aside: set[Path], emit: OnEvent,

@@ -18,10 +18,21 @@ class Outcome:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Refiled:
+    """A talk filed before under the default speaker, moved to its person because the
+    library changed (pipeline/stages/reidentify.py)."""
+    file: str
+    speaker: str
+    destination: str
+
+
 @dataclass
 class BatchSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    refiled: list[Refiled] = field(default_factory=list)
+    to_review: int = 0  # of the talks identified again, those now waiting for review
 
     def count(self, status: OutcomeStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -32,4 +43,6 @@ class BatchSummary:
 
     def as_dict(self) -> dict:
         return {**{str(status): self.count(status) for status in OutcomeStatus},
-                "seconds": round(self.seconds, 2), "files": [asdict(o) for o in self.outcomes]}
+                "seconds": round(self.seconds, 2), "files": [asdict(o) for o in self.outcomes],
+                "refiled": len(self.refiled), "refiled_talks": [asdict(r) for r in self.refiled],
+                "sent_to_review": self.to_review}

@@ -28,7 +28,7 @@ from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
 from pipeline.stages.context import StageContext, run_short_worker
 from speakers.decisions import SpeakerDecision
-from speakers.embedding import EmbedderSettings, create_embedder
+from speakers.embedding import EmbedderSettings, create_embedder, unit
 from speakers.library import SpeakerLibrary, unreadable_clip
 from speakers.voice_match import (
     CLIP_SECONDS_READ,
@@ -147,14 +147,17 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
             samples = plan_speech_samples(talk_speech(ledger, file_id), duration,
                                           sp.sample_count, sp.sample_seconds,
                                           sp.sample_offset_s, sp.skip_end_s)
-            per_sample = []
+            voice = []
             heard = 0.0
             for pieces in samples:
                 audio = read_sample(path, pieces)
                 if len(audio) < MIN_SAMPLE_S * SAMPLE_RATE:
                     continue  # the file ended sooner than its header said
                 heard += len(audio) / SAMPLE_RATE
-                per_sample.append(score_sample(embedder.embed(audio), enrolled, sp.scoring))
+                voice.append(unit(embedder.embed(audio)))
+            # Kept, so that a change to the library can identify the talk again unheard.
+            ledger.save_talk_voice(file_id, embedder.cache_key, voice)
+            per_sample = [score_sample(v, enrolled, sp.scoring) for v in voice]
             # What the samples cost, for the log (and the speaker benchmark).
             link.send(checkpoint(
                 f"speaker samples embedded ({heard:.1f} s of speech in "

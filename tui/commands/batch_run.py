@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from common.errors import ExitCode, Fault
 from pipeline.api.configuration import Config, get_logger, redact
 from pipeline.api.runs import (
+    ArchiveFollowed,
     BatchFinished,
     BatchSummary,
     ChunkDone,
@@ -36,9 +37,10 @@ from pipeline.api.runs import (
     SpeakerDecided,
     Stage,
     StageStarted,
+    TalkReidentified,
     run_batch,
 )
-from tui.progress_model import LiveState, duration_text
+from tui.progress_model import LiveState, duration_text, followed_text
 from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 
 if TYPE_CHECKING:
@@ -101,6 +103,11 @@ class PlainPrinter:
             self.line(f"{tag}{event.file}: FAILED at {event.stage}: {event.reason}", "red")
         elif isinstance(event, LogLine) and event.level in ("WARNING", "ERROR"):
             self.line(f"{tag}{event.file}: note: {event.message}", "yellow")
+        elif isinstance(event, TalkReidentified):
+            self.line(f"[{event.position}/{event.total}] {event.file}: identified again, "
+                      f"{event.speaker} [{event.decision}]")
+        elif isinstance(event, ArchiveFollowed):
+            self.line(followed_text(event), "green" if event.moved else "")
         elif isinstance(event, RunRequested):
             self.line(f"Asked to {ASKED[event.request]}.", "yellow")
         elif isinstance(event, BatchFinished):
@@ -183,6 +190,11 @@ def print_summary(summary: BatchSummary, stream: TextIO) -> None:
         elif o.status in (OutcomeStatus.SKIPPED, OutcomeStatus.DUPLICATE,
                           OutcomeStatus.WAITING):
             print(f"  {o.status:<8} {o.file}: {o.reason}", file=stream)
+    for r in summary.refiled:
+        print(f"  moved    {r.file} -> {r.destination} (now known as {r.speaker})", file=stream)
+    if summary.to_review:
+        print(f"  {summary.to_review} talk(s) filed before now wait for `talks review`.",
+              file=stream)
     if not summary.outcomes:
         print("  No recordings found in the input folders.", file=stream)
     if d["cancelled"]:

@@ -46,6 +46,8 @@ EVERY_EVENT = [
     ev.CompactMade("a.mp3", 601.0, 411.5, 9_600_000, 6_300_000),
     ev.LogLine("a.mp3", "WARNING", "the speech of chunk 3 was not found; transcribed whole"),
     ev.RunRequested("stop"),
+    ev.TalkReidentified("a.mp3", 1, 3, "match", "Sarah Lane"),
+    ev.ArchiveFollowed(3, (("a.mp3", "Sarah Lane", "/out/Sarah Lane/x.mp3"),), 1),
     ev.BatchFinished(1, 1, 0, 3, 12.5),
 ]
 
