@@ -216,8 +216,11 @@ class LiveState:
 
 def followed_text(event: ArchiveFollowed) -> str:
     """One sentence for the talks identified again after the library changed."""
-    review = f"; {event.to_review} now wait for `talks review`" if event.to_review else ""
-    return (f"Identified {event.checked} filed talk(s) again with the changed speaker "
+    def talks(n: int) -> str:
+        return f"{n} talk{'' if n == 1 else 's'}"
+    review = (f"; {talks(event.to_review)} now {'waits' if event.to_review == 1 else 'wait'} "
+              "for `talks review`" if event.to_review else "")
+    return (f"Identified {talks(event.checked)} filed before again with the changed speaker "
             f"library: {len(event.moved)} moved to their speaker{review}.")
 
 
