@@ -1,6 +1,6 @@
 """Keys that do what they say, and text that fits: p pauses and p again goes on, w starts what
 already waits and shows that it watches, the footer keeps q Quit at 80×24 while a run goes,
-dialogs and hints wrap at a word.
+dialogs and hints wrap at a word, and the file table's names use a wide terminal's room.
 
 Each test reads what the terminal would show (screen_lines), not the widgets' state."""
 
@@ -176,3 +176,22 @@ def test_a_dialogs_question_wraps_whole_at_80x24(tmp_path):
 
     run(scenario)
 
+
+def test_a_wide_terminal_shows_long_recording_and_speaker_names_whole(tmp_path):
+    config_path = write_home(tmp_path)
+    seed_ledger(config_path)  # "Miscellaneous Speakers" is among its speakers
+    long_name = "annual beekeepers meeting.mp3"
+    (tmp_path / "inbox" / long_name).write_bytes(b"not audio")
+
+    async def scenario():
+        app = make_app(config_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.main_screen.query_one(FileTable)
+            await wait_for(pilot, lambda: table.row_count == 7, what="the first scan")
+            await pilot.pause()
+            shown = "\n".join(screen_lines(app))
+            assert f" {long_name} " in shown, shown
+            assert " Miscellaneous Speakers " in shown, shown
+            assert " Sourdough Bread and Starter" in shown, shown  # the title kept its room
+
+    run(scenario)
