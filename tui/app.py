@@ -45,6 +45,7 @@ from pipeline.api.runs import (
     FileSkipped,
     RunControl,
     RunRequest,
+    RunRequested,
     RunStatus,
     StageStarted,
     ask_run,
@@ -246,6 +247,8 @@ class TalksApp(App):
             self.live.apply(event, when)
             if isinstance(event, LEDGER_NEWS):
                 self._scan_wanted = True
+            if isinstance(event, RunRequested):
+                self.refresh_bindings()  # p: Pause or Go on, as the run now is
         if news.over and self.followed is not None:
             who = describe_run(self.followed)
             self.followed = None
@@ -265,7 +268,7 @@ class TalksApp(App):
         if self.live.stopping:
             return f"Stopped{who}. Finished chunks are kept: s resumes where it stopped."
         if self.live.pausing:
-            return f"Paused{who} after the file in progress: s goes on with the next one."
+            return f"Paused{who} after the file in progress: p goes on with the next one."
         return ""
 
     # --- the queue -----------------------------------------------------------------------
@@ -276,8 +279,18 @@ class TalksApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
             return not self.live.running
-        if action in ("more", "pause", "cancel"):
+        if action in ("more", "cancel"):
             return self.live.running
+        # p is one key with two faces: Pause while the queue takes files, Go on while it is
+        # pausing or has paused; the footer shows the one p does now.
+        if action == "pause":
+            return self.live.running and not self.live.pausing
+        if action == "go_on":
+            return self.live.pausing or self.live.paused
+        if action == "watch":
+            return not self.watching.on
+        if action == "stop_watching":
+            return self.watching.on
         return True
 
     def action_start(self) -> None:
@@ -319,9 +332,30 @@ class TalksApp(App):
         self.live.apply(message.event, self.clock())
         if isinstance(message.event, LEDGER_NEWS):
             self._scan_wanted = True
+        if isinstance(message.event, RunRequested):
+            self.refresh_bindings()  # a pause asked elsewhere turns p into Go on here too
 
-    def action_toggle_watch(self) -> None:
-        self.notify(self.watching.toggle(), timeout=8)
+    def action_watch(self) -> None:
+        said = self.watching.start()
+        self.notify(said, timeout=8)
+        if not self.watching.on:
+            return
+        get_logger().info("watching the input folders (w in the app): %s", said)
+        # As `talks --watch` does: what already waits is filed now, not at the next arrival.
+        if not self.live.running and not self.leaving and self.main_screen.to_do:
+            self.action_start()
+        self._watch_changed()
+
+    def action_stop_watching(self) -> None:
+        self.watching.stop()
+        get_logger().info("stopped watching the input folders (w in the app)")
+        self.notify("Watching stopped: new recordings wait for s (or the schedule).", timeout=8)
+        self._watch_changed()
+
+    def _watch_changed(self) -> None:
+        """The footer's w and the status line say whether watching is on."""
+        self.refresh_bindings()
+        self._show_live()
 
     def on_unmount(self) -> None:
         self.watching.stop()
@@ -372,10 +406,21 @@ class TalksApp(App):
                         "and take what is new.")
 
     def action_pause(self) -> None:
-        going_on = self.live.pausing
-        if self._ask(RunRequest.GO_ON if going_on else RunRequest.PAUSE):
-            self.notify("Going on: the queue takes the next file as usual." if going_on else
-                        "Pausing: the file in progress finishes, then the queue waits.")
+        if self._ask(RunRequest.PAUSE):
+            self.notify("Pausing: the file in progress finishes, then the queue waits "
+                        "(p again: go on).")
+            self.refresh_bindings()
+
+    def action_go_on(self) -> None:
+        """p while pausing or paused: a run still going forgets its pause; a run that has
+        paused is followed by a new one, which resumes with the next file."""
+        if self.live.running:
+            if self._ask(RunRequest.GO_ON):
+                self.notify("Going on: the queue takes the next file as usual.")
+                self.refresh_bindings()
+            return
+        self.notify("Going on with the next file.")
+        self.action_start()
 
     def action_cancel(self) -> None:
         if self.live.stopping:

@@ -91,6 +91,7 @@ class LiveState:
     running: bool = False
     run_by: str = ""  # a run this app follows: who runs it ("batch, pid 4242"); "" for its own
     pausing: bool = False
+    paused: bool = False  # the last run ended on a pause: p (or s) goes on with the next file
     stopping: bool = False
     stopping_now: bool = False
     more_asked: bool = False  # it will look in the input folders again when its queue is done
@@ -113,6 +114,7 @@ class LiveState:
 
     def begin(self, run_by: str = "") -> None:
         self.running, self.run_by = True, run_by
+        self.paused = False
         self.pausing = self.stopping = self.stopping_now = self.more_asked = False
         self.finished, self.problem, self.current = None, None, None
         self.ended, self.last_news = "", ""
@@ -122,6 +124,7 @@ class LiveState:
 
     def end(self, problem: str | None = None, ended: str = "") -> None:
         self.running, self.run_by = False, ""
+        self.paused = self.pausing and not self.stopping and problem is None
         self.pausing = self.stopping = self.stopping_now = self.more_asked = False
         self.current = None
         self.queued.clear()

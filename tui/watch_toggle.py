@@ -1,5 +1,6 @@
 """The app's watch toggle (`w`): while on, a recording that arrives in an input folder and
-settles starts the queue by itself (or is taken when the running queue ends)."""
+settles starts the queue by itself (or is taken when the running queue ends). What is already
+waiting when it is turned on the app starts itself (TalksApp.action_watch)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ class WatchToggle:
     def on(self) -> bool:
         return self.watcher is not None
 
-    def toggle(self) -> str:
+    def start(self) -> str:
+        """Watch the input folders; what to tell the person."""
         if self.watcher is not None:
-            self.stop()
-            return "Watching stopped: new recordings wait for s (or the schedule)."
+            return "Already watching the input folders."
         self.watcher = InboxWatcher(self.app.config, self._arrived)
         watched = self.watcher.start()
         if not watched:

@@ -17,11 +17,11 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
  s  start the queue: every new or unfinished recording
     (while a run is going: it looks for new ones too)
  p  pause: finish the file in progress, then wait
-    (p again: go on)
+    (p again: go on, with the next file once paused)
  c  stop after the current chunk (c again: at once);
     s resumes there
- w  watch the input folders: a new recording starts
-    the queue once it has stopped growing (w: off)
+ w  watch the input folders: what waits starts now, and
+    a new recording once it has stopped growing (w: off)
  t  (or Enter) the transcript of the highlighted talk
  r  review talks whose speaker was uncertain
  k  speaker library   o  settings   l  log

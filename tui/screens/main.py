@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.app import ComposeResult
-from textual.binding import Binding
+from rich.cells import cell_len
+from textual.app import App, ComposeResult
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
@@ -22,20 +23,47 @@ from tui.widgets.line import Line
 from tui.widgets.memory_gauge import MemoryGauge
 from tui.widgets.progress_panel import ProgressPanel
 
+# Footer keys that give way, first to last, when the footer is too narrow for every key.
+SPARE_KEYS = ("log", "settings", "transcript")
+
+
+def footer_width(app: App, bindings: dict[str, ActiveBinding]) -> int:
+    """Columns a compact Footer takes for these bindings: "key description" and a space."""
+    return sum(cell_len(app.get_key_display(b.binding)) + cell_len(b.binding.description) + 2
+               for b in bindings.values() if b.binding.show)
+
 
 class MainScreen(Screen):
     BINDINGS = [
         Binding("s", "app.start", "Start"),
         Binding("s", "app.more", "More"),  # while a run is going: take new recordings too
         Binding("p", "app.pause", "Pause"),
+        Binding("p", "app.go_on", "Go on"),  # while pausing, or paused
         Binding("c", "app.cancel", "Stop"),
-        Binding("w", "app.toggle_watch", "Watch"),
+        Binding("w", "app.watch", "Watch"),
+        Binding("w", "app.stop_watching", "Stop watching"),  # while watching
         Binding("t", "transcript", "Text"),
         Binding("r", "review", "Review"),
         Binding("k", "speakers", "Speakers"),
         Binding("o", "settings", "Settings"),
         Binding("l", "log", "Log"),
     ]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys the footer shows: at 80 columns there is no room for all of them while a
+        run goes (s p c and w Stop watching), and a footer too long loses its end, q Quit.
+        The keys of SPARE_KEYS leave it then, in that order; they still work, and ? lists
+        them."""
+        bindings = super().active_bindings
+        for action in SPARE_KEYS:
+            if footer_width(self.app, bindings) <= self.size.width:
+                break
+            bindings = {key: b for key, b in bindings.items() if b.binding.action != action}
+        return bindings
+
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # narrower or wider: the footer fits again
 
     def compose(self) -> ComposeResult:
         yield Line("", id="status")
@@ -98,6 +126,12 @@ class MainScreen(Screen):
             self.show_live(self.app.live, self.app.clock())
             self.query_one(MemoryGauge).draw()
 
+    @property
+    def to_do(self) -> int:
+        """The recordings a start would work on: new, unfinished or failed."""
+        return sum(1 for e in self.table.entries if e.present and not e.problem and not (
+            e.row and e.row.state in (FileState.FILED, FileState.SKIPPED)))
+
     def _show_status(self, live: LiveState) -> None:
         entries = self.table.entries
         filed = sum(1 for e in entries if e.row and e.row.state == FileState.FILED)
@@ -105,8 +139,7 @@ class MainScreen(Screen):
                      if e.row and e.row.state == FileState.FILED and e.row.needs_review)
         failed = sum(1 for e in entries
                      if e.problem or (e.row and e.row.state == FileState.FAILED))
-        waiting = sum(1 for e in entries if e.present and not e.problem and not (
-            e.row and e.row.state in (FileState.FILED, FileState.SKIPPED)))
+        waiting = self.to_do
         counts = [f"{len(entries)} recordings", f"{filed} filed"]
         if review:
             counts.append(f"{review} to review")
@@ -121,9 +154,13 @@ class MainScreen(Screen):
         elif live.running:
             queue = "running, then a look for more" if live.more_asked else "running"
         else:
-            queue = f"idle, {waiting} to do" if waiting else "idle"
+            # Watching, an idle queue is waiting for recordings; paused, for p.
+            word = "watching" if self.app.watching.on else "paused" if live.paused else "idle"
+            queue = f"{word}, {waiting} to do" if waiting else word
         if live.run_by:
             queue += f" ({live.run_by})"
+        if live.running and self.app.watching.on:
+            queue += ", watching"
         self.query_one("#status", Line).say(f"talks · {', '.join(counts)} · queue {queue}")
 
     def _show_detail(self) -> None:

@@ -8,6 +8,7 @@ terminal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,14 +69,51 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def column_widths(width: int) -> tuple[int, ...]:
-    """Fixed widths that fill the table without a horizontal scrollbar."""
+REC, STATE, LENGTH, SPEAKER, TITLE = range(len(COLUMNS))
+STATE_FLOOR = 18  # "transcribing 12/40" whole
+ANY_WIDTH = 10_000  # a column whose text is not measured: it takes whatever room is left
+
+
+def column_widths(width: int, wants: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """Widths that fill the table without a horizontal scrollbar. Each column has its share
+    of the width; given `wants` (the longest text of each column), a column keeps only what
+    it needs of its share, and the room so freed goes to the names a person looks for, the
+    recording and the speaker, then to the title, the rest to the state. When the recording
+    and the speaker still want more, the state gives up its share down to STATE_FLOOR."""
     room = max(40, width - 2 * len(COLUMNS) - 2)
-    length = 7
     recording = max(12, room * 25 // 100)
-    state = max(18, room * 22 // 100)  # "transcribing 12/40" whole
+    state = max(STATE_FLOOR, room * 22 // 100)
     speaker = max(10, room * 16 // 100)
-    return recording, state, length, speaker, max(6, room - recording - state - length - speaker)
+    shares = [recording, state, 7, speaker, max(6, room - recording - state - 7 - speaker)]
+    if wants is None:
+        return tuple(shares)
+    widths = list(shares)
+    for column in (REC, SPEAKER, TITLE):
+        widths[column] = min(shares[column], wants[column])
+    spare = max(0, room - sum(widths))  # (a terminal too narrow for the floors has none)
+    for column in (REC, SPEAKER):
+        grow = min(wants[column] - widths[column], spare + widths[STATE] - STATE_FLOOR)
+        if grow > 0:
+            from_spare = min(grow, spare)
+            spare -= from_spare
+            widths[STATE] -= grow - from_spare
+            widths[column] += grow
+    grow = max(0, min(wants[TITLE] - widths[TITLE], spare))
+    widths[TITLE] += grow
+    widths[STATE] += spare - grow
+    return tuple(widths)
+
+
+def column_wants(entries: list[FileEntry]) -> tuple[int, ...]:
+    """The longest text of each column (its heading at least). The state's is left open:
+    it changes as a run goes, and a table rebuilt at each change would redraw whole."""
+    def longest(column: int, texts: Iterable[str]) -> int:
+        return max([len(COLUMNS[column]), *(len(t) for t in texts)])
+
+    rows = [e.row for e in entries if e.row is not None]
+    return (longest(REC, (e.shown for e in entries)), ANY_WIDTH, 7,
+            longest(SPEAKER, (r.speaker or "" for r in rows)),
+            longest(TITLE, (r.title or "" for r in rows)))
 
 
 class FileTable(DataTable):
@@ -99,10 +137,17 @@ class FileTable(DataTable):
         return next((e for e in self.entries if e.key == key), None)
 
     def on_resize(self) -> None:
-        widths = column_widths(self.size.width)
-        if widths != self._widths:
-            self._widths = widths
-            self._rebuild(self._live)
+        self._fit_columns()
+
+    def _fit_columns(self) -> bool:
+        """Widths for this width and these recordings; True when they changed (and the
+        table was rebuilt with them)."""
+        widths = column_widths(self.size.width or 80, column_wants(self.entries))
+        if widths == self._widths:
+            return False
+        self._widths = widths
+        self._rebuild(self._live)
+        return True
 
     def _cells_of(self, entry: FileEntry, live: LiveState) -> tuple[tuple[str, str], ...]:
         """Each cell as (text, style): what decides whether it must be redrawn."""
@@ -119,7 +164,7 @@ class FileTable(DataTable):
     def _rebuild(self, live: LiveState) -> None:
         keep = self.current_entry.key if self.current_entry else None
         self.clear(columns=True)
-        widths = self._widths or column_widths(self.size.width or 80)
+        widths = self._widths or column_widths(self.size.width or 80, column_wants(self.entries))
         for label, width in zip(COLUMNS, widths, strict=True):
             self.add_column(label, width=width, key=label)
         self._cells = {}
@@ -138,6 +183,9 @@ class FileTable(DataTable):
         if entries is not None:
             self.entries = entries
         self._carry_progress(live)
+        # New names, speakers or titles may want the columns laid out again.
+        if entries is not None and self._fit_columns():
+            return
         if [e.key for e in self.entries] != old_keys:
             self._rebuild(live)
             return

@@ -34,6 +34,10 @@ class ProgressPanel(Vertical):
         chunks = self.query_one("#now-chunks")
         times = self.query_one("#now-times", Line)
         latest = self.query_one("#now-line", Line)
+        # Idle, the first line is a sentence (how the run ended, what a key does next): it may
+        # wrap over the lines the times would use, not be cut mid-word (talks.tcss).
+        self.set_class(cur is None, "-idle")
+        times.display = cur is not None
         if cur is None:
             chunks.display = False
             file_line.say(_idle_text(live))
