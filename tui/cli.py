@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from common.errors import (
     ExitCode,
@@ -33,11 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="talks",
         description="Transcribe, title and file recorded talks as "
                     "talks/YEAR/SPEAKER/SPEAKER - TITLE.ext with their transcripts.",
-        epilog=f"The config is --config PATH, else ${CONFIG_ENV}, else ./config.toml. "
-               "Exit codes: 0 all went well, 1 some files failed, 2 config or usage error, "
-               "3 the machine stopped the run (disk full or read-only, no permission, "
-               "a disk not mounted, ffmpeg or a model missing), 4 another run is busy, "
-               "130/143 stopped by Ctrl-C/SIGTERM (run again to resume).")
+        epilog=f"The config is --config PATH (before or after the command), else "
+               f"${CONFIG_ENV}, else ./config.toml. `talks COMMAND --help` says what a "
+               "command does. Exit codes: 0 all went well, 1 some files failed, 2 config or "
+               "usage error, 3 the machine stopped the run (disk full or read-only, no "
+               "permission, a disk not mounted, ffmpeg or a model missing), 4 another run is "
+               "busy, 70 a bug in talks (the log has the details), 130/143 stopped by "
+               "Ctrl-C/SIGTERM (run again to resume).")
     parser.add_argument("--version", action="version",
                         version=f"talks {installed('talks') or '(version unknown)'}")
     parser.add_argument("--config", metavar="PATH", help="the config.toml to use")
@@ -45,10 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run headless: process every new recording, print progress")
     parser.add_argument("--full-scan", action="store_true",
                         help="redo every recording, even those already filed")
-    parser.add_argument("--start", action="store_true",
+    # Not `start`: that is `speakers add --start SECONDS`, which would override it unseen.
+    parser.add_argument("--start", action="store_true", dest="start_queue",
                         help="in the app: start the queue as soon as it opens")
     parser.add_argument("--json", action="store_true",
-                        help="with --batch: print a JSON summary on stdout")
+                        help="with --batch: print a JSON summary on stdout (with "
+                             "status: the status as JSON)")
     parser.add_argument("--new-output-root", action="store_true",
                         help="the output root's library was moved or removed on purpose: "
                              "start a new one there")
@@ -56,14 +62,133 @@ def build_parser() -> argparse.ArgumentParser:
                         help="headless: file new recordings as they arrive in the input "
                              "folders (Ctrl+C stops)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    config_cmd = sub.add_parser("config", help="check the configuration")
-    config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    config_sub.add_parser("validate", help="load the config and list every problem in it")
+    config_cmd = sub.add_parser(
+        "config", help="check the configuration",
+        description="The config file: `talks config validate` checks it.")
+    config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION")
+    config_sub.add_parser(
+        "validate", help="load the config and list every problem in it",
+        description=f"Load the config (--config PATH, else ${CONFIG_ENV}, else ./config.toml) "
+                    "and list every problem in it at once (exit 2), or say it is OK; warn "
+                    "of a secret written into a config file inside a git repository.",
+        epilog="Example: talks config validate --config ~/talks/config.toml")
     speaker_commands.add_commands(sub)
     status.add_command(sub)
     schedule_commands.add_commands(sub)
     setup_prompts.add_command(sub)
+    for words, command, _help in commands(parser):
+        _take_options_after(command, words)
     return parser
+
+
+# --- the tree of commands -----------------------------------------------------------------------
+# argparse has no public way to walk its subcommands; these read its `_actions` and
+# `_choices_actions`, which every Python 3 since 3.2 has kept.
+
+def _actions_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    """The subcommands (or actions) under `parser`, if it has any."""
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+                None)
+
+
+def children(parser: argparse.ArgumentParser) -> list[
+        tuple[str, argparse.ArgumentParser, str | None]]:
+    """The commands (or actions) right under `parser`: name, parser, one-line help."""
+    actions = _actions_of(parser)
+    if actions is None:
+        return []
+    helps = {a.dest: a.help for a in actions._choices_actions}
+    return [(name, command, helps.get(name)) for name, command in actions.choices.items()]
+
+
+def commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
+        tuple[tuple[str, ...], argparse.ArgumentParser, str | None]]:
+    """Every command and action under `parser`, depth first: its words (`("speakers",
+    "add")`), its parser, and its one-line help as the `--help` above it lists it."""
+    for name, command, help_ in children(parser):
+        yield (*words, name), command, help_
+        yield from commands(command, (*words, name))
+
+
+def takes(parser: argparse.ArgumentParser, dest: str) -> bool:
+    """Whether `parser` itself has an option stored under `dest`."""
+    return any(a.dest == dest for a in parser._actions)
+
+
+# --- talks' own options, before or after the command --------------------------------------------
+
+class CommandLineError(TalksError):
+    """Options that contradict each other or do not go with the command: nothing was run."""
+
+    exit_code = ExitCode.USAGE
+
+
+def _take_options_after(command: argparse.ArgumentParser, words: tuple[str, ...]) -> None:
+    """`talks status --config X` means `talks --config X status`. --config is kept under a
+    name of its own for each depth (`config_1`, `config_2`), so one given in two places with
+    different values can be told, not silently overridden; a flag given in two places means
+    the same, so it shares its name and is only set when given (SUPPRESS)."""
+    command.add_argument("--config", metavar="PATH", dest=f"config_{len(words)}",
+                         default=argparse.SUPPRESS,
+                         help="the config.toml to use (as before the command)")
+    if words[0] != "setup":  # setup writes the config: it never opens the output root
+        command.add_argument("--new-output-root", action="store_true",
+                             default=argparse.SUPPRESS,
+                             help="the output root's library was moved or removed on "
+                                  "purpose: start a new one there")
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[
+        tuple[str, ...], argparse.ArgumentParser]:
+    """The words of the command asked for (empty for the app or a run), and its parser."""
+    words: tuple[str, ...] = ()
+    while (actions := _actions_of(parser)) is not None:
+        name = getattr(args, actions.dest, None)
+        if name is None:
+            break
+        words, parser = (*words, name), actions.choices[name]
+    return words, parser
+
+
+def _one_config(args: argparse.Namespace) -> str | None:
+    """The --config given, wherever it was; two different ones are refused."""
+    given = [args.config] + [value for key, value in vars(args).items()
+                             if key.startswith("config_") and key[7:].isdigit()]
+    files: dict[Path, str] = {}  # the same file spelled two ways is one config
+    for value in given:
+        if value is not None:
+            files.setdefault(Path(value).expanduser().resolve(), value)
+    if len(files) > 1:
+        first, second = list(files.values())[:2]
+        raise CommandLineError(f"--config is given twice, as {first} and {second}: give it "
+                               "once, before or after the command. Nothing was run.")
+    return next(iter(files.values()), None)
+
+
+def _refuse_misplaced(top: argparse.ArgumentParser, command: argparse.ArgumentParser,
+                      words: tuple[str, ...], args: argparse.Namespace) -> None:
+    """An option of talks itself that the command does not take (`talks --batch status`)
+    would be ignored without a word: it is refused, as after the command argparse does."""
+    for action in top._actions:
+        if not action.option_strings or action.dest in ("help", "version", "config"):
+            continue
+        if getattr(args, action.dest) != top.get_default(action.dest) \
+                and not takes(command, action.dest):
+            raise CommandLineError(
+                f"{action.option_strings[0]} does not go with `talks {' '.join(words)}` "
+                f"(see talks {' '.join(words)} --help). Nothing was run.")
+
+
+def _list_actions(words: tuple[str, ...], parser: argparse.ArgumentParser) -> int:
+    """`talks speakers` alone: its actions, one line each (`--help` says more)."""
+    rows = children(parser)
+    width = max(len(name) for name, _command, _help in rows)
+    said = " ".join(words)
+    print(f"talks {said} ACTION, where ACTION is one of:")
+    for name, _command, help_ in rows:
+        print(f"  {name:<{width}}  {help_}")
+    print(f"`talks {said} ACTION --help` says more about one.")
+    return ExitCode.OK
 
 
 def _say(text: str) -> None:
@@ -81,12 +206,21 @@ def _wants_first_run(args: argparse.Namespace) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command they were given to, with its usage, not talks' own
+        _chosen(parser, args)[1].error(f"unrecognized arguments: {' '.join(extra)}")
     if args.json and not args.batch and args.command is None:  # (`status --json` is its own)
         # Without --batch talks would open the app, and the JSON asked for would never come.
         _say("--json goes with --batch (talks --batch --json): nothing was run.")
         return ExitCode.USAGE
     try:
+        words, command = _chosen(parser, args)
+        args.config = _one_config(args)
+        if words:
+            _refuse_misplaced(parser, command, words, args)
+            if _actions_of(command) is not None:  # `talks speakers` without an action
+                return _list_actions(words, command)
         if args.command == "setup":
             return setup_prompts.run(find_config_path(args.config))
         if _wants_first_run(args):
@@ -149,7 +283,7 @@ def _run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     from tui.app import run_app
 
-    return run_app(config, start=args.start, full_scan=args.full_scan)
+    return run_app(config, start=args.start_queue, full_scan=args.full_scan)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def test_names_that_are_not_utf8_are_left_out_and_said(tmp_path, clip):
     listed = talks("speakers", "list")
     assert listed.returncode == 0, listed.stderr
     assert "Ren\\xe9e.mp3 is left out of the speaker library" in listed.stdout
-    assert "Anna: 1 clip(s)" in listed.stdout
+    assert "Anna: 1 clip, " in listed.stdout
     run = talks("--batch")  # each run says it, or the person would just go unrecognised
     assert run.returncode == 0, run.stderr
     assert "note: Andr\\xe9 is left out of the speaker library" in run.stderr
@@ -152,8 +152,8 @@ def test_speakers_command_line(tmp_path, clip):
     added = talks("speakers", "add", "Renée", str(clip), str(second))
     assert added.returncode == 0 and added.stdout.count("Added") == 2
     listed = talks("speakers", "list")
-    assert "Renée: 2 clip(s), 17 s — under 30 s: add more, 0 embedded (campplus), files" \
-        in listed.stdout
+    assert "Renée: 2 clips, 17 s in all — under 30 s: add more; 0 embedded with campplus, 2 " \
+        "not yet (the next run or `talks speakers check` embeds them)" in listed.stdout
     assert talks("speakers", "rename", "Renée", "Renée Dupont").returncode == 0
     bad = talks("speakers", "merge", "Nobody", "Renée Dupont")
     assert bad.returncode == 2 and "No speaker named 'Nobody'" in bad.stderr

@@ -64,7 +64,14 @@ class Prompts:
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("setup", help="first-run questions that write (or update) the config")
+    sub.add_parser(
+        "setup", help="first-run questions that write (or update) the config",
+        description="Ask the first-run questions as plain prompts, fit for any SSH session: "
+                    "input folders, output root, speaker library, engine and model, and "
+                    "whether to run every day. Each answer is checked as it is given; nothing "
+                    "is written until all are in, then a commented config, validated. Run "
+                    "again, it starts from the config's values and keeps its comments.",
+        epilog="Example: talks setup --config ~/talks/config.toml")
 
 
 def _folders(p: Prompts, base: Path, default: list[str]) -> list[str]:
@@ -95,7 +102,8 @@ def _speakers(p: Prompts, base: Path, default: str) -> str:
     path = resolve_path(folder, base)
     people = SpeakerLibrary(path).people() if path.is_dir() else []
     if people:
-        p.say(f"  {len(people)} people enrolled: {', '.join(x.name for x in people[:8])}")
+        enrolled = f"{len(people)} {'person' if len(people) == 1 else 'people'} enrolled"
+        p.say(f"  {enrolled}: {', '.join(x.name for x in people[:8])}")
     else:
         p.say("  No one enrolled yet: add people later with `talks speakers add NAME CLIP…` "
               "(talks by unknown voices are filed under Miscellaneous Speakers).")

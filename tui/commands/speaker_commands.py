@@ -21,27 +21,75 @@ FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is onl
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    speakers = sub.add_parser("speakers", help="manage the library of enrolled speakers")
-    ssub = speakers.add_subparsers(dest="speakers_command", metavar="ACTION", required=True)
-    ssub.add_parser("list", help="people, their clips, and the embedding cache")
-    add = ssub.add_parser("add", help="copy clips of a person into the library")
-    add.add_argument("name")
+    speakers = sub.add_parser(
+        "speakers", help="manage the library of enrolled speakers",
+        description="The speaker library: a folder of short clips of each person's voice "
+                    "(NAME.mp3, NAME_1.mp3 … or a folder NAME/), against which the speaker "
+                    "of every talk is recognised. Each action lists, changes or checks it.")
+    ssub = speakers.add_subparsers(dest="speakers_command", metavar="ACTION")
+    ssub.add_parser(
+        "list", help="each person, their clips, and how many are embedded",
+        description="List each enrolled person: their clips, how long they are in all, and "
+                    "how many have their voice vector cached for the backend in use (the "
+                    "others are embedded at the next run or by `talks speakers check`); say "
+                    "which clips cannot be read as audio.")
+    add = ssub.add_parser(
+        "add", help="copy clips of a person into the library",
+        description="Copy recordings into the library as clips of NAME (any format ffmpeg "
+                    "reads, kept as 16 kHz WAV); with --start and --duration, only that "
+                    "stretch of each. A NAME not in the library yet is a new person. Every "
+                    "source is checked before any is copied.",
+        epilog="Example: talks speakers add 'Ada Lovelace' lecture.mp3 --start 60 "
+               "--duration 45")
+    add.add_argument("name", help="the person's name, as their talks will be filed under "
+                                  "(quote it if it has spaces)")
     add.add_argument("clips", nargs="+", metavar="CLIP", help="audio files (any format)")
     add.add_argument("--start", type=float, help="take the clip from this second of CLIP")
     add.add_argument("--duration", type=float, help="… and this many seconds long")
-    rename = ssub.add_parser("rename", help="rename a person: clips, filed talks, transcripts")
-    rename.add_argument("old")
-    rename.add_argument("new")
-    merge = ssub.add_parser("merge", help="make SOURCE part of TARGET: clips and filed talks")
-    merge.add_argument("source")
-    merge.add_argument("target")
-    remove = ssub.add_parser("remove", help="take a person out (clips kept in .removed/)")
-    remove.add_argument("name")
-    ssub.add_parser("check", help="too little speech, clips that sound like someone else, "
-                                  "people too alike; a threshold and margin for this library")
-    sub.add_parser("review", help="list talks whose speaker needs a decision")
-    rel = sub.add_parser("relabel", help="file a talk under another speaker")
-    rel.add_argument("talk", help="the talk's number (from `talks review`), path, or name")
+    rename = ssub.add_parser(
+        "rename", help="rename a person: clips, filed talks, transcripts",
+        description="Give a person another name everywhere: their clips, the folders and file "
+                    "names of their filed talks, every transcript, and the review candidates "
+                    "in the ledger. A rename stopped half-way is finished by running it again.",
+        epilog="Example: talks speakers rename 'Bob Moss' 'Robert Moss'")
+    rename.add_argument("old", help="the person's name now")
+    rename.add_argument("new", help="their new name (no one may have it yet: to make two "
+                                    "people one, use merge)")
+    merge = ssub.add_parser(
+        "merge", help="make SOURCE part of TARGET: clips and filed talks",
+        description="Make two people who are one person: SOURCE's clips and filed talks "
+                    "become TARGET's, and SOURCE is no longer in the library.",
+        epilog="Example: talks speakers merge 'R. Moss' 'Robert Moss'")
+    merge.add_argument("source", help="the person who goes into TARGET")
+    merge.add_argument("target", help="the person who stays")
+    remove = ssub.add_parser(
+        "remove", help="take a person out (clips kept in .removed/)",
+        description="Take a person out of the library: their clips move to .removed/ in the "
+                    "library folder, nothing is deleted. Their filed talks stay where they "
+                    "are; later talks in their voice are no longer recognised as theirs.",
+        epilog="Example: talks speakers remove 'Robert Moss'")
+    remove.add_argument("name", help="the person to take out")
+    ssub.add_parser(
+        "check", help="too little speech, clips that sound like someone else, people too "
+                      "alike; a threshold and margin for this library",
+        description="Embed every clip (once: the vectors are cached in the ledger) and check "
+                    "the library: people with too little speech, clips that sound more like "
+                    "someone else than their own person, people too alike; and, from a "
+                    "leave-one-out over the clips, a threshold and margin for [speakers].")
+    sub.add_parser(
+        "review", help="list talks whose speaker needs a decision",
+        description="List the filed talks whose speaker talks could not decide, each with "
+                    "its number and its top candidates' scores. Decide one with `talks "
+                    "relabel NUMBER NAME`, or in the app's review screen.")
+    rel = sub.add_parser(
+        "relabel", help="file a talk under another speaker",
+        description="Move a filed talk and its transcripts under another speaker, and tell "
+                    "the ledger. A number no talk has, or a piece of a name several talks "
+                    "have, moves nothing (exit 2). With --enroll, up to three clips of the "
+                    "talk's speech are added to NAME's clips, so the voice is learned.",
+        epilog="Example: talks relabel 12 'Sarah Lane' --enroll")
+    rel.add_argument("talk", help="the talk's number (12 or #12, from `talks review`), or a "
+                                  "piece of its file's name or path that only it has")
     rel.add_argument("name", help="the speaker (or the default speaker's name)")
     rel.add_argument("--enroll", action="store_true",
                      help="also add the talk's speech to NAME's clips")
@@ -64,17 +112,36 @@ def _list(config: Config) -> int:
     with Ledger(config.output.ledger_path) as ledger:
         cached = ledger.cached_hashes(key)
         for person in people:
-            done = sum(ledger.hash_of(c) in cached for c in person.clips)
-            layout = "folder" if person.has_folder else "files"
+            unreadable = [c for c in person.clips if not clip_seconds(c)]
+            embedded = sum(ledger.hash_of(c) in cached for c in person.clips)
             thin = (f" — under {MIN_SPEECH_S:.0f} s: add more" if seconds[person.name]
                     < MIN_SPEECH_S else "")
-            print(f"{person.name}: {len(person.clips)} clip(s), {seconds[person.name]:.0f} s"
-                  f"{thin}, {done} embedded ({key}), {layout}")
+            print(f"{person.name}: {counted(len(person.clips), 'clip')}, "
+                  f"{seconds[person.name]:.0f} s in all{thin}; "
+                  f"{_embedded(len(person.clips), embedded, len(unreadable), key)}")
             for clip in person.clips:
-                unreadable = "  — cannot be read as audio: replace it or remove it" \
-                    if not clip_seconds(clip) else ""
-                print(f"    {clip.relative_to(library.folder)}{unreadable}")
+                note = ("  — cannot be read as audio: replace it or remove it"
+                        if clip in unreadable else "")
+                print(f"    {clip.relative_to(library.folder)}{note}")
     return ExitCode.OK
+
+
+def counted(count: int, one: str, many: str = "") -> str:
+    """`1 clip`, `4 clips`, `1 person`, `2 people`."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
+def _embedded(clips: int, embedded: int, unreadable: int, key: str) -> str:
+    """How many of a person's clips have their vector cached under `key`: the others are
+    embedded by the next run or `speakers check`, except those that cannot be read."""
+    waiting = max(clips - embedded - unreadable, 0)
+    words = f"{embedded} embedded with {key}"
+    if waiting:
+        words += (f", {waiting} not yet (the next run or `talks speakers check` embeds "
+                  f"{'it' if waiting == 1 else 'them'})")
+    if unreadable:
+        words += f", {unreadable} cannot be read"
+    return words
 
 
 def _check(config: Config) -> int:
@@ -103,8 +170,9 @@ def _check(config: Config) -> int:
               for p in people]
     sp = config.speakers
     seconds = library.seconds()
-    print(f"{len(people)} people, {sum(len(v) for v in enrolled.values())} clips "
-          f"({fresh} newly embedded), {sp.backend}, scoring by {sp.scoring}.")
+    clips = counted(sum(len(v) for v in enrolled.values()), "clip")
+    print(f"{counted(len(people), 'person', 'people')}, {clips} ({fresh} newly embedded), "
+          f"{sp.backend}, scoring by {sp.scoring}.")
     thin = [p.name for p in people if seconds[p.name] < MIN_SPEECH_S]
     for name in thin:
         print(f"  too little speech: {name} has {seconds[name]:.0f} s (under "
@@ -133,7 +201,8 @@ def _check(config: Config) -> int:
               f"margin = {report.suggested.margin:.2f} (in force: {now.threshold:.2f} and "
               f"{now.margin:.2f}; set them under [speakers] in config.toml).")
         if len(people) < FEW_PEOPLE or len(report.clips) < 3 * FEW_PEOPLE:
-            print(f"  This rests on {len(report.clips)} clips of {len(people)} people: with "
+            print(f"  This rests on {counted(len(report.clips), 'clip')} of "
+                  f"{counted(len(people), 'person', 'people')}: with "
                   "so few, the values calibrated for the backend (threshold and margin left at "
                   "0 in config.toml) are the safer choice.")
     return ExitCode.OK

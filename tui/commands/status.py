@@ -27,9 +27,17 @@ UNFINISHED = (FileState.PROBED, FileState.TRANSCRIBED, FileState.IDENTIFIED, Fil
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
-    status = sub.add_parser("status", help="is a run going, and what is it doing; what is "
-                                           "filed and what failed last")
-    status.add_argument("--json", action="store_true", help="the same as one JSON object")
+    status = sub.add_parser(
+        "status", help="is a run going, and what is it doing; what is filed and what failed "
+                       "last",
+        description="A quick look, over SSH or from a script: whether a run is going and who "
+                    "runs it, its file and chunk and the time left, how many recordings are "
+                    "filed, to review, failed, skipped, unfinished or new, and the last "
+                    "failure.",
+        epilog="Example: talks status --json")
+    # SUPPRESS: unless given here, `talks --json status` keeps the --json given before it.
+    status.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="the same as one JSON object")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
