@@ -111,6 +111,11 @@ def _check(config: Config) -> int:
               f"{MIN_SPEECH_S:.0f} s) — add clips: talks speakers add {name!r} CLIP…, or "
               "enroll a confirmed talk (talks relabel NUMBER NAME --enroll)")
     report = leave_one_out(enrolled, sp.scoring)
+    for name, clip, copy in report.copies:
+        first, again = (enrolled_clip(people, name, i).relative_to(library.folder)
+                        for i in (clip, copy))
+        print(f"  the same audio twice: {again} is {first} again — left out of the check; "
+              "delete one of the two")
     if not report.clips:
         print("Each person needs two clips or more for a leave-one-out check.")
         return ExitCode.OK
