@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -464,9 +465,18 @@ class Ledger:
         rows = self.db.execute("SELECT hash FROM clip_embeddings WHERE backend = ?", (backend,))
         return {r["hash"] for r in rows}
 
-    def has_clip_embeddings(self) -> bool:
-        """Whether any speaker clip was ever embedded here, by any backend."""
-        return self.db.execute("SELECT 1 FROM clip_embeddings LIMIT 1").fetchone() is not None
+    def embedded_from(self, folder: Path) -> bool:
+        """Whether a speaker clip under `folder` was embedded here (its path was hashed, and
+        its vector is kept): people were enrolled from that library. A path is kept resolved
+        (see hash_of), and a folder that is gone resolves only as far as its link text."""
+        for base in {str(folder.resolve()), os.path.abspath(folder)}:
+            prefix = base.rstrip(os.sep) + os.sep
+            row = self.db.execute(
+                "SELECT 1 FROM seen_paths s JOIN clip_embeddings c ON c.hash = s.hash "
+                "WHERE substr(s.path, 1, ?) = ? LIMIT 1", (len(prefix), prefix)).fetchone()
+            if row is not None:
+                return True
+        return False
 
     def drop_embeddings(self, backend: str, keep: set[str]) -> int:
         gone = self.cached_hashes(backend) - keep

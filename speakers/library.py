@@ -10,6 +10,7 @@ a clip: removing a person moves their clips under `.removed/`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import time
@@ -91,6 +92,29 @@ def unreadable_clip(clip: Path, folder: Path) -> str:
     a document saved under an audio name)."""
     return (f"{clip.relative_to(folder)} in the speaker library cannot be read as audio: it is "
             "left out; replace it with a clip that plays, or remove it.")
+
+
+def audio_digest(path: Path) -> str:
+    """What a clip holds, as a hash: a WAV's samples and their format (its header also names
+    the ffmpeg that wrote it, which two cuts of one recording need not share), any other
+    file's bytes; "" for a file that cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        if path.suffix.lower() == ".wav":
+            try:
+                with wave.open(str(path), "rb") as w:
+                    digest.update(repr(w.getparams()[:3]).encode())  # channels, width, rate
+                    while frames := w.readframes(1 << 16):
+                        digest.update(frames)
+                return digest.hexdigest()
+            except (wave.Error, EOFError):
+                digest = hashlib.sha256()  # not PCM WAV: its bytes, as for any other file
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 def check_name(name: str) -> str:
@@ -183,7 +207,8 @@ class SpeakerLibrary:
     def add(self, name: str, sources: list[Path], start: float | None = None,
             duration: float | None = None) -> list[Path]:
         """Copy clips in as 16 kHz mono WAV (any format ffmpeg reads), or a time range of a
-        longer recording. Returns the new clip files."""
+        longer recording. Returns the new clip files; audio already in the library (anyone's)
+        is refused, and then nothing is added."""
         name = check_name(name)
         if (start is not None and start < 0) or (duration is not None and duration <= 0):
             raise LibraryError("--start must be 0 or more and --duration more than 0 seconds.")
@@ -194,15 +219,58 @@ class SpeakerLibrary:
         spans = [self._clip_span(source, start, duration) for source in sources]
         # Every source is checked before any is cut: a command given wrong adds nothing.
         self.folder.mkdir(parents=True, exist_ok=True)
-        added = []
-        for source, (begin, span) in zip(sources, spans, strict=True):
-            target = self._next_clip_path(name, ".wav")
-            try:
-                cut_sample(source, begin, span, target)
-            except MediaError as exc:
-                raise LibraryError(str(exc)) from None
-            added.append(target)
-        return added
+        # Each is cut under a hidden .part name first (people() skips it; a killed command's
+        # is swept), then checked against the library: a recording already in it is refused.
+        staged: list[Path] = []
+        try:
+            for n, (source, (begin, span)) in enumerate(zip(sources, spans, strict=True)):
+                stage = self.folder / f".{name}.{n}.part.wav"
+                try:
+                    cut_sample(source, begin, span, stage)
+                except MediaError as exc:
+                    raise LibraryError(str(exc)) from None
+                staged.append(stage)
+            self._refuse_known(name, sources, staged, whole=start is None and duration is None)
+            added = []
+            for stage in staged:
+                target = self._next_clip_path(name, ".wav")
+                stage.replace(target)
+                added.append(target)
+            return added
+        finally:
+            for stage in staged:
+                stage.unlink(missing_ok=True)
+
+    def _refuse_known(self, name: str, sources: list[Path], staged: list[Path],
+                      whole: bool) -> None:
+        """LibraryError when a new clip is the same audio as a clip in the library (or as
+        another of this command): one recording counted twice is a clip scored against itself,
+        and `speakers check` would read 1.000 and suggest values from it. `whole`: each clip is
+        its whole source, so a copy of a library clip that is not a WAV (an .mp3 put there by
+        hand) is known by its bytes too."""
+        known = {audio_digest(clip): (person.name, clip)
+                 for person in self.people() for clip in person.clips}
+        known.pop("", None)
+        given: dict[str, Path] = {}
+        for source, stage in zip(sources, staged, strict=True):
+            cut = audio_digest(stage)
+            for digest in (cut, audio_digest(source) if whole else ""):
+                if digest in known:
+                    owner, clip = known[digest]
+                    raise LibraryError(self._already(source, name, owner, clip))
+            if cut and cut in given:
+                raise LibraryError(f"{source.name} and {given[cut].name} are the same audio: "
+                                   "give each clip once.")
+            given[cut] = source
+
+    def _already(self, source: Path, name: str, owner: str, clip: Path) -> str:
+        rel = clip.relative_to(self.folder)
+        if owner == name:
+            return (f"{source.name} is the same audio as {rel}, already one of {name}'s "
+                    "clips: give another recording of them. Nothing was added.")
+        return (f"{source.name} is the same audio as {rel}, one of {owner}'s clips: one "
+                f"recording is one person's voice, so if it is {name} speaking, move {rel} out "
+                "of the library first. Nothing was added.")
 
     @staticmethod
     def _clip_span(source: Path, start: float | None,

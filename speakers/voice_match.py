@@ -269,6 +269,9 @@ class CheckReport:
     clips: list[ClipCheck]
     close_pairs: list[tuple[str, str, float]]  # people whose centroids are too alike
     suggested: Calibrated | None
+    # (person, clip, its copy): the same recording enrolled twice (by hand, or by a
+    # `speakers add` older than its refusal); the copy is left out of the check.
+    copies: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def top1(self) -> float:
@@ -284,9 +287,15 @@ class CheckReport:
 def leave_one_out(enrolled: Mapping[str, Sequence[np.ndarray]], method: str) -> CheckReport:
     import numpy as np
     checks: list[ClipCheck] = []
+    copies = same_recordings(enrolled)
+    left_out = {(name, copy) for name, _clip, copy in copies}
     for name, vectors in enrolled.items():
         for i, vector in enumerate(vectors):
-            rest = [w for j, w in enumerate(vectors) if j != i]
+            if (name, i) in left_out:
+                continue
+            # Not against a copy of itself: that would score 1.000 and make the person look
+            # better enrolled than they are.
+            rest = [w for j, w in enumerate(vectors) if j != i and not same_recording(w, vector)]
             if not rest:
                 continue  # a person with one clip cannot be tested against themselves
             others = {n: v for n, v in enrolled.items() if n != name and v}
@@ -306,4 +315,26 @@ def leave_one_out(enrolled: Mapping[str, Sequence[np.ndarray]], method: str) -> 
                             [c.own - c.other for c in with_others if c.own > c.other])
     close = sorted((p for p in pairs if suggested is not None and p[2] >= suggested.threshold),
                    key=lambda t: t[2], reverse=True)
-    return CheckReport(checks, close, suggested)
+    return CheckReport(checks, close, suggested, copies)
+
+
+# One recording's vector as it was just embedded and as the float16 cache gives it back differ
+# by less than this cosine; clips of one person in different recordings score well under it.
+SAME_RECORDING = 0.9999
+
+
+def same_recording(a: np.ndarray, b: np.ndarray) -> bool:
+    import numpy as np
+    return float(np.dot(a, b)) >= SAME_RECORDING
+
+
+def same_recordings(enrolled: Mapping[str, Sequence[np.ndarray]]) -> list[tuple[str, int, int]]:
+    """Each person's clips whose vector is an earlier clip's (see SAME_RECORDING): the same
+    audio enrolled twice."""
+    found = []
+    for name, vectors in enrolled.items():
+        for j, vector in enumerate(vectors):
+            first = next((i for i in range(j) if same_recording(vectors[i], vector)), None)
+            if first is not None:
+                found.append((name, first, j))
+    return found

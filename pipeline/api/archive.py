@@ -12,7 +12,6 @@ SQLite: those modules are imported when a change is made or a name is first aske
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config.settings import Config
@@ -21,10 +20,10 @@ from pipeline.run.states import FileState
 if TYPE_CHECKING:
     from pipeline.filing.person_rename import PersonMoved
     from pipeline.filing.relabel import Relabeled
-    from pipeline.ledger import Ledger
+    from pipeline.ledger import FileRow, Ledger
 
 __all__ = [
-    "FileState", "filed_talk_path", "finish_person_move", "move_person_everywhere",
+    "FileState", "filed_talk", "finish_person_move", "move_person_everywhere",
     "open_ledger", "relabel_talk",
 ]
 
@@ -53,12 +52,13 @@ def open_ledger(config: Config) -> Ledger:
     return Ledger(config.output.ledger_path)
 
 
-def filed_talk_path(config: Config, ref: str) -> Path:
-    """A filed talk's file, by number, path or a piece of its name that only it has."""
+def filed_talk(config: Config, ref: str) -> FileRow:
+    """A filed talk's row (its file is `destination`, its speaker `speaker`), by number, path
+    or a piece of its name that only it has."""
     from pipeline.filing.relabel import find_talk
 
     with open_ledger(config) as ledger:
-        return Path(find_talk(ledger, ref).destination or "")
+        return find_talk(ledger, ref)
 
 
 def relabel_talk(config: Config, ref: str, name: str, enroll: bool = False) -> Relabeled:

@@ -1,5 +1,8 @@
 """The speaker library as the faces show and check it: its people and clips, and the clips
-embedded by the configured model for `talks speakers check`.
+embedded by the configured model for `talks speakers check`. A face that touches the
+configured library opens it with `open_library`, which refuses a library people were enrolled
+from that is missing now (LibraryMissing); `SpeakerLibrary` itself is for a folder being
+chosen (setup).
 
 The embedding side (the speaker stage's settings, the model, the matching) is imported when
 it is used, so the faces that only list people stay quick to start."""
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config.settings import Config
+from pipeline.config.speaker_folder import LibraryMissing, open_library
 from speakers.library import (
     MIN_SPEECH_S,
     LibraryError,
@@ -33,8 +37,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "MIN_SPEECH_S", "LibraryError", "Person", "SpeakerLibrary",
-    "clip_seconds", "embed_library", "embedding_key", "unreadable_clip",
+    "MIN_SPEECH_S", "LibraryError", "LibraryMissing", "Person", "SpeakerLibrary",
+    "clip_seconds", "embed_library", "embedding_key", "open_library", "unreadable_clip",
 ]
 
 

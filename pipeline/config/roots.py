@@ -13,6 +13,10 @@ nothing. This needs no setting from the user, and it also covers a first run who
 points into a folder that does not exist: talks creates the output root itself, but never
 the folders above it (a missing /Volumes/Talks is never made on the system disk).
 Removing a library on purpose is said once, with --new-output-root.
+
+The speaker library is kept on the same kind of list (speaker_libraries.json beside it):
+every library folder talks has seen people in, so a speaker disk that is not mounted is not
+taken for a library nobody has made yet (pipeline/config/speaker_folder.py).
 """
 
 from __future__ import annotations
@@ -45,21 +49,25 @@ def _key(path: Path) -> str:
     return os.path.abspath(os.path.expanduser(str(path)))
 
 
-def known_ledgers() -> set[str]:
+def _listed(source: Path, key: str) -> set[str]:
     try:
-        data = json.loads(_known_file().read_text(encoding="utf-8"))
+        data = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    return {str(p) for p in data.get("ledgers", [])} if isinstance(data, dict) else set()
+    return {str(p) for p in data.get(key, [])} if isinstance(data, dict) else set()
 
 
-def _save(ledgers: set[str]) -> None:
+def known_ledgers() -> set[str]:
+    return _listed(_known_file(), "ledgers")
+
+
+def _save(ledgers: set[str], target: Path | None = None, key: str = "ledgers") -> None:
     """Best effort: a home folder that cannot be written costs only this safety net."""
-    target = _known_file()
+    target = target or _known_file()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-        tmp.write_text(json.dumps({"ledgers": sorted(ledgers)}, indent=1), encoding="utf-8")
+        tmp.write_text(json.dumps({key: sorted(ledgers)}, indent=1), encoding="utf-8")
         os.replace(tmp, target)
     except OSError:
         pass
@@ -75,6 +83,21 @@ def forget_ledger(ledger_path: Path) -> None:
     known = known_ledgers()
     if _key(ledger_path) in known:
         _save(known - {_key(ledger_path)})
+
+
+def _libraries_file() -> Path:
+    return state_dir() / "speaker_libraries.json"
+
+
+def speaker_library_known(folder: Path) -> bool:
+    """Whether people were seen in the speaker library at `folder` before."""
+    return _key(folder) in _listed(_libraries_file(), "libraries")
+
+
+def remember_speaker_library(folder: Path) -> None:
+    known = _listed(_libraries_file(), "libraries")
+    if _key(folder) not in known:
+        _save(known | {_key(folder)}, _libraries_file(), "libraries")
 
 
 def guard_new_ledger(ledger_path: Path, root: Path) -> None:

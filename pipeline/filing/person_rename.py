@@ -15,6 +15,7 @@ from pathlib import Path
 
 from common.names import nfc, same_name
 from pipeline.config.settings import Config
+from pipeline.config.speaker_folder import check_library, open_library
 from pipeline.filing.place import base_stem, names_for, part_name
 from pipeline.filing.relabel import RelabelError, refile
 from pipeline.ledger import FileRow, Ledger
@@ -173,6 +174,7 @@ def finish_interrupted(config: Config) -> PersonMoved | None:
     plan = pending(config)
     if plan is None:
         return None
+    check_library(config)  # a library that is not mounted would be finished without its clips
     with Ledger(config.output.ledger_path) as ledger:
         return _carry_out(config, ledger, plan, resumed=True)
 
@@ -182,7 +184,7 @@ def move_person(config: Config, old: str, new: str, merge: bool) -> PersonMoved:
     if pending(config) is not None:
         raise LibraryError("An earlier rename or merge was interrupted: run `talks speakers "
                            "list` (or any speakers command) to finish it first.")
-    library = SpeakerLibrary(config.speakers.folder)
+    library = open_library(config)
     in_library = {nfc(p.name) for p in library.people()}
     new = check_name(new) if not same_name(new, config.speakers.default_speaker) else nfc(new)
     old = nfc(old.strip())

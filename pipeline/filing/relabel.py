@@ -18,6 +18,7 @@ from common.chaos import chaos_point
 from common.errors import ExitCode, TalksError
 from common.names import nfc, same_name
 from pipeline.config.settings import Config
+from pipeline.config.speaker_folder import check_library, open_library
 from pipeline.filing.filed_copy import filed_transcript, retag_filed
 from pipeline.filing.place import (
     FilingError,
@@ -33,7 +34,7 @@ from pipeline.ledger import FileRow, Ledger, content_hash
 from pipeline.run.states import FileState
 from pipeline.stages.identify import talk_speech
 from speakers.decisions import SpeakerDecision
-from speakers.library import SpeakerLibrary, check_name
+from speakers.library import check_name
 from speakers.voice_match import plan_speech_samples
 
 ENROLL_CLIPS = 3       # clips taken from a confirmed talk …
@@ -109,7 +110,7 @@ def enroll_speech(config: Config, ledger: Ledger, row: FileRow, talk: Path,
     sp = config.speakers
     plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0, ENROLL_CLIPS,
                                ENROLL_CLIP_S, sp.sample_offset_s, sp.skip_end_s)
-    library = SpeakerLibrary(sp.folder)
+    library = open_library(config, create=True)
     return [library.add_speech(name, talk, pieces) for pieces in plan if pieces]
 
 
@@ -219,6 +220,9 @@ def relabel(config: Config, ledger: Ledger, ref: str, name: str,
         # Already theirs and not waiting for a person's word: nothing moves, nothing changes.
         return Relabeled(row, Path(row.destination or ""), [Path(p) for p in row.transcripts],
                          [], changed=False)
+    if enroll and not same_name(name, default):
+        # Before the talk moves: a library on a disk that is not mounted moves nothing.
+        check_library(config, create=True, ledger=ledger, nothing="Nothing was moved.")
     done = refile(config, ledger, row, name)
     enrolled = (enroll_speech(config, ledger, done.row, done.talk, name)
                 if enroll and not same_name(name, default) else [])

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from common import media
-from common.errors import Fault
 from pipeline.config import roots
 from pipeline.config.settings import Config
+from pipeline.config.speaker_folder import LibraryMissing, check_library
 from pipeline.filing.person_rename import finish_interrupted
 from pipeline.filing.place import delete_old_raw_backups, sweep_parts
 from pipeline.filing.relabel import RelabelError
@@ -32,8 +32,8 @@ def preflight(config: Config) -> None:
 def before_the_run(config: Config, ledger: Ledger, emit: OnEvent) -> None:
     for removed in sweep_parts(config):
         get_logger().info("removed %s, left by an interrupted run", removed)
+    _check_speaker_library(config, ledger, emit)  # before a rename is finished into it
     _finish_person_move(config, emit)
-    _check_speaker_library(config, ledger, emit)
     _say_left_out_clips(config, emit)
 
 
@@ -49,7 +49,7 @@ def _finish_person_move(config: Config, emit: OnEvent) -> None:
     between two names sends the person's talks to review."""
     try:
         done = finish_interrupted(config)
-    except (LibraryError, RelabelError) as exc:
+    except (LibraryError, RelabelError, LibraryMissing) as exc:
         emit(LogLine("speakers", "WARNING", f"An interrupted rename or merge is not finished "
                      f"({exc}); run `talks speakers list` to finish it."))
         return
@@ -59,17 +59,16 @@ def _finish_person_move(config: Config, emit: OnEvent) -> None:
 
 def _check_speaker_library(config: Config, ledger: Ledger, emit: OnEvent) -> None:
     """A speaker folder that is missing files every talk under the default speaker. When
-    people were enrolled from it before (their clips' vectors are in the ledger), that is an
-    unmounted disk or a moved folder: stop, as for a missing input folder, rather than file a
-    whole batch that would each need relabelling. Never used: say so and go on."""
+    people were enrolled from it before (speaker_folder.py), that is an unmounted disk or a
+    moved folder: stop, as for a missing input folder, rather than file a whole batch that
+    would each need relabelling. Never used: say so and go on."""
     sp = config.speakers
-    if not sp.identify or sp.folder.is_dir():
+    if not sp.identify:
         return
-    if ledger.has_clip_embeddings():
-        raise Fault(f"The speaker library {sp.folder} is missing, but people were enrolled "
-                    "from it before: if it is on an external disk, mount it and run again; "
-                    "otherwise fix speakers.folder in the config. Nothing was filed. To file "
-                    "without recognising anyone, set speakers.identify = false.")
+    check_library(config, ledger=ledger, nothing="Nothing was filed. To file without "
+                  "recognising anyone, set speakers.identify = false.")
+    if sp.folder.is_dir():
+        return
     emit(LogLine("speakers", "WARNING", f"The speaker library {sp.folder} does not exist, so "
                  f"nobody can be recognised and talks go to {sp.default_speaker}; "
                  "`talks speakers add NAME CLIP…` creates it."))

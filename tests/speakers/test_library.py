@@ -24,6 +24,25 @@ def clip(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def other_clip(tmp_path_factory) -> Path:
+    """Another recording (other sentences) of the same voice."""
+    path = tmp_path_factory.mktemp("src") / "other take.wav"
+    make_talk(path, TALKS["bees"][2:4])
+    return path
+
+
+def cli(config: Path):
+    def talks(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return talks
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
 def test_both_layouts_and_unicode_names(tmp_path, clip):
     lib = tmp_path / "lib"
     (lib / "Zoë Ångström").mkdir(parents=True)
@@ -107,7 +126,7 @@ def test_names_are_the_same_in_nfc_and_nfd(tmp_path, clip):
     assert person.name == nfc and len(person.clips) == 2
     assert lib.person(nfd).name == nfc
     assert check_name(nfd) == nfc  # accepted, and stored composed
-    added = lib.add(nfd, [clip])
+    added = lib.add(nfd, [clip], start=1)  # a part: the whole clip is in the library already
     assert added[0].parent == lib_dir / nfd  # into their folder, whatever its form
     lib.rename(nfd, "Zoë A")
     assert [p.name for p in lib.people()] == ["Zoë A"]
@@ -116,9 +135,10 @@ def test_names_are_the_same_in_nfc_and_nfd(tmp_path, clip):
 
 def test_rename_merge_remove_keep_every_clip(tmp_path, clip):
     lib = SpeakerLibrary(tmp_path / "lib")
-    lib.add("Ann", [clip])
-    lib.add("Ann", [clip])  # two adds: a clip given twice in one is refused
-    lib.add("Anne", [clip])
+    # Three parts of one recording: the same audio twice is refused, even in two adds.
+    lib.add("Ann", [clip], start=0, duration=2)
+    lib.add("Ann", [clip], start=2, duration=2)
+    lib.add("Anne", [clip], start=4, duration=2)
     lib.rename("Ann", "Ann Smith")
     assert sorted(p.name for p in lib.person("Ann Smith").clips) == ["Ann Smith.wav",
                                                                       "Ann Smith_1.wav"]
@@ -134,28 +154,56 @@ def test_rename_merge_remove_keep_every_clip(tmp_path, clip):
         lib.remove("Nobody")
 
 
-def test_speakers_command_line(tmp_path, clip):
+def test_speakers_command_line(tmp_path, clip, other_clip):
     config = tmp_path / "config.toml"
     config.write_text('[speakers]\nfolder = "lib"\n[output]\nroot = "out"\n'
                       '[logging]\nfile = "out/log"\n')
-
-    def talks(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    talks = cli(config)
 
     assert "No speakers enrolled" in talks("speakers", "list").stdout
     twice = talks("speakers", "add", "Renée", str(clip), str(clip))
     assert twice.returncode == 2 and "The same file is given twice" in twice.stderr
+    copy = tmp_path / "second take.wav"  # the same recording under another name
+    shutil.copy(clip, copy)
+    copied = talks("speakers", "add", "Renée", str(clip), str(copy))
+    assert copied.returncode == 2
+    assert "second take.wav and clip.mp3 are the same audio: give each clip once." \
+        in copied.stderr
     assert "No speakers enrolled" in talks("speakers", "list").stdout  # nothing was added
-    second = tmp_path / "second take.wav"
-    shutil.copy(clip, second)
-    added = talks("speakers", "add", "Renée", str(clip), str(second))
+    added = talks("speakers", "add", "Renée", str(clip), str(other_clip))
     assert added.returncode == 0 and added.stdout.count("Added") == 2
     listed = talks("speakers", "list")
-    assert "Renée: 2 clips, 17 s in all — under 30 s: add more; 0 embedded with campplus, 2 " \
+    assert "Renée: 2 clips, 18 s in all — under 30 s: add more; 0 embedded with campplus, 2 " \
         "not yet (the next run or `talks speakers check` embeds them)" in listed.stdout
     assert talks("speakers", "rename", "Renée", "Renée Dupont").returncode == 0
     bad = talks("speakers", "merge", "Nobody", "Renée Dupont")
     assert bad.returncode == 2 and "No speaker named 'Nobody'" in bad.stderr
     assert talks("speakers", "remove", "Renée Dupont").returncode == 0
     assert "No speakers enrolled" in talks("speakers", "list").stdout
+
+
+def test_a_recording_already_in_the_library_is_refused_for_them_and_for_anyone_else(
+        tmp_path, clip, other_clip):
+    # Added again in a second command (or a copy under another name), it became a second
+    # clip: `speakers check` then scored it against itself ("Own person: 1.000").
+    config = tmp_path / "config.toml"
+    config.write_text('[speakers]\nfolder = "lib"\n[output]\nroot = "out"\n'
+                      '[logging]\nfile = "out/log"\n')
+    talks = cli(config)
+    assert talks("speakers", "add", "Renée", str(clip)).returncode == 0
+    before = files_in(tmp_path / "lib")
+    again = talks("speakers", "add", "Renée", str(clip))
+    assert again.returncode == 2, again.stderr
+    assert ("talks: clip.mp3 is the same audio as Renée.wav, already one of Renée's clips: "
+            "give another recording of them. Nothing was added.\n") == again.stderr
+    copy = tmp_path / "copy of it.mp3"
+    shutil.copy(clip, copy)
+    other = talks("speakers", "add", "Bob", str(other_clip), str(copy))
+    assert other.returncode == 2, other.stderr
+    assert ("copy of it.mp3 is the same audio as Renée.wav, one of Renée's clips: one "
+            "recording is one person's voice, so if it is Bob speaking, move Renée.wav out of "
+            "the library first. Nothing was added.") in other.stderr
+    assert files_in(tmp_path / "lib") == before  # nothing added, not even Bob's other clip
+    # A part of it is another clip: not refused.
+    part = talks("speakers", "add", "Renée", str(clip), "--start", "1", "--duration", "3")
+    assert part.returncode == 0, part.stderr

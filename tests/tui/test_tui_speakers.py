@@ -4,11 +4,21 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from textual.widgets import Input
 
+from pipeline.ledger import Ledger
 from speakers.library import SpeakerLibrary
-from tests.support.tui_helpers import make_app, run, screen_text, seed_library, wait_for, write_home
+from tests.support.tui_helpers import (
+    make_app,
+    run,
+    screen_text,
+    seed_ledger,
+    seed_library,
+    wait_for,
+    write_home,
+)
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog
 from tui.screens.speakers import SpeakersScreen
 from tui.widgets.speaker_panel import SpeakerPanel
@@ -129,5 +139,86 @@ def test_rename_starts_from_the_old_name_and_typing_extends_it(tmp_path):
             await library_settled(pilot, app, "Renamed Robert Moss to Robert Moss Jr: 1 "
                                   "clip(s) moved, 0 filed talk(s) re-filed.")
             assert people(app.config) == {"Alan Webb": 3, "Robert Moss Jr": 1, "Sarah Lane": 2}
+
+    run(scenario)
+
+
+def tone(path: Path, hz: int) -> Path:
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=frequency={hz}:duration=4", str(path)], check=True)
+    return path
+
+
+def test_a_library_gone_missing_is_said_instead_of_nobody_yet(tmp_path):
+    # The library's disk unplugged: the screen said "Nobody yet: a adds a person's first
+    # clips", and a made a new, empty library in its place.
+    config_path = write_home(tmp_path)
+    app = make_app(config_path)
+    seed_library(app.config)
+    library = app.config.speakers.folder
+    clip = tone(tmp_path / "a tone.wav", 300)
+    missing = (f"The speaker library {library} is missing, but people were enrolled from it "
+               "before: if it is on an external disk, mount it and run again")
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("k")
+            assert "3 people, 6 clips" in screen_text(app)
+            await pilot.press("escape")
+            library.rename(tmp_path / "unplugged disk")
+            await pilot.press("k")
+            text = screen_text(app)
+            assert missing in text and "Nobody yet" not in text
+            assert "· missing" in text
+            await pilot.press("d")  # nobody to remove: the same sentence, not "Nobody is …"
+            assert "Nobody is enrolled" not in screen_text(app)
+            await pilot.press("a")
+            await ask(pilot, app, name="Grace Hopper", source=str(clip))
+            await wait_for(pilot, lambda: "Adding" not in screen_text(app), what="the add")
+            assert missing in screen_text(app)
+            assert not library.exists()  # no new library in the unplugged one's place
+
+    run(scenario)
+
+
+def test_adding_a_talk_filed_under_someone_else_asks_first(tmp_path):
+    config_path = write_home(tmp_path)
+    config = seed_ledger(config_path)
+    with Ledger(config.output.ledger_path) as ledger:
+        rows = {r.name: r for r in ledger.all_files()}
+    bees, sourdough = rows["bees lecture.mp3"], rows["sourdough.wav"]
+    assert (bees.speaker, sourdough.speaker) == ("Sarah Lane", "Miscellaneous Speakers")
+    tone(Path(bees.destination), 300)  # the filed copies, as audio
+    tone(Path(sourdough.destination), 500)
+    app = make_app(config_path)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("k", "a")
+            await ask(pilot, app, name="Grace Hopper", source=str(bees.id))
+            # Enrolled as someone else without a word, before.
+            assert isinstance(app.screen, ConfirmDialog)
+            assert ("Sarah Lane - Bees, Hive and Honey.mp3 is filed under Sarah Lane. Add its "
+                    "voice to Grace Hopper anyway? If the whole talk is Grace Hopper's, "
+                    f"relabel it instead (talks relabel {bees.id} 'Grace Hopper' --enroll)"
+                    ) in app.screen.question
+            await pilot.press("n")
+            assert ("Nothing added: Sarah Lane - Bees, Hive and Honey.mp3 stays Sarah Lane's."
+                    in screen_text(app))
+            assert people(app.config) == {}
+            await pilot.press("a")
+            # Given by its path, the filed copy is known as the talk it is.
+            await ask(pilot, app, name="Grace Hopper", source=bees.destination, start="1",
+                      duration="2")
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("y")  # a part of it is hers (a co-speaker, a question)
+            await library_settled(pilot, app, "Added Grace Hopper.wav for Grace Hopper.")
+            # A talk filed under nobody's name is what a new person is enrolled from: no
+            # question.
+            await pilot.press("a")
+            await ask(pilot, app, name="Grace Hopper", source="sourdough bread and starter")
+            assert not isinstance(app.screen, ConfirmDialog)
+            await library_settled(pilot, app, "Added Grace Hopper_1.wav for Grace Hopper.")
+            assert people(app.config) == {"Grace Hopper": 2}
 
     run(scenario)

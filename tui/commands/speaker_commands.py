@@ -16,6 +16,7 @@ from pipeline.api.configuration import Config
 
 if TYPE_CHECKING:
     from pipeline.api.archive import PersonMoved
+    from pipeline.api.voices import SpeakerLibrary
 
 FEW_PEOPLE = 5  # a leave-one-out suggestion from fewer people (or clips) is only a hint
 
@@ -95,11 +96,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="also add the talk's speech to NAME's clips")
 
 
-def _list(config: Config) -> int:
+def _list(config: Config, library: SpeakerLibrary) -> int:
     from pipeline.api.archive import Ledger
-    from pipeline.api.voices import MIN_SPEECH_S, SpeakerLibrary, clip_seconds, embedding_key
+    from pipeline.api.voices import MIN_SPEECH_S, clip_seconds, embedding_key
 
-    library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
     for sentence in library.left_out():
         print(sentence)
@@ -144,17 +144,15 @@ def _embedded(clips: int, embedded: int, unreadable: int, key: str) -> str:
     return words
 
 
-def _check(config: Config) -> int:
+def _check(config: Config, library: SpeakerLibrary) -> int:
     from pipeline.api.configuration import decision_values
     from pipeline.api.voices import (
         MIN_SPEECH_S,
-        SpeakerLibrary,
         embed_library,
         leave_one_out,
         unreadable_clip,
     )
 
-    library = SpeakerLibrary(config.speakers.folder)
     people = library.people()
     unreadable: list[Path] = []
     for sentence in library.left_out():
@@ -179,6 +177,11 @@ def _check(config: Config) -> int:
               f"{MIN_SPEECH_S:.0f} s) — add clips: talks speakers add {name!r} CLIP…, or "
               "enroll a confirmed talk (talks relabel NUMBER NAME --enroll)")
     report = leave_one_out(enrolled, sp.scoring)
+    for name, clip, copy in report.copies:
+        first, again = (enrolled_clip(people, name, i).relative_to(library.folder)
+                        for i in (clip, copy))
+        print(f"  the same audio twice: {again} is {first} again — left out of the check; "
+              "delete one of the two")
     if not report.clips:
         print("Each person needs two clips or more for a leave-one-out check.")
         return ExitCode.OK
@@ -244,7 +247,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         move_person_everywhere,
         relabel_talk,
     )
-    from pipeline.api.voices import SpeakerLibrary
+    from pipeline.api.voices import open_library
     # A LibraryError, RelabelError, MediaError … (any TalksError) is told by tui/cli.py:
     # `talks: {sentence}` and its exit code.
     interrupted = finish_person_move(config)  # one killed half-way is finished first
@@ -265,13 +268,15 @@ def run(config: Config, args: argparse.Namespace) -> int:
         for clip in done.enrolled:
             print(f"Enrolled {clip} for {args.name}")
         return ExitCode.OK
-    library = SpeakerLibrary(config.speakers.folder)
-    _sweep_partial_clips(config.speakers.folder)
     action = args.speakers_command
+    # A library people were enrolled from that is missing now (a disk not mounted) is said,
+    # not listed as empty, and `add` does not start a new one in its place.
+    library = open_library(config, create=action == "add")
+    _sweep_partial_clips(config.speakers.folder)
     if action == "list":
-        return _list(config)
+        return _list(config, library)
     if action == "check":
-        return _check(config)
+        return _check(config, library)
     if action == "add":
         for clip in library.add(args.name, [Path(c) for c in args.clips],
                                 args.start, args.duration):

@@ -8,6 +8,7 @@ runs ffmpeg, and a rename moves files.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -17,15 +18,16 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from common.errors import Fault
+from common.names import same_name
 from pipeline.api.archive import (
     RelabelError,
-    filed_talk_path,
+    filed_talk,
     finish_person_move,
     move_person_everywhere,
     pending,
 )
 from pipeline.api.configuration import Config
-from pipeline.api.voices import LibraryError, SpeakerLibrary
+from pipeline.api.voices import LibraryError, LibraryMissing, SpeakerLibrary, open_library
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog, Field
 from tui.widgets.line import Line, short_path
 from tui.widgets.speaker_panel import SpeakerPanel, update_seconds
@@ -39,14 +41,30 @@ class LibraryChanged(Message):
         self.select = select
 
 
-def clip_source(config: Config, text: str) -> Path:
-    """A clip's source: an audio file, or a filed talk by number or a piece of its name."""
+@dataclass(frozen=True)
+class ClipSource:
+    path: Path
+    filed_under: str | None = None  # a filed talk's speaker, and its number
+    number: int | None = None
+
+
+def clip_source(config: Config, text: str) -> ClipSource:
+    """A clip's source: an audio file, or a filed talk by number, a piece of its name or its
+    path (then with the speaker it is filed under)."""
     path = Path(text).expanduser()
-    if path.is_file():
-        return path
-    if not config.output.ledger_path.exists():
+    filed = config.output.ledger_path.exists()
+    if path.is_file() and not (filed and config.output.talks_dir.resolve()
+                               in path.resolve().parents):
+        return ClipSource(path)
+    if not filed:
         raise LibraryError(f"{text} is not a file, and no talk has been filed yet.")
-    return filed_talk_path(config, text)
+    try:
+        row = filed_talk(config, text)
+    except RelabelError:
+        if path.is_file():  # in the talks folder, but not a talk the ledger filed
+            return ClipSource(path)
+        raise
+    return ClipSource(Path(row.destination or ""), row.speaker, row.id)
 
 
 def seconds(text: str, what: str) -> float | None:
@@ -69,6 +87,7 @@ class SpeakersScreen(Screen):
         Binding("d", "remove", "Remove"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
+    missing: str | None = None  # the sentence for a library that is not there (not mounted)
 
     def compose(self) -> ComposeResult:
         yield Line("Speaker library", id="screen-title")
@@ -79,7 +98,8 @@ class SpeakersScreen(Screen):
 
     @property
     def library(self) -> SpeakerLibrary:
-        return SpeakerLibrary(self.app.config.speakers.folder)
+        """The library through the guard: LibraryMissing when it is not there but was."""
+        return open_library(self.app.config)
 
     @property
     def panel(self) -> SpeakerPanel:
@@ -96,20 +116,36 @@ class SpeakersScreen(Screen):
             self._in_thread("Finishing an interrupted rename or merge…", finish)
 
     def show_people(self, select: str | None = None) -> None:
-        people = self.library.people()
-        clips = sum(len(p.clips) for p in people)
         folder = self.app.config.speakers.folder
+        try:
+            library = self.library
+        except LibraryMissing as exc:
+            self._show_missing(str(exc))
+            return
+        self.missing = None
+        people = library.people()
+        clips = sum(len(p.clips) for p in people)
         self.query_one("#screen-title", Line).say(
             f"Speaker library · {short_path(folder)}/ · {len(people)} people, {clips} clips")
         self.panel.show(people, select)
         self._show_clips()
-        library = self.library
 
         def measure() -> None:  # clip lengths: ffprobe for anything but wav
             seconds = library.seconds()
             self.app.call_from_thread(update_seconds, self.panel, seconds)
 
         self.run_worker(measure, thread=True, group="seconds", exit_on_error=False)
+
+    def _show_missing(self, sentence: str) -> None:
+        """A library that was used and is not there: said where its people would be, never
+        taken for a library with nobody in it."""
+        self.missing = sentence
+        self.query_one("#screen-title", Line).say(
+            f"Speaker library · {short_path(self.app.config.speakers.folder)}/ · missing")
+        self.panel.show([])
+        box = self.query_one("#clips", Static)
+        box.border_title = "Clips"
+        box.update(sentence)
 
     def _show_clips(self) -> None:
         person = self.panel.selected
@@ -144,7 +180,7 @@ class SpeakersScreen(Screen):
     def _selected_or_say(self) -> str | None:
         person = self.panel.selected
         if person is None:
-            self._say("Nobody is enrolled yet: a adds a person's first clips.")
+            self._say(self.missing or "Nobody is enrolled yet: a adds a person's first clips.")
             return None
         return person.name
 
@@ -161,16 +197,42 @@ class SpeakersScreen(Screen):
     def _add(self, answer: dict[str, str] | None) -> None:
         if not answer or not answer["name"] or not answer["source"]:
             return
+        config, name = self.app.config, answer["name"].strip()
+        try:
+            span = seconds(answer["start"], "The start"), seconds(answer["duration"], "The length")
+            source = clip_source(config, answer["source"])
+        except (LibraryError, RelabelError, Fault) as exc:
+            self._say(str(exc))
+            return
+        owner = source.filed_under
+        if owner is None or same_name(owner, name) \
+                or same_name(owner, config.speakers.default_speaker):
+            self._add_clip(name, source.path, *span)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._add_clip(name, source.path, *span)
+            else:
+                self._say(f"Nothing added: {source.path.name} stays {owner}'s.")
+
+        # The talk was filed (or confirmed) as someone else's: a part of it may be another
+        # voice (a co-speaker, the questions), but a whole talk is a relabel, not a clip.
+        self.app.push_screen(ConfirmDialog(
+            f"{source.path.name} is filed under {owner}. Add its voice to {name} anyway? If "
+            f"the whole talk is {name}'s, relabel it instead (talks relabel {source.number} "
+            f"{name!r} --enroll). y / n"), confirmed)
+
+    def _add_clip(self, name: str, source: Path, start: float | None,
+                  duration: float | None) -> None:
         config = self.app.config
 
         def work() -> str:
-            start = seconds(answer["start"], "The start")
-            duration = seconds(answer["duration"], "The length")
-            source = clip_source(config, answer["source"])
-            added = self.library.add(answer["name"], [source], start, duration)
-            return f"Added {', '.join(p.name for p in added)} for {answer['name']}."
+            library = open_library(config, create=True)  # the first clips make the library
+            added = library.add(name, [source], start, duration)
+            return f"Added {', '.join(p.name for p in added)} for {name}."
 
-        self._in_thread(f"Adding a clip for {answer['name']}…", work, answer["name"])
+        self._in_thread(f"Adding a clip for {name}…", work, name)
 
     def action_rename(self) -> None:
         name = self._selected_or_say()

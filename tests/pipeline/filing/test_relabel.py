@@ -205,6 +205,25 @@ def test_speakers_check_names_thin_people_and_a_clip_of_someone_else(tmp_path,
             "config.toml) are the safer choice") in result.stdout
 
 
+def test_speakers_check_leaves_out_a_recording_enrolled_twice(tmp_path, library_home):
+    # A library made before `speakers add` refused the same audio twice: the copy scored its
+    # original "Own person: 1.000", and the suggested threshold rested on it.
+    home = tmp_path
+    library = home / "library"
+    library.mkdir()
+    for name in ("Sarah Lane.wav", "Sarah Lane_1.wav", "Robert Moss.wav"):
+        shutil.copy(library_home / "library" / name, library / name)
+    shutil.copy(library / "Robert Moss.wav", library / "Robert Moss_1.wav")
+    result = talks(write_config(home), "speakers", "check")
+    assert result.returncode == 0, result.stderr
+    assert ("the same audio twice: Robert Moss_1.wav is Robert Moss.wav again — left out of "
+            "the check; delete one of the two") in result.stdout
+    own = next(line for line in result.stdout.splitlines() if line.startswith("Own person:"))
+    assert "1.000" not in own, result.stdout
+    # Robert Moss has one recording: none of his clips can be checked, Sarah Lane's two are.
+    assert "of 2 clips find their own person first" in result.stdout
+
+
 def test_a_clip_that_is_not_audio_is_left_out_said_and_the_rest_still_identify(
         tmp_path, library_home):
     # A document saved under an audio name, and an empty file. Before, the first one failed
