@@ -67,3 +67,8 @@ def is_text(name: str) -> bool:
 def readable(name: str) -> str:
     """The name as a person can be shown it: each byte that is not UTF-8 as `\\xff`."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def counted(count: int, one: str, many: str = "") -> str:
+    """`1 clip`, `4 clips`, `1 person`, `2 people`: a number and its noun, agreeing."""
+    return f"{count} {one if count == 1 else many or one + 's'}"

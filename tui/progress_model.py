@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from common.names import counted
 from pipeline.api.runs import (
     ArchiveFollowed,
     BatchFinished,
@@ -219,12 +220,11 @@ class LiveState:
 
 def followed_text(event: ArchiveFollowed) -> str:
     """One sentence for the talks identified again after the library changed."""
-    def talks(n: int) -> str:
-        return f"{n} talk{'' if n == 1 else 's'}"
-    review = (f"; {talks(event.to_review)} now {'waits' if event.to_review == 1 else 'wait'} "
-              "for `talks review`" if event.to_review else "")
-    return (f"Identified {talks(event.checked)} filed before again with the changed speaker "
-            f"library: {len(event.moved)} moved to their speaker{review}.")
+    review = (f"; {counted(event.to_review, 'talk')} now "
+              f"{'waits' if event.to_review == 1 else 'wait'} for `talks review`"
+              if event.to_review else "")
+    return (f"Identified {counted(event.checked, 'talk')} filed before again with the changed "
+            f"speaker library: {len(event.moved)} moved to their speaker{review}.")
 
 
 def _news(event: FileFiled | FileFailed | FileSkipped) -> str:

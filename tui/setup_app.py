@@ -17,6 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
+from common.names import counted
 from pipeline.api.config_files import (
     Answers,
     build,
@@ -100,7 +101,7 @@ class SetupScreen(Screen):
                   bool(missing) or not answers.folders)
         library = resolve_path(answers.speakers or ".", self.base)
         people = SpeakerLibrary(library).people() if library.is_dir() else []
-        self.note("speakers", f"{len(people)} people enrolled" if people else
+        self.note("speakers", f"{counted(len(people), 'person', 'people')} enrolled" if people else
                   "nobody enrolled yet (talks speakers add NAME CLIP… later)")
         status = self.query_one("#settings-status", Line)
         self.config = None

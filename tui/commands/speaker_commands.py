@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.errors import ExitCode
-from common.names import same_name
+from common.names import counted, same_name
 from pipeline.api.configuration import Config
 
 if TYPE_CHECKING:
@@ -124,11 +124,6 @@ def _list(config: Config, library: SpeakerLibrary) -> int:
                         if clip in unreadable else "")
                 print(f"    {clip.relative_to(library.folder)}{note}")
     return ExitCode.OK
-
-
-def counted(count: int, one: str, many: str = "") -> str:
-    """`1 clip`, `4 clips`, `1 person`, `2 people`."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def _embedded(clips: int, embedded: int, unreadable: int, key: str) -> str:

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from common.errors import Fault
-from common.names import same_name
+from common.names import counted, same_name
 from pipeline.api.archive import (
     RelabelError,
     filed_talk,
@@ -126,7 +126,8 @@ class SpeakersScreen(Screen):
         people = library.people()
         clips = sum(len(p.clips) for p in people)
         self.query_one("#screen-title", Line).say(
-            f"Speaker library · {short_path(folder)}/ · {len(people)} people, {clips} clips")
+            f"Speaker library · {short_path(folder)}/ · "
+            f"{counted(len(people), 'person', 'people')}, {counted(clips, 'clip')}")
         self.panel.show(people, select)
         self._show_clips()
 
