@@ -52,6 +52,18 @@ def open_ledger(config: Config) -> Ledger:
     return Ledger(config.output.ledger_path)
 
 
+def talks_to_identify_again(config: Config) -> int:
+    """How many talks under the default speaker the next run identifies again, the speaker
+    library having changed since the archive was last identified (0 when it has not)."""
+    if not config.output.ledger_path.is_file():
+        return 0  # nothing filed here yet (or its disk is away): nothing to say
+    from pipeline.ledger import Ledger
+    from pipeline.stages.reidentify import to_identify_again
+
+    with Ledger(config.output.ledger_path) as ledger:
+        return len(to_identify_again(config, ledger))
+
+
 def filed_talk(config: Config, ref: str) -> FileRow:
     """A filed talk's row (its file is `destination`, its speaker `speaker`), by number, path
     or a piece of its name that only it has."""

@@ -99,6 +99,15 @@ def waiting_talks(config: Config, ledger: Ledger) -> list[FileRow]:
             and r.speaker_decision != SpeakerDecision.MANUAL]
 
 
+def to_identify_again(config: Config, ledger: Ledger) -> list[FileRow]:
+    """The talks the next run identifies again: none unless the library changed since the
+    archive was last identified."""
+    fingerprint = library_fingerprint(config, ledger)
+    if fingerprint is None or ledger.fact(IDENTIFIED_AGAINST) == fingerprint:
+        return []
+    return waiting_talks(config, ledger)
+
+
 def follow_library(config: Config, ledger: Ledger, emit: OnEvent,
                    control: StopFlag | None) -> Followed | None:
     """Identify the waiting talks again when the library changed since they were last

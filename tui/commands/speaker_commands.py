@@ -262,6 +262,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
         print(f"Filed as {done.talk}")
         for clip in done.enrolled:
             print(f"Enrolled {clip} for {args.name}")
+        if done.enrolled:
+            _say_what_follows(config)
         return ExitCode.OK
     action = args.speakers_command
     # A library people were enrolled from that is missing now (a disk not mounted) is said,
@@ -284,7 +286,20 @@ def run(config: Config, args: argparse.Namespace) -> int:
     elif action == "remove":
         kept = library.remove(args.name)
         print(f"Removed {args.name}; the clips are kept in {kept}.")
+    _say_what_follows(config)
     return ExitCode.OK
+
+
+def _say_what_follows(config: Config) -> None:
+    """The library changed: the talks filed under the default speaker that the next run will
+    look at again (pipeline/stages/reidentify.py)."""
+    from pipeline.api.archive import talks_to_identify_again
+
+    waiting = talks_to_identify_again(config)
+    if waiting:
+        print(f"{counted(waiting, 'talk')} filed under {config.speakers.default_speaker} "
+              f"will be identified again with the changed library at the next run (`talks "
+              "--batch`, or s in the app), without transcribing.")
 
 
 def _sweep_partial_clips(folder: Path) -> None:
