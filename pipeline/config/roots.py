@@ -17,12 +17,13 @@ Removing a library on purpose is said once, with --new-output-root.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
 from pathlib import Path
 
-from common.errors import Fault
+from common.errors import Fault, describe
 
 STATE_ENV = "TALKS_STATE_DIR"
 
@@ -106,6 +107,14 @@ def check_input_folders(folders: list[Path], config_source: Path | None) -> None
                     f"{'do' if len(missing) > 1 else 'does'} not exist: if on an external "
                     f"disk, mount it; otherwise create it or fix input.folders{where}. "
                     "Nothing was filed.")
+
+
+def check_output_writable(root: Path) -> None:
+    """The output root takes writes (or, before it is made, the folder it is made in)."""
+    where = root if root.exists() else root.parent
+    if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+        denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+        raise Fault(describe(denied, "the output folder", where))
 
 
 def check_output_root(ledger_path: Path, root: Path) -> None:
