@@ -411,6 +411,7 @@ class TalksApp(App):
             return
         self.headless = self.leaving = True
         if self.own is not None:
+            self.own.control.went_headless()  # `talks status` and other apps say so
             get_logger().warning("the terminal went away: the queue goes on headless and the "
                                  "process exits when it is done (`talks status` or the app "
                                  "shows it)")

@@ -127,6 +127,8 @@ def _run(args: argparse.Namespace) -> int:
         from tui.commands.config_check import validate
 
         return validate(config)
+    if args.command == "status":
+        status.require_output_root(config)
     roots.check_output_root(config.output.ledger_path, config.output.root)
     setup_logging(config.logging)
     if args.command in ("speakers", "review", "relabel"):

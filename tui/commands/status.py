@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.errors import ExitCode
+from common.errors import ExitCode, Fault
 from common.names import is_text
 from pipeline.api.archive import FileState
 from pipeline.api.configuration import Config
@@ -30,6 +30,16 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     status = sub.add_parser("status", help="is a run going, and what is it doing; what is "
                                            "filed and what failed last")
     status.add_argument("--json", action="store_true", help="the same as one JSON object")
+
+
+def require_output_root(config: Config) -> None:
+    """A look files nothing, so a missing output root is said as what it is (before the
+    run's guard, whose sentence is about a run that would file there)."""
+    root = config.output.root
+    if not root.is_dir():
+        raise Fault(f"The output root {root} does not exist: nothing has been filed there "
+                    "yet, or its disk is not mounted (mount it, or fix output.root in "
+                    f"{config.source or 'the config'}).")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -66,7 +76,8 @@ def _run_report(config: Config, status: RunStatus, now: float) -> dict:
         "going": going,
         "died": status.died,  # ended without finishing: killed, or the machine stopped
         "by": status.face, "pid": status.pid,
-        "headless": going and status.face == "app" and status.terminal() is None,
+        "headless": going and status.face == "app" and (status.headless
+                                                        or status.terminal() is None),
         "started_at": status.started_at, "ended_at": ended,
         "elapsed_s": round((now if going else ended or now) - status.started_at, 1),
         "current": None, "queued": len(live.queued), "total": live.total,

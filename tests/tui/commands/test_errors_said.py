@@ -73,3 +73,18 @@ def test_a_talks_error_out_of_a_stage_is_that_stages_failure_in_its_words(
     assert (outcome.status, outcome.stage, outcome.reason) == \
         (OutcomeStatus.FAILED, Stage.PROBE, said)
     assert FileFailed("talk.mp3", Stage.PROBE, said) in events
+
+
+def test_status_with_no_output_root_says_so_and_makes_nothing(tmp_path, capsys):
+    # A look files nothing, so not the run's "Nothing was filed": where the root should be,
+    # and the two reasons it is not there.
+    path = config_at(tmp_path)
+    for root in ("out", "disk/library"):
+        path.write_text(f'[input]\nfolders = ["inbox"]\n[output]\nroot = "{root}"\n',
+                        encoding="utf-8")
+        assert cli.main(["--config", str(path), "status"]) is ExitCode.MACHINE
+        assert capsys.readouterr().err == (
+            f"talks: The output root {tmp_path / root} does not exist: nothing has been filed "
+            "there yet, or its disk is not mounted (mount it, or fix output.root in "
+            f"{path}).\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "inbox"]
