@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                "Exit codes: 0 all went well, 1 some files failed, 2 config or usage error, "
                "3 the machine stopped the run (disk full or read-only, no permission, "
                "a disk not mounted, ffmpeg or a model missing), 4 another run is busy, "
+               "5 stopped before the end when asked (c, p or q in the app), "
                "130/143 stopped by Ctrl-C/SIGTERM (run again to resume).")
     parser.add_argument("--version", action="version",
                         version=f"talks {installed('talks') or '(version unknown)'}")
