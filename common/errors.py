@@ -32,6 +32,8 @@ class ExitCode(IntEnum):
     USAGE = 2     # the config or the command line needs fixing
     MACHINE = 3   # the machine stopped the run: disk, permissions, ffmpeg, model
     BUSY = 4      # another talks run is filing into the same output root
+    STOPPED = 5   # stopped before the end when asked (c, p or q in an app, or an app's
+                  # request to a batch): run again to resume
     BUG = 70      # a bug in talks (the log has the details)
     SIGINT = 130  # stopped by Ctrl-C (SIGINT)
     SIGTERM = 143  # stopped by SIGTERM

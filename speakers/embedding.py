@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from common.errors import TalksError
@@ -40,6 +41,10 @@ class Embedder(Protocol):
     name: str
     cache_key: str  # what its clip embeddings are cached under (see `cache_key`)
 
+    def check(self) -> None:
+        """What `load` would stop on, found without loading the model (its weights there,
+        its packages installed): raises EmbedderUnavailable with load's own sentence."""
+
     def load(self) -> None: ...
 
     def embed(self, pcm: np.ndarray) -> np.ndarray:
@@ -63,13 +68,11 @@ class ResemblyzerEmbedder:
         self.cache_key = cache_key(settings)
         self._encoder = None
 
-    def load(self) -> None:
-        if self._encoder is not None:
-            return
+    def check(self) -> None:
         try:
             import webrtcvad  # noqa: F401 - checked here so the sentence below can name it
 
-            from speakers.backends.ge2e import GE2E, weights_path
+            from speakers.backends.ge2e import weights_path
 
             weights_path()
         except ImportError as exc:
@@ -77,6 +80,13 @@ class ResemblyzerEmbedder:
                 f"The resemblyzer speaker backend is not installed ({exc.name} is missing): "
                 "run `make run` again, or pip install webrtcvad-wheels && pip install --no-deps "
                 "resemblyzer.") from None
+
+    def load(self) -> None:
+        if self._encoder is not None:
+            return
+        self.check()
+        from speakers.backends.ge2e import GE2E
+
         # resemblyzer's weights and network, without importing resemblyzer or torch: librosa
         # (numba, llvmlite) and torch cost ~380 MB in this worker (see speakers/backends/ge2e.py).
         self._encoder = GE2E()
@@ -108,11 +118,11 @@ class CampplusEmbedder:
         self.cache_key = cache_key(settings)
         self._model = None
 
-    def load(self) -> None:
-        if self._model is not None:
-            return
+    def check(self) -> None:
+        self._weights()
+
+    def _weights(self) -> Path:
         from speakers.backends import campplus
-        from speakers.backends.torch_checkpoint import CheckpointError
 
         path = campplus.find_weights(self.settings.weights)
         if path is None:
@@ -121,6 +131,15 @@ class CampplusEmbedder:
                 f"The CAM++ speaker model ({campplus.WEIGHTS_FILE}) was not found (looked in "
                 f"{tried}): run `make run` again, which fetches it, or set [speakers] "
                 "campplus_weights in config.toml to the file.")
+        return path
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        from speakers.backends import campplus
+        from speakers.backends.torch_checkpoint import CheckpointError
+
+        path = self._weights()
         try:
             self._model = campplus.load_model(path)
         except (CheckpointError, KeyError, OSError, ValueError) as exc:

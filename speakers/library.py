@@ -280,8 +280,11 @@ class SpeakerLibrary:
             raise LibraryError(f"{source} does not exist: give the path of an audio file.")
         try:
             length = probe(source).duration
-        except MediaError as exc:
-            raise LibraryError(str(exc)) from None
+        except MediaError:
+            # probe's own advice is for a recording found in an input folder; this one was
+            # given on the command line to be a clip.
+            raise LibraryError(f"{source} is not audio: give a recording of the speaker's "
+                               "voice instead (any format ffmpeg plays).") from None
         begin = start or 0.0
         span = duration if duration is not None else length - begin
         if begin >= length:
@@ -321,8 +324,8 @@ class SpeakerLibrary:
         person = self.person(old)
         new = check_name(new)
         if any(p.name == new for p in self.people()):
-            raise LibraryError(f"{new!r} already exists: use merge to put {old!r}'s clips "
-                               "with theirs.")
+            raise LibraryError(f"{new!r} already exists: use merge to put the clips of "
+                               f"{old!r} with theirs.")
         if person.folder is not None and not any(c.parent == self.folder
                                                  for c in person.clips):
             person.folder.rename(self.folder / new)

@@ -115,6 +115,7 @@ class TalksApp(App):
         self.clock = clock
         self.live = LiveState()
         self.own: OwnRun | None = None
+        self.last_own: OwnRun | None = None  # the last queue it started: the exit code's
         self.followed: RunStatus | None = None  # a run of another process, shown here
         self.run_watch = RunWatch(config.output.ledger_path.parent)
         self.main_screen = MainScreen()
@@ -299,7 +300,7 @@ class TalksApp(App):
         if self.live.running:
             self.action_more()
             return
-        self.own = OwnRun()
+        self.own = self.last_own = OwnRun()
         self.live.begin()
         self.refresh_bindings()
         self.run_worker(self._run_queue, thread=True, group="queue", exit_on_error=False)
@@ -450,6 +451,16 @@ class TalksApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def exit_code(self) -> int:
+        """An error's code, else 5 when the last queue it started was stopped (c, q) or
+        paused (p) before its end, as a batch asked to stop exits; else 0."""
+        if self.return_code:
+            return self.return_code
+        control = self.last_own.control if self.last_own is not None else None
+        if control is not None and (control.stopping or control.pausing):
+            return ExitCode.STOPPED
+        return ExitCode.OK
+
     # --- the terminal went away --------------------------------------------------------------
     def terminal_gone(self) -> None:
         """SIGHUP, or a write to the terminal failed: close the screen; a queue of ours goes
@@ -458,6 +469,7 @@ class TalksApp(App):
             return
         self.headless = self.leaving = True
         if self.own is not None:
+            self.own.control.went_headless()  # `talks status` and other apps say so
             get_logger().warning("the terminal went away: the queue goes on headless and the "
                                  "process exits when it is done (`talks status` or the app "
                                  "shows it)")
@@ -481,4 +493,4 @@ def run_app(config: Config, *, start: bool = False, full_scan: bool = False) -> 
                 get_logger().info("the queue of the app whose terminal went away is done")
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
-    return app.return_code or ExitCode.OK
+    return app.exit_code()

@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                "command does. Exit codes: 0 all went well, 1 some files failed, 2 config or "
                "usage error, 3 the machine stopped the run (disk full or read-only, no "
                "permission, a disk not mounted, ffmpeg or a model missing), 4 another run is "
-               "busy, 70 a bug in talks (the log has the details), 130/143 stopped by "
-               "Ctrl-C/SIGTERM (run again to resume).")
+               "busy, 5 stopped before the end when asked (c, p or q in the app), 70 a bug "
+               "in talks (the log has the details), 130/143 stopped by Ctrl-C/SIGTERM (run "
+               "again to resume).")
     parser.add_argument("--version", action="version",
                         version=f"talks {installed('talks') or '(version unknown)'}")
     parser.add_argument("--config", metavar="PATH", help="the config.toml to use")
@@ -261,6 +262,9 @@ def _run(args: argparse.Namespace) -> int:
         from tui.commands.config_check import validate
 
         return validate(config)
+    if args.command == "status" and status.output_root_missing(config,
+                                                               getattr(args, "json", False)):
+        return ExitCode.OK
     roots.check_output_root(config.output.ledger_path, config.output.root)
     setup_logging(config.logging)
     if args.command in ("speakers", "review", "relabel"):

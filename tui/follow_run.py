@@ -26,7 +26,7 @@ class WatchNews:
 def describe_run(status: RunStatus) -> str:
     """Who runs it, as the status line says it: "batch, pid 4242"."""
     text = f"{status.face}, pid {status.pid}"
-    if status.face == "app" and status.terminal() is None:
+    if status.face == "app" and (status.headless or status.terminal() is None):
         text += ", headless"  # the app that started it lost its terminal and carries on
     return text
 

@@ -6,12 +6,13 @@ import importlib
 import platform
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from pipeline.asr.base import Engine, EngineSettings, Segment
-from pipeline.asr.models import ModelNotFound, resolve_ct2_model
+from pipeline.asr.models import ModelNotFound, require_local_folder, resolve_ct2_model
 
-__all__ = ["Engine", "EngineSettings", "Segment", "ModelNotFound", "create_engine",
-           "pick_engine_name"]
+__all__ = ["Engine", "EngineSettings", "Segment", "ModelNotFound", "check_model",
+           "create_engine", "pick_engine_name"]
 
 # name -> "module:Class"; imported only when chosen, so the main process stays light.
 REGISTRY = {
@@ -32,20 +33,39 @@ def pick_engine_name(configured: str) -> str:
     return "faster-whisper"
 
 
-def create_engine(configured: str, model: str, cache_dir: Path, allow_download: bool,
-                  language: str, threads: int, compute_type: str, beam_size: int,
-                  best_of: int = 1, batch_size: int = 1, streams: int = 1) -> Engine:
-    name = pick_engine_name(configured)
+def _known(name: str) -> None:
     if name not in REGISTRY:
         raise ModelNotFound(f"Unknown engine {name!r}: use one of {', '.join(REGISTRY)}.")
-    ct2_dir = resolve_ct2_model(model, cache_dir, allow_download)
-    module_name, class_name = REGISTRY[name].split(":")
+
+
+def _engine_module(name: str) -> ModuleType:
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(REGISTRY[name].split(":")[0])
     except ImportError as exc:
         raise ModelNotFound(f"The {name} engine is not installed ({exc.name} is missing): "
                             f"pip install 'talks[mlx]' or set [transcription] engine = "
                             f"\"faster-whisper\".") from None
+
+
+def check_model(configured: str, model: str, cache_dir: Path, allow_download: bool) -> None:
+    """What create_engine (and the mlx engine's load) would stop on, found the way they find
+    it but without loading a model or joining weights: for `talks config validate`."""
+    name = pick_engine_name(configured)
+    _known(name)
+    found = resolve_ct2_model(model, cache_dir, allow_download, join=False)
+    _engine_module(name)  # not installed, or a version outside the tested range
+    if name == "mlx" and found == model:  # a hub name (or a folder given as it is)
+        require_local_folder(found)
+
+
+def create_engine(configured: str, model: str, cache_dir: Path, allow_download: bool,
+                  language: str, threads: int, compute_type: str, beam_size: int,
+                  best_of: int = 1, batch_size: int = 1, streams: int = 1) -> Engine:
+    name = pick_engine_name(configured)
+    _known(name)
+    ct2_dir = resolve_ct2_model(model, cache_dir, allow_download)
+    module = _engine_module(name)
+    class_name = REGISTRY[name].split(":")[1]
     settings = EngineSettings(model_dir=ct2_dir, language=None if language == "auto" else language,
                               threads=threads, compute_type=compute_type, beam_size=beam_size,
                               best_of=best_of, batch_size=batch_size, streams=streams)

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pipeline.asr.models import ModelNotFound, folder_fingerprint
+from pipeline.asr.models import folder_fingerprint, require_local_folder
 
 _SUPPORTED_BINARY_VERSION = 6  # what ctranslate2 4.x writes; other layouts are not known here
 
@@ -411,14 +411,7 @@ def _remove_dead_partials(cache_dir: Path, prefix: str) -> None:
 def ensure_mlx_model(ct2_dir: Path, cache_dir: Path, float16: bool = False) -> Path:
     """The mlx-whisper folder converted from `ct2_dir` (float32 weights, or float16),
     converting it on first use only."""
-    given = ct2_dir
-    ct2_dir = Path(os.path.expanduser(str(ct2_dir))).resolve()
-    if not (ct2_dir / "model.bin").is_file():
-        # resolve_ct2_model hands back a bare hub name when downloads are allowed; faster-whisper
-        # can fetch that, but this converter needs the files on disk.
-        raise ModelNotFound(f"The mlx engine needs a local CTranslate2 Whisper folder, and "
-                            f"{str(given)!r} has no model.bin: set [transcription] model to "
-                            "one, or use engine = \"faster-whisper\".")
+    ct2_dir = require_local_folder(ct2_dir)
     cache_dir = Path(os.path.expanduser(str(cache_dir)))
     name = f"mlx-{folder_fingerprint(ct2_dir)}" + ("-f16" if float16 else "")
     target = cache_dir / name

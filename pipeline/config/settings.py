@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from common.errors import ExitCode, TalksError
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "TALKS_CONFIG"
 MISC_SPEAKER = "Miscellaneous Speakers"
+LOG_NAME = "talks.log"  # in the output root, unless [logging] file says otherwise
 
 
 def _opt(default: Any, help: str, **rules: Any) -> Any:
@@ -185,7 +187,10 @@ class WatchConfig:
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    file: Path = _opt(Path("output/talks.log"), "rotating log file")
+    # Left out of the file: talks.log in the output root (from_dict puts it there), so the
+    # log is where the library is, wherever the config lives.
+    file: Path = _opt(Path("output/talks.log"), "rotating log file (left out: talks.log in "
+                                                "the output root)")
     level: str = _opt("INFO", "log level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     memory: bool = _opt(True, "log memory checkpoints (RSS of the process tree)")
     max_bytes: int = _opt(5_000_000, "rotate the log past this size", min=10_000)
@@ -239,6 +244,16 @@ class ConfigError(TalksError):
         where = f" in {path}" if path else ""
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{len(problems)} problem(s){where}:\n{lines}")
+
+
+class ConfigMissing(ConfigError):
+    """No config file where talks looked: one sentence saying where, why there, and what
+    makes one (not a list of problems in a file that is not there)."""
+
+    def __init__(self, path: Path, sentence: str):
+        self.path = path
+        self.problems = [ConfigProblem("(file)", str(path), "no such file")]
+        TalksError.__init__(self, sentence)
 
 
 def _describe(tp: Any) -> str:
@@ -377,6 +392,9 @@ def from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
                     hints[key], base)
         sections[name] = cls(**values)
     config = Config(**sections, source=source)
+    if not (isinstance(data.get("logging"), dict) and "file" in data["logging"]):
+        config = dataclasses.replace(config, logging=dataclasses.replace(
+            config.logging, file=config.output.root / LOG_NAME))
     problems.extend(_extension_problems(config.input.extensions))
     problems.extend(_feature_problems(config))
     rules = decision_values(config.speakers)
@@ -402,11 +420,28 @@ def find_config_path(explicit: str | Path | None = None) -> Path:
     return Path.cwd() / DEFAULT_CONFIG_NAME
 
 
+def missing_config(path: Path, explicit: str | Path | None) -> ConfigMissing:
+    """Where talks looked for a config that is not there, why there, and what makes one."""
+    if explicit:
+        where, fix = ("given with --config", "check the path, or make one there with "
+                      f"`talks --config {shlex.quote(str(path))} setup`")
+    elif os.environ.get(CONFIG_ENV):
+        where, fix = (f"named by ${CONFIG_ENV}", f"fix ${CONFIG_ENV}, or make one there "
+                      "with `talks setup`")
+    else:
+        where = (f"talks looks for ./{DEFAULT_CONFIG_NAME} in the current folder when neither "
+                 f"--config nor ${CONFIG_ENV} names one")
+        fix = "make one with `talks setup`, or give yours with --config PATH"
+    return ConfigMissing(path, f"There is no config at {path} ({where}): {fix}.")
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    path = find_config_path(path)
+    explicit, path = path, find_config_path(path)
+    if not path.exists():
+        raise missing_config(path, explicit)
     if not path.is_file():
         raise ConfigError(path, [ConfigProblem("--config", str(path),
-                                               "no such file; pass --config PATH or set "
+                                               "is not a file; pass --config PATH or set "
                                                f"{CONFIG_ENV} to your config.toml")])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -73,6 +73,22 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _pin_followers(doc: tomlkit.TOMLDocument, path: Path, wanted: dict) -> None:
+    """A key left out of the file can follow another one (the log goes with the output
+    root): when the keys written would move it from the value wanted, it is written too."""
+    try:
+        loaded = to_dict(from_dict(tomllib.loads(tomlkit.dumps(doc)), path.resolve().parent,
+                                   source=path.resolve()))
+    except (tomllib.TOMLDecodeError, ConfigError):
+        return  # _checked says what is wrong
+    for section, values in wanted.items():
+        for key, value in values.items():
+            if loaded.get(section, {}).get(key) != value:
+                if section not in doc:
+                    doc.add(section, tomlkit.table())
+                doc[section][key] = value  # type: ignore[index]
+
+
 def write_new(config: Config, path: Path) -> None:
     """A fresh, fully commented config file at `path`."""
     text = tomlkit.dumps(commented_document(config))
@@ -96,6 +112,7 @@ def write_changes(path: Path, old: Config, new: Config) -> None:
         table = doc[section]
         for key, value in changed.items():
             table[key] = value
+    _pin_followers(doc, path, after)
     result = tomlkit.dumps(doc)
     if result == text:
         return

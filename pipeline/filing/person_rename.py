@@ -195,14 +195,18 @@ def move_person(config: Config, old: str, new: str, merge: bool) -> PersonMoved:
             known = ", ".join(sorted(in_library)) or "none yet"
             raise LibraryError(f"No speaker named {old!r} in {library.folder} or among filed "
                                f"talks (known: {known}).")
+        if same_name(old, new) and merge:
+            raise LibraryError(f"A person cannot be merged into themselves: name two "
+                               f"different people (talks speakers merge SOURCE TARGET); "
+                               f"{old!r} was given twice.")
         if same_name(old, new):
             raise LibraryError(f"{old!r} is already called that: nothing to change.")
         if merge and new not in in_library and not _filed_under(ledger, new):
             raise LibraryError(f"No speaker named {new!r} to merge {old!r} into: use rename "
                                "to give them a new name.")
         if not merge and new in in_library:
-            raise LibraryError(f"{new!r} already exists: use merge to put {old!r}'s clips "
-                               "and talks with theirs.")
+            raise LibraryError(f"{new!r} already exists: use merge to put the clips and "
+                               f"talks of {old!r} with theirs.")
         if old in in_library and same_name(new, config.speakers.default_speaker):
             raise LibraryError(f"{new!r} is the name for talks nobody was recognised in: "
                                "choose a person's name.")

@@ -45,6 +45,8 @@ class RunControl:
         self._also = also
         self._source: RequestSource = RequestSource()
         self._emit: Callable[[Event], None] | None = None
+        self._on_headless: Callable[[], None] | None = None
+        self.headless = False
         self._in_file = False
         self._more = False
         self.stopping = False
@@ -59,9 +61,19 @@ class RunControl:
     def ask(self, request: RunRequest | str) -> None:
         self._asked.append(RunRequest(request))  # ValueError for a request there is not
 
+    def went_headless(self) -> None:
+        """The face that started the run lost its terminal; the run goes on. Not a request
+        (nothing changes in the run): only what it publishes about itself."""
+        self.headless = True
+        if self._on_headless is not None:
+            self._on_headless()
+
     # --- the run's thread ------------------------------------------------------------------
-    def attach(self, source: RequestSource, emit: Callable[[Event], None]) -> None:
-        self._source, self._emit = source, emit
+    def attach(self, source: RequestSource, emit: Callable[[Event], None],
+               on_headless: Callable[[], None] | None = None) -> None:
+        self._source, self._emit, self._on_headless = source, emit, on_headless
+        if self.headless and on_headless is not None:
+            on_headless()  # the terminal went before the run had begun
 
     def observe(self, event: Event) -> None:
         """Sees each event the run emits: a pause waits for the file in progress to end."""

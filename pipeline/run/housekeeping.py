@@ -5,8 +5,10 @@ raw backups past their time."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from common import media
+from common.errors import TalksError
 from pipeline.config import roots
 from pipeline.config.settings import Config
 from pipeline.config.speaker_folder import LibraryMissing, check_library
@@ -22,11 +24,37 @@ from speakers.library import LibraryError, SpeakerLibrary
 OnEvent = Callable[[Event], None]
 
 
+def _run_checks(config: Config) -> list[Callable[[], None]]:
+    """What every file of the run would need: ffmpeg, an output root it can write, and the
+    input folders there (an unplugged disk is said as such, not taken for an empty inbox).
+    Each raises the sentence the run stops on."""
+    out = config.output
+    return [media.require_ffmpeg,
+            partial(roots.check_output_root, out.ledger_path, out.root),
+            partial(roots.check_output_writable, out.root),
+            partial(roots.check_input_folders, config.input.folders, config.source)]
+
+
 def preflight(config: Config) -> None:
-    """What every file of the run would need: ffmpeg, and the input folders there (an
-    unplugged disk is said as such, not taken for an empty inbox)."""
-    media.require_ffmpeg()
-    roots.check_input_folders(config.input.folders, config.source)
+    for check in _run_checks(config):
+        check()
+
+
+def what_a_run_lacks(config: Config) -> list[str]:
+    """Every sentence a run of this config would stop on, found without running it: the
+    preflight's checks, and the model and speaker model its workers would load, each found
+    by the lookup the worker makes (`talks config validate` lists them)."""
+    from pipeline.stages.identify import check_embedder
+    from pipeline.stages.transcribe import check_engine
+
+    problems = []
+    for check in [*_run_checks(config), partial(check_engine, config),
+                  partial(check_embedder, config)]:
+        try:
+            check()
+        except TalksError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def before_the_run(config: Config, ledger: Ledger, emit: OnEvent) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import psutil
@@ -53,6 +54,9 @@ class RunStatus:
     # Why it ended before its queue did, in one sentence (a fault of the machine, a second
     # Ctrl-C, a bug); None when it ran to its end or was stopped after a chunk as asked.
     stopped: str | None = None
+    # The app that runs it lost its terminal and goes on without a screen (said by the app
+    # itself: the process's terminal, as the kernel keeps it, does not always change).
+    headless: bool = False
 
     @property
     def going(self) -> bool:
@@ -164,6 +168,9 @@ class RunPublisher:
         self.requests = _RequestFile(folder / REQUESTS_FILE, self.status.run)
         self._events = None
         self._broken = False
+        # The run's thread writes the status at its end, the app's thread when its terminal
+        # goes: one at a time, each from the status the other left.
+        self._status_lock = threading.Lock()
 
     def __enter__(self) -> RunPublisher:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -192,18 +199,25 @@ class RunPublisher:
         except OSError as exc:
             self._failed(exc)
 
+    def went_headless(self) -> None:
+        """The face lost its terminal and the run goes on: followers are told from now on."""
+        self._update(headless=True)
+
     def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
-        self.status = RunStatus(**{**asdict(self.status), "ended_at": time.time(),
-                                   "stopped": why_stopped(exc)})
-        try:
-            self._write_status()
-        except OSError as error:
-            self._failed(error)
+        self._update(ended_at=time.time(), stopped=why_stopped(exc))
         if self._events is not None:
             try:
                 self._events.close()
             except OSError:
                 pass
+
+    def _update(self, **changes: object) -> None:
+        with self._status_lock:
+            self.status = replace(self.status, **changes)
+            try:
+                self._write_status()
+            except OSError as error:
+                self._failed(error)
 
     def _write_status(self) -> None:
         _write_atomically(self.folder / STATUS_FILE, json.dumps(asdict(self.status)))

@@ -66,5 +66,5 @@ def run_session(config: Config, on_event: OnEvent, control: StopFlag | None = No
             on_event(event)
 
         emit = LoggedEvents(config, fan_out)
-        run_control.attach(publisher.requests, emit)
+        run_control.attach(publisher.requests, emit, publisher.went_headless)
         yield RunSession(emit, run_control, publisher.status)

@@ -39,6 +39,9 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> ExitCode:
+        # Recordings left unfinished when asked to stop: not "all went well", nor a failure.
+        if self.count(OutcomeStatus.CANCELLED):
+            return ExitCode.STOPPED
         return ExitCode.FAILED if self.count(OutcomeStatus.FAILED) else ExitCode.OK
 
     def as_dict(self) -> dict:

@@ -93,6 +93,13 @@ def embedder_settings(config: Config) -> EmbedderSettings:
                             secret(config, "speakers.pyannote_token"), sp.campplus_weights)
 
 
+def check_embedder(config: Config) -> None:
+    """What the speaker worker's model would stop on (weights or packages missing, a
+    pyannote checkpoint not set), found without loading it; nothing when not identifying."""
+    if config.speakers.identify:
+        create_embedder(embedder_settings(config)).check()
+
+
 def rules_of(config: Config) -> Rules:
     values = decision_values(config.speakers)
     return Rules(values.threshold, values.unknown_below, values.margin,

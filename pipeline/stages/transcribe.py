@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common.chaos import chaos_point
 from common.media import Squeezed, decode_range, squeeze_silence
-from pipeline.asr import create_engine
+from pipeline.asr import check_model, create_engine
 from pipeline.asr.base import Engine, Segment
 from pipeline.config.settings import Config
 from pipeline.filing.cues import repair
@@ -56,6 +56,13 @@ def transcribe_stage(ctx: StageContext) -> None:
         get_logger().error("worker error on %s:\n%s", ctx.path, result.detail)
     check(result, Stage.TRANSCRIBE)
     ctx.ledger.advance(ctx.row.id, FileState.TRANSCRIBED)
+
+
+def check_engine(config: Config) -> None:
+    """What _engine_for's engine would stop on (a model or engine not installed), found
+    without loading it (`talks config validate`, in the main process)."""
+    t = config.transcription
+    check_model(t.engine, t.model, t.model_cache, t.allow_download)
 
 
 # --- in the worker process ----------------------------------------------------------------

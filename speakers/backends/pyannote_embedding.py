@@ -15,6 +15,7 @@ model trained at another sample rate, is checked once when the model loads.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 from pathlib import Path
 
@@ -100,6 +101,17 @@ class PyannoteEmbedder:
                 f"{_TOKEN_KEY} in config.toml does not look like a Hugging Face token (those "
                 f"start with 'hf_'): copy one from https://hf.co/settings/tokens.")
         return checkpoint, token
+
+    def check(self) -> None:
+        self._source()
+        try:
+            found = importlib.util.find_spec("pyannote.audio") is not None
+        except ImportError:  # no pyannote package at all
+            found = False
+        if not found:
+            raise EmbedderUnavailable(
+                f"The pyannote speaker backend is not installed (pyannote.audio is missing): "
+                f"{_INSTALL}.")
 
     def load(self) -> None:
         if self._model is not None:

@@ -47,7 +47,7 @@ def test_the_errors_that_carry_more_keep_it():
 
 
 def test_exit_codes_are_exit_code_members_with_their_old_numbers():
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 70, 130, 143]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5, 70, 130, 143]
     assert Fault.exit_code is ExitCode.MACHINE and Busy.exit_code is ExitCode.BUSY
     assert ModelNotFound.exit_code is ExitCode.MACHINE  # a model missing stops the run
     assert TalksError.exit_code is ExitCode.FAILED
@@ -55,3 +55,6 @@ def test_exit_codes_are_exit_code_members_with_their_old_numbers():
     assert done.exit_code is ExitCode.OK
     done.outcomes.append(Outcome("b.mp3", OutcomeStatus.FAILED))
     assert done.exit_code is ExitCode.FAILED
+    # Asked to stop (c in an app), it left recordings unfinished: not "all went well".
+    done.outcomes.append(Outcome("c.mp3", OutcomeStatus.CANCELLED))
+    assert done.exit_code is ExitCode.STOPPED

@@ -199,6 +199,32 @@ def test_the_app_closes_its_screen_when_the_terminal_goes_and_its_queue_goes_on(
     run(scenario)
 
 
+def test_a_queue_whose_app_lost_its_terminal_is_published_as_headless(tmp_path):
+    # `talks status --json` and other apps read run.json: the kernel's idea of the process's
+    # terminal does not always change when the app loses it, so the app says so itself.
+    config = home_with(tmp_path, ["a.mp3"])
+    folder = load_config(config).output.ledger_path.parent
+    fake = FakePipeline(["a.mp3"], chunks=3)
+
+    async def scenario():
+        app = make_app(config, runner=fake)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.live.current is not None)
+            assert read_status(folder).headless is False
+            app.terminal_gone()  # what SIGHUP and a failed write to the terminal call
+            await wait_for(pilot, lambda: not app.is_running, what="the screen to close")
+            own = app.own
+        status = read_status(folder)
+        assert status.going and status.headless
+        assert status_report(load_config(config))["run"]["headless"] is True
+        fake.step(3)
+        assert own is not None and own.ended.wait(10)
+        assert read_status(folder).headless  # it stays said after the run's end
+
+    run(scenario)
+
+
 KILLED_RUN = """
 import sys, time
 from pathlib import Path

@@ -173,7 +173,7 @@ def test_the_app_files_the_demo_in_tmux_and_quits_safely_mid_file(demo_home):
         current = wait_for(a_file_half_done, "a recording with some chunks done", timeout=180)
         term.keys("q")
         term.wait(r"Quitting after the current chunk", timeout=30)
-        term.wait(r"talks-exited-0", timeout=180)
+        term.wait(r"talks-exited-5", timeout=180)  # stopped before its end: run again
         states = ledger_states(home)
         assert states["recording A.mp3"] == "filed" and "failed" not in states.values(), states
         assert states[current] != "filed", states  # it stopped inside the file …
@@ -356,7 +356,7 @@ def test_two_apps_follow_a_batch_ask_for_more_and_stop_it_after_the_chunk(tmp_pa
         done_before, total = chunks_done(tmp_path, "recording A.mp3")
         apps[0].keys("c")
         batch.wait(r"Asked to stop after the current chunk\.", timeout=30)
-        screen = batch.wait(r"talks-exited-0", timeout=120)
+        screen = batch.wait(r"talks-exited-5", timeout=120)  # stopped when asked: not "OK"
         assert "Stopped before the end: 1 recording(s) not finished" in screen, screen
         done_after, _total = chunks_done(tmp_path, "recording A.mp3")
         # Stopped after the chunk under way: it was finished, the next one never began.

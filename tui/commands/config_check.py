@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from common.errors import ExitCode
-from pipeline.api.configuration import ENV_FOR, Config, secret_keys
+from pipeline.api.configuration import ENV_FOR, Config, secret_keys, what_a_run_lacks
 
 
 def git_repository_of(path: Path) -> Path | None:
@@ -52,7 +52,16 @@ def secret_warnings(config: Config) -> list[str]:
 
 
 def validate(config: Config) -> int:
-    print(f"{config.source}: OK")
+    """The config loaded; now what a run of it needs, checked as the run checks it. A run
+    would stop on any of these as a fault of the machine, so they exit as it would (3)."""
+    lacking = what_a_run_lacks(config)
     for warning in secret_warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
+    if lacking:
+        print(f"{config.source} loads, but a run would stop on {len(lacking)} problem(s):",
+              file=sys.stderr)
+        for sentence in lacking:
+            print(f"  - {sentence}", file=sys.stderr)
+        return ExitCode.MACHINE
+    print(f"{config.source}: OK")
     return ExitCode.OK

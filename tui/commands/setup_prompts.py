@@ -10,6 +10,7 @@ the file's comments.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -25,7 +26,12 @@ from pipeline.api.config_files import (
     model_choices,
     save,
 )
-from pipeline.api.configuration import InputConfig, resolve_path
+from pipeline.api.configuration import (
+    DEFAULT_CONFIG_NAME,
+    InputConfig,
+    resolve_path,
+    what_a_run_lacks,
+)
 from pipeline.api.voices import SpeakerLibrary
 
 
@@ -159,7 +165,12 @@ def run(path: Path, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     except Exception as exc:  # noqa: BLE001 - a ConfigError or a disk error, said plainly
         p.say(f"talks: nothing was written: {exc}")
         return ExitCode.FAILED
-    p.say(f"Wrote {path}; `talks config validate`: OK.")
+    talks = f"talks{config_option(path)}"
+    lacking = what_a_run_lacks(config)
+    p.say(f"Wrote {path}; `{talks} config validate`: "
+          + ("OK." if not lacking else "it loads, but a run would stop on:"))
+    for sentence in lacking:
+        p.say(f"  - {sentence}")
     if answers.schedule:
         from pipeline.api.config_files import ScheduleError, install
 
@@ -167,6 +178,14 @@ def run(path: Path, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
             p.say(install(config))
         except ScheduleError as exc:
             p.say(f"The schedule was not installed: {exc}")
-    p.say("Next: `talks` opens the app (s starts the queue); `talks --batch` files every "
-          "new recording headless; `talks --watch` files them as they arrive.")
+    p.say(f"Next: `{talks}` opens the app (s starts the queue); `{talks} --batch` files every "
+          f"new recording headless; `{talks} --watch` files them as they arrive.")
     return ExitCode.OK
+
+
+def config_option(path: Path) -> str:
+    """` --config PATH` for the commands to come, unless they find this config by themselves
+    (./config.toml in the current folder)."""
+    if path.resolve() == (Path.cwd() / DEFAULT_CONFIG_NAME).resolve():
+        return ""
+    return f" --config {shlex.quote(str(path))}"

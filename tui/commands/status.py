@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.errors import ExitCode
+from common.errors import ExitCode, Fault
 from common.names import is_text
 from pipeline.api.archive import FileState
 from pipeline.api.configuration import Config
@@ -38,6 +38,26 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     # SUPPRESS: unless given here, `talks --json status` keeps the --json given before it.
     status.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="the same as one JSON object")
+
+
+def output_root_missing(config: Config, as_json: bool) -> bool:
+    """A look files nothing, so a missing output root is said as what it is: a root talks
+    filed into before is a disk not mounted (a Fault, exit 3); one never used has simply
+    nothing in it yet (said, exit 0). False when the root is there."""
+    from pipeline.api.configuration import roots
+
+    root = config.output.root
+    if root.is_dir():
+        return False
+    if roots.was_used(config.output.ledger_path):
+        raise Fault(f"The output root {root} had filed talks and is missing now: if it is on "
+                    "an external disk, mount it; otherwise fix output.root in "
+                    f"{config.source or 'the config'}.")
+    sentence = (f"Nothing has been filed into {root} yet: the folder does not exist, and the "
+                "first run makes it (talks --batch, or s in the app).")
+    print(json.dumps({"output": str(root), "exists": False, "note": sentence}, indent=2)
+          if as_json else sentence)
+    return True
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -74,7 +94,8 @@ def _run_report(config: Config, status: RunStatus, now: float) -> dict:
         "going": going,
         "died": status.died,  # ended without finishing: killed, or the machine stopped
         "by": status.face, "pid": status.pid,
-        "headless": going and status.face == "app" and status.terminal() is None,
+        "headless": going and status.face == "app" and (status.headless
+                                                        or status.terminal() is None),
         "started_at": status.started_at, "ended_at": ended,
         "elapsed_s": round((now if going else ended or now) - status.started_at, 1),
         "current": None, "queued": len(live.queued), "total": live.total,

@@ -4,9 +4,9 @@ Headless like --batch (the same progress lines on stderr), for a terminal left o
 pane or a service. Each arrival runs a batch, which takes only what is new. One run at a time
 per output root still holds: while another run (the schedule's, the app's) is filing, the
 watcher waits and tries again, and nothing that arrived meanwhile is forgotten. Ctrl+C or
-SIGTERM stops it after the chunk in progress. When its terminal goes away (SSH dropped), the
-batch in progress is not lost: it goes on to its end, printing nowhere, and then the watch
-ends (nobody is left to see it, nor to stop it with Ctrl+C).
+SIGTERM stops it after the chunk in progress (exit 130 / 143, as a batch). When its terminal
+goes away (SSH dropped), the batch in progress is not lost: it goes on to its end, printing
+nowhere, and then the watch ends (nobody is left to see it, nor to stop it with Ctrl+C).
 """
 
 from __future__ import annotations
@@ -55,7 +55,13 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
         print("None of the input folders exist: nothing to watch.", file=err)
         return ExitCode.USAGE
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    terminated = threading.Event()  # SIGTERM ends the watch as it ends a batch: exit 143
+
+    def on_sigterm(*_: object) -> None:
+        terminated.set()
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     printer = RichPrinter(err) if err.isatty() else PlainPrinter(err)
     print(f"Watching {', '.join(str(f) for f in watched)} for new recordings "
           f"(taken once unchanged for {config.input.settle_seconds:g} s); Ctrl+C stops.",
@@ -69,6 +75,8 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
                     due, said_busy, batches = False, False, batches + 1
                     if any(o.status != OutcomeStatus.UNCHANGED for o in summary.outcomes):
                         print_summary(summary, err)
+                    if stop.is_set():
+                        break
                     print("Up to date; waiting for new recordings.", file=err, flush=True)
                     if max_batches is not None and batches >= max_batches:
                         break
@@ -92,4 +100,7 @@ def _watch(config: Config, max_batches: int | None, err: TextIO,
         printer.close()
         watcher.stop()
         signal.signal(signal.SIGTERM, previous)
+    if terminated.is_set():
+        print("Stopped watching (SIGTERM). Run again to resume where it stopped.", file=err)
+        return ExitCode.SIGTERM
     return ExitCode.OK

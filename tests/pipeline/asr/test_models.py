@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,6 +95,28 @@ def test_a_missing_model_stops_the_run_with_one_sentence(tmp_path):
     (failed,) = summary["files"]
     assert failed["stage"] == "transcribe" and "medium.en" in failed["reason"]
     assert np.all([(inbox / n).is_file() for n in ("a.wav", "b.wav")])
+
+
+def test_a_model_the_hub_cannot_give_is_one_sentence_naming_it(tmp_path):
+    """allow_download = true with no network: the hub's own error (HF_HUB_OFFLINE=1 raises
+    the same class without a network to lose) becomes the sentence saying which model could
+    not be downloaded and how to have it offline; it stops the run (exit 3)."""
+    (tmp_path / "inbox").mkdir()
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=220:duration=4", str(tmp_path / "inbox" / "tone.wav")],
+                   check=True)
+    config = tmp_path / "config.toml"
+    config.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0\n'
+                      '[output]\nroot = "out"\n[speakers]\nidentify = false\n'
+                      '[transcription]\nmodel = "small.en"\nallow_download = true\n'
+                      'model_cache = "models"\n')
+    res = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), "--batch"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert res.returncode == 3, res.stderr
+    assert "Unexpected" not in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert "Stopped: Whisper model 'small.en' could not be downloaded" in res.stderr, res.stderr
+    assert "install it offline" in res.stderr
 
 
 @pytest.mark.models

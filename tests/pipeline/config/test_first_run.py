@@ -67,6 +67,22 @@ def test_plain_setup_checks_folders_and_writes_a_valid_commented_config(tmp_path
     assert tomllib.loads(text)["transcription"]["model"] == "tiny.en"
 
 
+def test_setup_of_a_config_elsewhere_gives_its_config_option_in_the_hints(tmp_path):
+    # The commands it suggests must find this config: it is not ./config.toml here.
+    import shlex
+
+    path = tmp_path / "my talks" / "talks.toml"
+    (path.parent / "tapes").mkdir(parents=True)
+    answers = "tapes\nfiled\n\nauto\ntiny.en\nn\n"
+    proc = talks("--config", str(path), "setup", stdin=answers, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    option = f"--config {shlex.quote(str(path))}"
+    assert f"`talks {option} config validate`: OK." in proc.stdout
+    assert (f"Next: `talks {option}` opens the app (s starts the queue); `talks {option} "
+            f"--batch` files every new recording headless; `talks {option} --watch` files "
+            "them as they arrive.") in proc.stdout
+
+
 def test_setup_without_answers_writes_nothing(tmp_path):
     proc = talks("setup", stdin="", cwd=tmp_path)
     assert proc.returncode == 2

@@ -84,7 +84,8 @@ def test_a_secret_is_not_in_the_config_repr(tmp_path):
 
 def test_validate_warns_about_a_secret_in_a_config_inside_a_git_repository(tmp_path):
     repo = tmp_path / "repo"
-    (repo / "settings").mkdir(parents=True)
+    for home in (repo / "settings", tmp_path):  # validate checks the inbox is there, too
+        (home / "inbox").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     config = write_config(repo / "settings")
     result = talks(config, "config", "validate")

@@ -73,8 +73,32 @@ def test_relative_paths_resolve_against_the_config_file_and_round_trip(tmp_path)
 def test_bad_toml_and_missing_file_are_one_clear_sentence(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[input\n"))
-    with pytest.raises(ConfigError, match="TALKS_CONFIG"):
+    with pytest.raises(ConfigError, match="There is no config at .*nope.toml"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(("how", "said"), [
+    ("default", "(talks looks for ./config.toml in the current folder when neither --config "
+                "nor $TALKS_CONFIG names one): make one with `talks setup`, or give yours "
+                "with --config PATH"),
+    ("env", "(named by $TALKS_CONFIG): fix $TALKS_CONFIG, or make one there with "
+            "`talks setup`"),
+    ("flag", "(given with --config): check the path, or make one there with "
+             "`talks --config {path} setup`"),
+])
+def test_a_config_that_is_not_there_says_where_talks_looked_and_why(tmp_path, how, said):
+    import os
+
+    path = tmp_path / "config.toml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("TALKS_CONFIG", None)
+    if how == "env":
+        env["TALKS_CONFIG"] = str(path)
+    flag = ["--config", str(path)] if how == "flag" else []
+    res = subprocess.run([sys.executable, "-m", "tui.cli", *flag, "status"], cwd=tmp_path,
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 2
+    assert res.stderr == f"talks: There is no config at {path} {said.format(path=path)}.\n"
 
 
 def test_min_must_be_below_max(tmp_path):
@@ -97,6 +121,20 @@ def test_config_validate_command_and_exit_codes(tmp_path):
     assert "transcription.threads = 0: must be at least 1" in res.stderr
     usage = run_cli("--no-such-flag")
     assert usage.returncode == 2
+
+
+def test_without_a_logging_file_the_log_is_talks_log_in_the_output_root(tmp_path):
+    # The output root is elsewhere than the config's folder: the log goes with the library.
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "disk").mkdir()
+    path = write(tmp_path, '[input]\nfolders = ["inbox"]\n[output]\nroot = "disk/library"\n'
+                           '[speakers]\nidentify = false\n')
+    res = run_cli("--config", str(path), "--batch")
+    assert res.returncode == 0, res.stderr
+    assert "batch start" in (tmp_path / "disk" / "library" / "talks.log").read_text("utf-8")
+    assert not (tmp_path / "output").exists()  # never beside the config any more
+    named = write(tmp_path, '[output]\nroot = "disk/library"\n[logging]\nfile = "logs/a.log"\n')
+    assert load_config(named).logging.file == tmp_path / "logs" / "a.log"  # a given one wins
 
 
 def test_talks_config_env_variable_picks_the_file(tmp_path):

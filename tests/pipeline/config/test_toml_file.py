@@ -61,6 +61,22 @@ def test_changes_keep_comments_layout_and_untouched_keys(tmp_path):
     assert to_dict(again) == to_dict(changed)
 
 
+def test_a_log_left_to_follow_the_output_root_stays_where_the_edit_showed_it(tmp_path):
+    # The settings screen edits every key as to_dict gives it: a new root with the log that
+    # was shown (talks.log in the old root) is written as that, and reads back the same.
+    path = tmp_path / "config.toml"
+    path.write_text(HAND_WRITTEN, encoding="utf-8")
+    old = load_config(path)
+    assert old.logging.file == tmp_path / "filed" / "talks.log"
+    data = to_dict(old)
+    data["output"]["root"] = "elsewhere"
+    edited = from_dict(data, tmp_path, source=path)
+    write_changes(path, old, edited)
+    again = load_config(path)
+    assert again.output.root == tmp_path / "elsewhere"
+    assert to_dict(again) == to_dict(edited)
+
+
 def test_nothing_invalid_is_ever_written(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(HAND_WRITTEN, encoding="utf-8")

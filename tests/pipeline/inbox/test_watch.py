@@ -76,6 +76,17 @@ class Watching:
         return code
 
 
+def test_an_idle_watch_stopped_by_sigterm_says_so_and_exits_143(tmp_path):
+    watching = Watching(config_at(tmp_path))
+    try:
+        watching.wait_for("Up to date; waiting for new recordings.", timeout=60)
+    finally:
+        code = watching.close()
+    assert code == 143
+    assert watching.text().splitlines()[-1] == ("Stopped watching (SIGTERM). Run again to "
+                                                "resume where it stopped.")
+
+
 @pytest.mark.models
 def test_a_recording_copied_in_slowly_is_filed_whole_once_it_stopped_growing(tmp_path):
     config_path = config_at(tmp_path)
@@ -109,7 +120,7 @@ def test_a_recording_copied_in_slowly_is_filed_whole_once_it_stopped_growing(tmp
         watching.wait_for("filed as", count=2, timeout=240)
     finally:
         code = watching.close()
-    assert code == 0
+    assert code == 143  # stopped by SIGTERM, as the README's table says
     with Ledger(config.output.ledger_path) as ledger:
         assert sorted(r.name for r in ledger.all_files() if r.state == FileState.FILED) == \
             ["bees.mp3", "kayak.wav"]

@@ -73,3 +73,26 @@ def test_a_talks_error_out_of_a_stage_is_that_stages_failure_in_its_words(
     assert (outcome.status, outcome.stage, outcome.reason) == \
         (OutcomeStatus.FAILED, Stage.PROBE, said)
     assert FileFailed("talk.mp3", Stage.PROBE, said) in events
+
+
+def test_status_with_no_output_root_says_why_and_makes_nothing(tmp_path, capsys):
+    # A look files nothing, so not the run's "Nothing was filed": a root never filed into
+    # has nothing yet (exit 0); one filed into before and gone is a disk away (exit 3).
+    path = config_at(tmp_path)
+    for root in ("out", "disk/library"):
+        path.write_text(f'[input]\nfolders = ["inbox"]\n[output]\nroot = "{root}"\n',
+                        encoding="utf-8")
+        assert cli.main(["--config", str(path), "status"]) is ExitCode.OK
+        assert capsys.readouterr().out == (
+            f"Nothing has been filed into {tmp_path / root} yet: the folder does not exist, "
+            "and the first run makes it (talks --batch, or s in the app).\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "inbox"]
+    (tmp_path / "disk").mkdir()  # the disk plugged in: a run files into it
+    assert cli.main(["--config", str(path), "--batch"]) is ExitCode.OK
+    (tmp_path / "disk").rename(tmp_path / "unplugged")
+    capsys.readouterr()
+    assert cli.main(["--config", str(path), "status"]) is ExitCode.MACHINE
+    assert capsys.readouterr().err == (
+        f"talks: The output root {tmp_path / 'disk/library'} had filed talks and is missing "
+        f"now: if it is on an external disk, mount it; otherwise fix output.root in {path}.\n")
+    assert not (tmp_path / "disk").exists()

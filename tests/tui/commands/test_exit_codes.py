@@ -151,8 +151,6 @@ OK, FAILED, USAGE = "all went well", "some files failed", "usage"
 MACHINE, BUSY = "the machine stopped", "another run is busy"
 SETUP_ANSWERS = "\n\n\n\n\nn\n"  # Enter keeps each answer the config has; no schedule
 ON_LINUX = pytest.mark.skipif(sys.platform == "darwin", reason="launchd would be changed")
-STILL_0 = pytest.mark.xfail(strict=True, reason="an idle `talks --watch` stopped by SIGTERM "
-                                                "exits 0 (fixed on another branch of issue 29)")
 
 def case(name: str, args: tuple[str, ...], ends: str, *given: str, stdin: str = "",
          stop: signal.Signals | None = None, marks: tuple = ()) -> object:
@@ -173,8 +171,7 @@ ROWS = [
     case("a batch, another run going", ("--batch",), BUSY, "another run going"),
     case("watch, bad config", ("--watch",), USAGE, "a bad config"),
     case("watch, Ctrl-C", ("--batch", "--watch"), "Ctrl-C", stop=signal.SIGINT),
-    case("watch, SIGTERM", ("--batch", "--watch"), "SIGTERM", stop=signal.SIGTERM,
-         marks=(STILL_0,)),
+    case("watch, SIGTERM", ("--batch", "--watch"), "SIGTERM", stop=signal.SIGTERM),
     # config
     case("config validate", ("config", "validate"), OK),
     case("config validate, bad config", ("config", "validate"), USAGE, "a bad config"),

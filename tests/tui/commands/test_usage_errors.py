@@ -22,6 +22,7 @@ def home(tmp_path_factory) -> Path:
     seed_library(load_config(config_path))
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
                     "sine=frequency=220:duration=3", str(root / "tone.wav")], check=True)
+    (root / "notes.txt").write_text("Talk notes, not a recording.\n", encoding="utf-8")
     return config_path
 
 
@@ -36,7 +37,14 @@ def library(config_path: Path) -> list[str]:
     (["speakers", "rename", "Nobody Here", "Somebody"], "No speaker named 'Nobody Here'"),
     (["speakers", "merge", "Nobody Here", "Sarah Lane"], "No speaker named 'Nobody Here'"),
     (["speakers", "remove", "Nobody Here"], "No speaker named 'Nobody Here'"),
-    (["speakers", "rename", "Sarah Lane", "Alan Webb"], "already exists"),
+    (["speakers", "rename", "Sarah Lane", "Alan Webb"],
+     "'Alan Webb' already exists: use merge to put the clips and talks of 'Sarah Lane' with "
+     "theirs."),  # no 'Sarah Lane''s: a quoted name and a possessive do not mix
+    (["speakers", "merge", "Sarah Lane", "Sarah Lane"],
+     "A person cannot be merged into themselves"),
+    (["speakers", "add", "Ida Wells", "{home}/notes.txt"],
+     "{home}/notes.txt is not audio: give a recording of the speaker's voice instead (any "
+     "format ffmpeg plays)."),  # not "move it out of the input folder": it was never in one
     (["relabel", "99", "Sarah Lane"], "No filed talk has the number 99"),
     (["speakers", "add", "Ida Wells", "{home}/tone.wav", "--start", "-5"],
      "--start must be 0 or more"),
@@ -52,6 +60,7 @@ def test_a_command_given_wrong_exits_2_and_changes_nothing(home: Path, args: lis
                                                            said: str) -> None:
     before = library(home)
     args = [a.replace("{home}", str(home.parent)) for a in args]
+    said = said.replace("{home}", str(home.parent))
     done = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(home), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
