@@ -57,8 +57,13 @@ def used_before(config: Config, ledger: Ledger | None = None) -> bool:
         return False  # no ledger yet: never make one just to ask it
     from pipeline.ledger import Ledger
 
-    with Ledger(config.output.ledger_path) as opened:
-        return opened.embedded_from(folder)
+    try:
+        with Ledger(config.output.ledger_path) as opened:
+            return opened.embedded_from(folder)
+    except Fault:
+        # The ledger cannot be opened (a read-only disk): it cannot tell, and a look at the
+        # library must not fail over it. The run itself stops on that disk with its sentence.
+        return False
 
 
 def check_library(config: Config, *, create: bool = False, ledger: Ledger | None = None,
