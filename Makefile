@@ -65,7 +65,7 @@ bench-speakers: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.speakers_real
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
-# clean run and the checks; the table goes into the README. TRIALS=… SEED=… to vary it.
+# clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.
 TRIALS ?= 60
 SEED ?= 12
 chaos: $(VENV)/.dev-installed tools-test

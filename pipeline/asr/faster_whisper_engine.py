@@ -178,7 +178,8 @@ class FasterWhisperEngine(WindowedEngine):
         # decoder, one token at a time in small matrix products, scales badly over cores:
         # on one 2-core VM 5.9 ms a token on 2 cores against 2.3 on 1, and 2 streams took
         # 0.46x the time of 1. On another, 2 threads scaled well and 2 streams took 0.87x,
-        # for ~40 MB more peak: so one stream unless the config asks (README: Engines).
+        # for ~40 MB more peak: so one stream unless the config asks (docs/how-it-works.md,
+        # Engines).
         from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
         try:
