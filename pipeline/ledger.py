@@ -128,6 +128,26 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 5: each talk's main voice (speakers/voice_groups.py: talk_voice), the groups of the
+    # voices nobody has named, and a person's corrections to them.
+    """
+    CREATE TABLE voices (
+        file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+        backend TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        samples INTEGER NOT NULL
+    );
+    CREATE TABLE voice_groups (
+        file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL
+    );
+    CREATE TABLE voice_links (
+        a INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (a, b)
+    );
+    """,
 ]
 
 
@@ -518,6 +538,48 @@ class Ledger:
         if not rows:
             return None
         return [np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32) for r in rows]
+
+    def save_voice(self, file_id: int, backend: str, vector: np.ndarray, samples: int) -> None:
+        """The talk's main voice (float16, as the other vectors)."""
+        import numpy as np
+        self.db.execute("INSERT OR REPLACE INTO voices VALUES (?, ?, ?, ?)",
+                        (file_id, backend, np.asarray(vector, dtype=np.float16).tobytes(),
+                         samples))
+
+    def voices(self, backend: str, file_ids: list[int] | None = None
+               ) -> dict[int, np.ndarray]:
+        """Talk -> its main voice, for the talks whose voice this backend heard."""
+        import numpy as np
+        rows = self.db.execute("SELECT file_id, vector FROM voices WHERE backend = ? AND "
+                               "samples > 0", (backend,))
+        wanted = None if file_ids is None else set(file_ids)
+        return {r["file_id"]: np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32)
+                for r in rows if wanted is None or r["file_id"] in wanted}
+
+    def unvoiced(self, backend: str) -> list[FileRow]:
+        """Filed talks with no main voice from this backend yet."""
+        return [self._row(r) for r in self.db.execute(
+            "SELECT * FROM files WHERE state = 'filed' AND id NOT IN "
+            "(SELECT file_id FROM voices WHERE backend = ?) ORDER BY id", (backend,))]
+
+    def voice_groups(self) -> dict[int, int]:
+        """Talk -> the id of its group of unnamed voices."""
+        return {r["file_id"]: r["group_id"]
+                for r in self.db.execute("SELECT file_id, group_id FROM voice_groups")}
+
+    def set_voice_groups(self, groups: dict[int, int]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM voice_groups")
+            db.executemany("INSERT INTO voice_groups VALUES (?, ?)", sorted(groups.items()))
+
+    def link_voices(self, a: int, b: int, kind: str) -> None:
+        """A person's word on two talks' voices: "together" or "apart"."""
+        a, b = sorted((a, b))
+        self.db.execute("INSERT OR REPLACE INTO voice_links VALUES (?, ?, ?)", (a, b, kind))
+
+    def voice_links(self, kind: str) -> set[frozenset[int]]:
+        return {frozenset((r["a"], r["b"])) for r in
+                self.db.execute("SELECT a, b FROM voice_links WHERE kind = ?", (kind,))}
 
     def fact(self, key: str) -> str | None:
         r = self.db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()

@@ -12,6 +12,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from speakers.voice_groups import GroupRule
+
 
 @dataclass(frozen=True)
 class Calibrated:
@@ -37,6 +39,25 @@ CALIBRATED = {
     # check` to refine on the user's own library.
     "pyannote": Calibrated(threshold=0.60, unknown_below=0.35, margin=0.08),
 }
+
+
+# Grouping unnamed voices (speakers/voice_groups.py): cosines between two talks' voices. On
+# real voices (speakerbox's 9 council members, 32 talks across 5 meetings, voices sampled as
+# the pipeline samples them), CAM++ gave the same person 0.656–0.93 (5th percentile 0.695,
+# median 0.836) and two different people at most 0.624 (99th percentile 0.568): join at 0.70
+# links no two people there, and the floor keeps a group from spanning voices 0.60 apart.
+# GE2E's ranges overlap (same from 0.807, different up to 0.878): its join sits above every
+# different pair measured, so it groups little and splits rather than merges. pyannote: not
+# measurable here; a cautious start on its usual scale.
+GROUPING = {
+    "campplus": GroupRule(join=0.70, floor=0.60, same=0.50),
+    "resemblyzer": GroupRule(join=0.88, floor=0.84, same=0.80),
+    "pyannote": GroupRule(join=0.70, floor=0.55, same=0.45),
+}
+
+
+def grouping(backend: str) -> GroupRule:
+    return GROUPING.get(backend.split(":")[0], GROUPING["campplus"])
 
 
 def calibrated(backend: str) -> Calibrated:

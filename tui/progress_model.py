@@ -28,6 +28,7 @@ from pipeline.api.runs import (
     SpeakerDecided,
     Stage,
     StageStarted,
+    VoicesGrouped,
 )
 
 # What the file table says while a file is in a stage.
@@ -183,6 +184,11 @@ class LiveState:
             self.last_news = _news(event)
         elif isinstance(event, ArchiveFollowed):
             self.last_news = followed_text(event)
+        elif isinstance(event, VoicesGrouped):
+            if event.groups:
+                self.last_news = (f"Voices heard in two or more talks wait for a name: "
+                                  f"{counted(event.groups, 'voice')} in "
+                                  f"{counted(event.talks, 'talk')} (talks voices).")
         elif isinstance(event, BatchFinished):
             self.finished = event
             self.current = None

@@ -24,6 +24,8 @@ from pipeline.run.events import (
     SpeakerDecided,
     StageStarted,
     TalkReidentified,
+    VoiceHeard,
+    VoicesGrouped,
 )
 from pipeline.run.memory import machine_total_mb, tree_rss_mb
 from pipeline.run.publish import EventTail, RunStatus, ask_run, read_status
@@ -36,6 +38,6 @@ __all__ = [
     "CompactMade", "Event", "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped",
     "InboxWatcher", "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl",
     "RunRequest", "RunRequested", "RunStatus", "SpeakerDecided", "SpeakerDecision", "Stage",
-    "StageStarted", "TalkReidentified", "ask_run", "machine_total_mb", "missing_input_folders",
-    "read_status", "run_batch", "tree_rss_mb",
+    "StageStarted", "TalkReidentified", "VoiceHeard", "VoicesGrouped", "ask_run",
+    "machine_total_mb", "missing_input_folders", "read_status", "run_batch", "tree_rss_mb",
 ]

@@ -171,6 +171,21 @@ class ArchiveFollowed(Event):
 
 
 @dataclass(frozen=True)
+class VoiceHeard(Event):
+    """A filed talk's main voice kept (heard from its kept samples or its filed copy)."""
+    file: str
+    position: int
+    total: int
+
+
+@dataclass(frozen=True)
+class VoicesGrouped(Event):
+    """The voices nobody has named, grouped: groups of two or more talks, and their talks."""
+    groups: int
+    talks: int
+
+
+@dataclass(frozen=True)
 class BatchFinished(Event):
     filed: int
     failed: int

@@ -18,6 +18,7 @@ from pipeline.run.housekeeping import before_the_queue
 from pipeline.run.states import OutcomeStatus, Stage
 from pipeline.run.summary import BatchSummary, Outcome, Refiled
 from pipeline.stages.reidentify import follow_library
+from pipeline.stages.voices import keep_voices
 
 OnEvent = Callable[[Event], None]
 
@@ -50,6 +51,10 @@ def file_the_inbox(config: Config, emit: OnEvent, control: RunControl, ledger: L
         more = control.take_more()
         found = [p for p in discover(config) if p not in taken] if more else []
         paths = _takeable(found, aside, emit, summary)
+    if not control.is_set():
+        keep_voices(config, ledger, emit, control)
+    groups = ledger.voice_groups()
+    summary.voice_groups, summary.voice_group_talks = len(set(groups.values())), len(groups)
 
 
 def _follow_library(config: Config, emit: OnEvent, control: RunControl, ledger: Ledger,

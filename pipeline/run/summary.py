@@ -33,6 +33,8 @@ class BatchSummary:
     seconds: float = 0.0
     refiled: list[Refiled] = field(default_factory=list)
     to_review: int = 0  # of the talks identified again, those now waiting for review
+    voice_groups: int = 0  # voices heard in two or more talks, waiting for a name …
+    voice_group_talks: int = 0  # … and their talks
 
     def count(self, status: OutcomeStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -48,4 +50,5 @@ class BatchSummary:
         return {**{str(status): self.count(status) for status in OutcomeStatus},
                 "seconds": round(self.seconds, 2), "files": [asdict(o) for o in self.outcomes],
                 "refiled": len(self.refiled), "refiled_talks": [asdict(r) for r in self.refiled],
-                "sent_to_review": self.to_review}
+                "sent_to_review": self.to_review, "voice_groups": self.voice_groups,
+                "voice_group_talks": self.voice_group_talks}

@@ -27,9 +27,11 @@ from pipeline.run.memory import checkpoint
 from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
 from pipeline.stages.context import StageContext, run_short_worker
+from speakers.calibration import grouping
 from speakers.decisions import SpeakerDecision
 from speakers.embedding import EmbedderSettings, create_embedder, unit
 from speakers.library import SpeakerLibrary, unreadable_clip
+from speakers.voice_groups import talk_voice
 from speakers.voice_match import (
     CLIP_SECONDS_READ,
     Rules,
@@ -106,6 +108,16 @@ def rules_of(config: Config) -> Rules:
                  config.speakers.min_agreement)
 
 
+def keep_main_voice(ledger: Ledger, file_id: int, backend: str, samples: list) -> None:
+    """The talk's main voice from its samples (speakers/voice_groups.py), kept. A talk with no
+    sample is kept as heard, with no voice (it is never grouped, and not heard again)."""
+    import numpy as np
+
+    found = talk_voice(samples, grouping(backend).same)
+    vector, used = found if found is not None else (np.zeros(1, dtype=np.float32), 0)
+    ledger.save_voice(file_id, backend, vector, used)
+
+
 def read_clip(path: Path):
     return decode_range(path, 0.0, CLIP_SECONDS_READ)
 
@@ -162,8 +174,10 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
                     continue  # the file ended sooner than its header said
                 heard += len(audio) / SAMPLE_RATE
                 voice.append(unit(embedder.embed(audio)))
-            # Kept, so that a change to the library can identify the talk again unheard.
+            # Kept, so that a change to the library can identify the talk again unheard,
+            # and its main voice grouped with others nobody has named.
             ledger.save_talk_voice(file_id, embedder.cache_key, voice)
+            keep_main_voice(ledger, file_id, embedder.cache_key, voice)
             per_sample = [score_sample(v, enrolled, sp.scoring) for v in voice]
             # What the samples cost, for the log (and the speaker benchmark).
             link.send(checkpoint(

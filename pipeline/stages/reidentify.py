@@ -24,7 +24,6 @@ from pathlib import Path
 
 from common.names import same_name
 from pipeline.config.settings import Config, decision_values
-from pipeline.filing.compact import TimeMap
 from pipeline.filing.relabel import RelabelError, refile
 from pipeline.ledger import FileRow, Ledger
 from pipeline.run.events import ArchiveFollowed, Event, LogLine, TalkReidentified
@@ -32,23 +31,14 @@ from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import StopFlag, WorkerLink, WorkerResult, WorkerStatus, run_in_worker
-from pipeline.stages.identify import (
-    MIN_SAMPLE_S,
-    embedder_settings,
-    one_blas_thread,
-    read_clip,
-    read_sample,
-    rules_of,
-    talk_speech,
-)
+from pipeline.stages.identify import embedder_settings, one_blas_thread, read_clip, rules_of
+from pipeline.stages.voices import hear_again
 from speakers.decisions import SpeakerDecision
-from speakers.embedding import cache_key, create_embedder, unit
+from speakers.embedding import cache_key, create_embedder
 from speakers.library import SpeakerLibrary
 from speakers.voice_match import (
-    Span,
     decide,
     enrolled_embeddings,
-    plan_speech_samples,
     score_sample,
 )
 
@@ -171,40 +161,6 @@ def _act_on_decisions(config: Config, ledger: Ledger, talks: list[FileRow],
 
 
 # --- in the worker process ----------------------------------------------------------------
-
-def filed_samples(ledger: Ledger, row: FileRow, config: Config) -> tuple[Path, list[list[Span]]]:
-    """Where to hear a filed talk's voice, and the samples a new talk would take (placed by
-    its transcript): the raw backup while it is kept (the original's own audio and clock),
-    else the filed copy, on its own clock when it is a compact one."""
-    sp = config.speakers
-    samples = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0,
-                                  sp.sample_count, sp.sample_seconds, sp.sample_offset_s,
-                                  sp.skip_end_s)
-    if row.raw_backup and Path(row.raw_backup).is_file():
-        return Path(row.raw_backup), samples
-    kept = (row.compact or {}).get("pieces")
-    if kept:
-        clock = TimeMap(tuple((int(a), int(n)) for a, n in kept),
-                        int((row.compact or {}).get("original_samples", 0)))
-        samples = [[(clock.to_compact(a), clock.to_compact(a + n) - clock.to_compact(a))
-                    for a, n in pieces] for pieces in samples]
-        samples = [[(a, n) for a, n in pieces if n > 0] for pieces in samples]
-    return Path(row.destination or ""), samples
-
-
-def hear_again(ledger: Ledger, row: FileRow, config: Config, embedder) -> list:
-    """The talk's voice from its filed copy (see `filed_samples`), kept in the ledger."""
-    from common.media import SAMPLE_RATE
-
-    audio_path, samples = filed_samples(ledger, row, config)
-    voice = []
-    for pieces in samples:
-        audio = read_sample(audio_path, pieces)
-        if len(audio) >= MIN_SAMPLE_S * SAMPLE_RATE:
-            voice.append(unit(embedder.embed(audio)))
-    ledger.save_talk_voice(row.id, embedder.cache_key, voice)
-    return voice
-
 
 def reidentify_job(link: WorkerLink, file_ids: list[int], config: Config,
                    root_pid: int) -> None:

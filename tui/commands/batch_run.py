@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from common.errors import ExitCode, Fault
+from common.names import counted
 from pipeline.api.configuration import Config, get_logger, redact
 from pipeline.api.runs import (
     ArchiveFollowed,
@@ -38,6 +39,7 @@ from pipeline.api.runs import (
     Stage,
     StageStarted,
     TalkReidentified,
+    VoiceHeard,
     run_batch,
 )
 from tui.progress_model import LiveState, duration_text, followed_text
@@ -106,6 +108,8 @@ class PlainPrinter:
         elif isinstance(event, TalkReidentified):
             self.line(f"[{event.position}/{event.total}] {event.file}: identified again, "
                       f"{event.speaker} [{event.decision}]")
+        elif isinstance(event, VoiceHeard):
+            self.line(f"[{event.position}/{event.total}] {event.file}: voice kept")
         elif isinstance(event, ArchiveFollowed):
             self.line(followed_text(event), "green" if event.moved else "")
         elif isinstance(event, RunRequested):
@@ -197,6 +201,11 @@ def print_summary(summary: BatchSummary, stream: TextIO) -> None:
               file=stream)
     if not summary.outcomes:
         print("  No recordings found in the input folders.", file=stream)
+    if summary.voice_groups:
+        print(f"Voices heard in two or more talks wait for a name: "
+              f"{counted(summary.voice_groups, 'voice')} in "
+              f"{counted(summary.voice_group_talks, 'talk')} under the default speaker "
+              "(`talks voices` lists them).", file=stream)
     if d["cancelled"]:
         print(f"Stopped before the end: {d['cancelled']} recording(s) not finished; run "
               "again to resume where it stopped.", file=stream)

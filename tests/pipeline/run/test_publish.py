@@ -48,6 +48,8 @@ EVERY_EVENT = [
     ev.RunRequested("stop"),
     ev.TalkReidentified("a.mp3", 1, 3, "match", "Sarah Lane"),
     ev.ArchiveFollowed(3, (("a.mp3", "Sarah Lane", "/out/Sarah Lane/x.mp3"),), 1),
+    ev.VoiceHeard("a.mp3", 2, 7),
+    ev.VoicesGrouped(3, 11),
     ev.BatchFinished(1, 1, 0, 3, 12.5),
 ]
 

@@ -81,13 +81,15 @@ def test_talks_filed_unknown_move_to_their_person_once_enrolled(archive):
     home, _config, _real, _enrolled, _held, first, before, second, _third = archive
     assert first.returncode == 0, first.stderr
     assert all(r["speaker"] == MISC for r in before.values())
-    assert all(r["voices"] == 0 for r in before.values())  # nobody to compare with: unheard
+    # Nobody to compare with, so no speaker model while filing: each voice is heard once
+    # after the queue, from the filed copy, and kept.
+    assert all(r["voices"] == 3 for r in before.values())
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout)
     after = ledger_rows(home)
     for who in (A, B):
         row = after[f"{who} talk.wav"]
-        assert row["voices"] == 3  # heard once, from the filed copy, and kept
+        assert row["voices"] == 3  # as kept by the first run: not heard again
         assert row["evidence"]["candidates"][0][0] == NAMES[who]  # never someone else first
         if row["speaker_decision"] == "match":
             assert row["speaker"] == NAMES[who] and not row["needs_review"]
@@ -144,7 +146,7 @@ def test_a_compact_copy_is_heard_at_its_speech_on_its_own_clock(tmp_path):
     from pipeline.config.settings import from_dict
     from pipeline.filing.compact import RATE, TimeMap
     from pipeline.ledger import Ledger
-    from pipeline.stages.reidentify import filed_samples
+    from pipeline.stages.voices import filed_samples
 
     config = from_dict({"output": {"root": "out"},
                         "speakers": {"sample_count": 3, "sample_seconds": 4.0,

@@ -1,0 +1,75 @@
+"""Unnamed voices grouped across the archive, on real voices: council members of speakerbox's
+meetings, filed with an empty speaker library. A person heard in two meetings is one group; a
+voice heard once waits; a later talk of the same person joins the group, which keeps its id."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+from tests.support.voices import REAL_DIR, make_talk_by, speakerbox_utterances
+
+pytestmark = [pytest.mark.models, pytest.mark.xdist_group("real-speech")]
+
+# person, meeting: speech of each long enough for a talk (tests/support/voices.py)
+FIRST = [("morales", "2cdf68ae3c2c"), ("morales", "01e7f8bb1c03"), ("lewis", "6d6702d7b820")]
+LATER = ("morales", "6d6702d7b820")
+
+
+def talks(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def make_meeting_talk(folder: Path, person: str, meeting: str) -> None:
+    clips = [u.path for u in speakerbox_utterances(REAL_DIR)
+             if u.person == person and u.meeting == meeting]
+    assert clips, f"run scripts/fetch-test-speech.sh (make test does): no {person}@{meeting}"
+    make_talk_by(clips, folder / f"{person} {meeting}.wav", 20.0, pause_s=0.5)
+
+
+def groups(home: Path) -> dict[str, int]:
+    db = sqlite3.connect(home / "out" / ".talks" / "ledger.sqlite")
+    rows = db.execute("SELECT f.path, g.group_id FROM voice_groups g JOIN files f "
+                      "ON f.id = g.file_id")
+    return {Path(p).stem: g for p, g in rows}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    home = tmp_path_factory.mktemp("voices")
+    for person, meeting in FIRST:
+        make_meeting_talk(home / "inbox", person, meeting)
+    config = home / "config.toml"
+    config.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
+                      'settle_seconds = 0.5\n[output]\nroot = "out"\n'
+                      '[speakers]\nfolder = "library"\n', encoding="utf-8")
+    first = talks(config, "--batch", "--json")
+    grouped_first = groups(home)
+    make_meeting_talk(home / "inbox", *LATER)
+    later = talks(config, "--batch", "--json")
+    return home, first, grouped_first, later, groups(home)
+
+
+def test_one_person_heard_in_two_talks_is_one_group_and_a_lone_voice_waits(archive):
+    _home, first, grouped, _later, _after = archive
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert (summary["voice_groups"], summary["voice_group_talks"]) == (1, 2)
+    assert set(grouped) == {"morales 2cdf68ae3c2c", "morales 01e7f8bb1c03"}
+    assert len(set(grouped.values())) == 1  # lewis, heard once, waits alone
+    assert "1 voice in 2 talks" in first.stderr and "talks voices" in first.stderr
+
+
+def test_a_later_talk_of_the_person_joins_the_group_and_its_id_stays(archive):
+    _home, _first, grouped, later, after = archive
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout)["voice_group_talks"] == 3
+    (group_id,) = set(grouped.values())
+    assert after == {**grouped, "morales 6d6702d7b820": group_id}
