@@ -79,6 +79,11 @@ def keep_voices(config: Config, ledger: Ledger, emit: OnEvent,
     key = _grouping_key(config, ledger, backend)
     if not unheard and not regroup and ledger.fact(GROUPED_FOR) == key:
         return None
+    if not unheard and len(waiting_for_a_name(config, ledger)) < 2:
+        # One voice or none waiting: no group can form, and no worker is needed to say so.
+        ledger.set_voice_groups({})
+        ledger.set_fact(GROUPED_FOR, key)
+        return None
     result = run_in_worker(voices_job, ([r.id for r in unheard], config, os.getpid()), emit,
                            control, stall_seconds=600.0, stage=Stage.IDENTIFY)
     if result.status != WorkerStatus.DONE:
@@ -99,12 +104,18 @@ def keep_voices(config: Config, ledger: Ledger, emit: OnEvent,
 
 def filed_samples(ledger: Ledger, row: FileRow, config: Config) -> tuple[Path, list[list[Span]]]:
     """Where to hear a filed talk's voice, and the samples a new talk would take (placed by
-    its transcript): the raw backup while it is kept (the original's own audio and clock),
-    else the filed copy, on its own clock when it is a compact one."""
+    its transcript), on that audio's clock (see `where_to_hear`)."""
     sp = config.speakers
     samples = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0,
                                   sp.sample_count, sp.sample_seconds, sp.sample_offset_s,
                                   sp.skip_end_s)
+    return where_to_hear(row, samples)
+
+
+def where_to_hear(row: FileRow, samples: list[list[Span]]) -> tuple[Path, list[list[Span]]]:
+    """The audio to cut a filed talk's speech from, and `samples` (pieces on the original's
+    clock) on its clock: the raw backup while it is kept (the original's own audio and
+    clock), else the filed copy, on its own clock when it is a compact one."""
     if row.raw_backup and Path(row.raw_backup).is_file():
         return Path(row.raw_backup), samples
     kept = (row.compact or {}).get("pieces")
