@@ -27,7 +27,13 @@ from pipeline.api.configuration import (
     roots,
     secrets,
 )
-from tui.commands import schedule_commands, setup_prompts, speaker_commands, status
+from tui.commands import (
+    schedule_commands,
+    setup_prompts,
+    speaker_commands,
+    status,
+    voice_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "of a secret written into a config file inside a git repository.",
         epilog="Example: talks config validate --config ~/talks/config.toml")
     speaker_commands.add_commands(sub)
+    voice_commands.add_commands(sub)
     status.add_command(sub)
     schedule_commands.add_commands(sub)
     setup_prompts.add_command(sub)
@@ -220,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         args.config = _one_config(args)
         if words:
             _refuse_misplaced(parser, command, words, args)
-            if _actions_of(command) is not None:  # `talks speakers` without an action
-                return _list_actions(words, command)
+            if _actions_of(command) is not None and not getattr(args, "bare_is_a_listing",
+                                                                False):
+                return _list_actions(words, command)  # `talks speakers` without an action
         if args.command == "setup":
             return setup_prompts.run(find_config_path(args.config))
         if _wants_first_run(args):
@@ -271,6 +279,8 @@ def _run(args: argparse.Namespace) -> int:
         return speaker_commands.run(config, args)
     if args.command == "status":
         return status.run(config, args)
+    if args.command == "voices":
+        return voice_commands.run(config, args)
     if args.command == "schedule":
         return schedule_commands.run(config, args)
     if args.watch:

@@ -12,6 +12,8 @@ SQLite: those modules are imported when a change is made or a name is first aske
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config.settings import Config
@@ -20,11 +22,14 @@ from pipeline.run.states import FileState
 if TYPE_CHECKING:
     from pipeline.filing.person_rename import PersonMoved
     from pipeline.filing.relabel import Relabeled
+    from pipeline.filing.voice_names import Named, VoiceGroup
     from pipeline.ledger import FileRow, Ledger
+    from pipeline.run.events import Event
 
 __all__ = [
-    "FileState", "filed_talk", "finish_person_move", "move_person_everywhere",
-    "open_ledger", "relabel_talk",
+    "FileState", "filed_talk", "finish_person_move", "merge_voice_groups",
+    "move_person_everywhere", "name_voice_group", "open_ledger", "regroup_voices",
+    "relabel_talk", "take_out_of_voice_group", "voice_group", "voice_groups", "voice_sample",
 ]
 
 
@@ -36,6 +41,7 @@ _ON_DEMAND = {
     "discover": "pipeline.inbox.discover", "name_not_text": "pipeline.inbox.discover",
     "FileEntry": "pipeline.inbox.listing", "lengths_pending": "pipeline.inbox.listing",
     "scan_files": "pipeline.inbox.listing",
+    "VoiceGroup": "pipeline.filing.voice_names", "VoiceGroupError": "pipeline.filing.voice_names",
 }
 
 
@@ -62,6 +68,68 @@ def talks_to_identify_again(config: Config) -> int:
 
     with Ledger(config.output.ledger_path) as ledger:
         return len(to_identify_again(config, ledger))
+
+
+def voice_groups(config: Config) -> list[VoiceGroup]:
+    """The groups of voices heard in two or more talks under the default speaker, largest
+    first, each talk's filed path and original name in its row."""
+    from pipeline.filing.voice_names import voice_groups as groups
+
+    with open_ledger(config) as ledger:
+        return groups(config, ledger)
+
+
+def voice_group(config: Config, gid: int) -> VoiceGroup:
+    """One group by its number (VoiceGroupError, exit 2, when there is none)."""
+    from pipeline.filing.voice_names import group_by_id
+
+    with open_ledger(config) as ledger:
+        return group_by_id(config, ledger, gid)
+
+
+def voice_sample(config: Config, group: VoiceGroup) -> Path | None:
+    """A short clip of a group's voice, to listen to (cut once, kept beside the ledger)."""
+    from pipeline.filing.voice_names import sample_clip
+
+    with open_ledger(config) as ledger:
+        return sample_clip(config, ledger, group)
+
+
+def name_voice_group(config: Config, gid: int, name: str) -> Named:
+    """A group named once: the person enrolled from it, every talk of it re-filed."""
+    from pipeline.filing.voice_names import name_group
+    from pipeline.run.lock import exclusive_run
+
+    with exclusive_run(config), open_ledger(config) as ledger:
+        return name_group(config, ledger, gid, name)
+
+
+def merge_voice_groups(config: Config, keep: int, other: int) -> VoiceGroup:
+    from pipeline.filing.voice_names import merge_groups
+    from pipeline.run.lock import exclusive_run
+
+    with exclusive_run(config), open_ledger(config) as ledger:
+        return merge_groups(config, ledger, keep, other)
+
+
+def take_out_of_voice_group(config: Config, gid: int, ref: str) -> FileRow:
+    from pipeline.filing.voice_names import take_out
+    from pipeline.run.lock import exclusive_run
+
+    with exclusive_run(config), open_ledger(config) as ledger:
+        return take_out(config, ledger, gid, ref)
+
+
+def regroup_voices(config: Config, on_event: Callable[[Event], None]) -> int:
+    """The unnamed voices grouped again from scratch (talks whose voice could not be heard
+    are tried again); returns how many groups there are."""
+    from pipeline.run.lock import exclusive_run
+    from pipeline.stages.voices import keep_voices
+
+    with exclusive_run(config), open_ledger(config) as ledger:
+        ledger.db.execute("DELETE FROM voices WHERE samples = 0")
+        keep_voices(config, ledger, on_event, None, regroup=True)
+        return len(set(ledger.voice_groups().values()))
 
 
 def filed_talk(config: Config, ref: str) -> FileRow:

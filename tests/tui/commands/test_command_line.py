@@ -104,8 +104,11 @@ def test_an_option_the_command_does_not_take_is_refused_before_it_too(home, args
 
 
 def groups() -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """The command groups that, alone, list their actions (`talks voices` alone lists the
+    voices instead: its own listing)."""
     return [(words, parser) for words, parser, _help in commands(build_parser())
-            if any(True for _ in commands(parser))]
+            if any(True for _ in commands(parser))
+            and not parser.get_default("bare_is_a_listing")]
 
 
 def test_the_command_groups_are_found() -> None:
