@@ -33,7 +33,7 @@ from textual.driver import Driver
 
 from common.errors import Busy, ExitCode, TalksError
 from common.supported import require
-from pipeline.api.archive import lengths_pending, scan_files
+from pipeline.api.archive import lengths_pending, scan_files, voices_waiting
 from pipeline.api.configuration import Config, get_logger
 from pipeline.api.runs import (
     ArchiveFollowed,
@@ -208,7 +208,8 @@ class TalksApp(App):
         first = self._scans == 0
         self._scans += 1
         try:
-            self.post_message(FilesScanned(scan_files(self.config, 0.0 if first else None)))
+            entries = scan_files(self.config, 0.0 if first else None)
+            self.post_message(FilesScanned(entries, voices=self._voices_waiting()))
             if lengths_pending():
                 self._scan_wanted = True
         except Exception as exc:  # noqa: BLE001 - a scan that fails must not end the app
@@ -216,10 +217,19 @@ class TalksApp(App):
             self.post_message(FilesScanned(None, f"Could not read the folders or the ledger "
                                                  f"({exc}); the log has the details."))
 
+    def _voices_waiting(self) -> int | None:
+        """Groups of voices waiting for a name, for the status line (None: not known now;
+        the count is news, never a reason for the scan to fail)."""
+        try:
+            return voices_waiting(self.config)
+        except Exception:  # noqa: BLE001 - the list of recordings matters more
+            get_logger().exception("counting the voices waiting for a name failed")
+            return None
+
     def on_files_scanned(self, message: FilesScanned) -> None:
         self._scanning = False
         if message.entries is not None:
-            self.main_screen.show_entries(message.entries)
+            self.main_screen.show_entries(message.entries, message.voices)
         elif message.problem:
             self.notify(message.problem, severity="error")
 

@@ -188,7 +188,7 @@ class LiveState:
             if event.groups:
                 self.last_news = (f"Voices heard in two or more talks wait for a name: "
                                   f"{counted(event.groups, 'voice')} in "
-                                  f"{counted(event.talks, 'talk')} (talks voices).")
+                                  f"{counted(event.talks, 'talk')} (v names them).")
         elif isinstance(event, BatchFinished):
             self.finished = event
             self.current = None

@@ -30,6 +30,7 @@ __all__ = [
     "FileState", "filed_talk", "finish_person_move", "merge_voice_groups",
     "move_person_everywhere", "name_voice_group", "open_ledger", "regroup_voices",
     "relabel_talk", "take_out_of_voice_group", "voice_group", "voice_groups", "voice_sample",
+    "voices_waiting",
 ]
 
 
@@ -77,6 +78,22 @@ def voice_groups(config: Config) -> list[VoiceGroup]:
 
     with open_ledger(config) as ledger:
         return groups(config, ledger)
+
+
+def voices_waiting(config: Config) -> int:
+    """How many groups of voices wait for a name, counted from the ledger alone (no numpy,
+    no order of the talks): what a status line says. 0 when nothing was filed yet."""
+    if not config.output.ledger_path.is_file():
+        return 0
+    from pipeline.stages.voices import waiting_for_a_name
+
+    with open_ledger(config) as ledger:
+        waiting = {r.id for r in waiting_for_a_name(config, ledger)}
+        talks: dict[int, int] = {}
+        for talk, gid in ledger.voice_groups().items():
+            if talk in waiting:
+                talks[gid] = talks.get(gid, 0) + 1
+    return sum(1 for count in talks.values() if count > 1)
 
 
 def voice_group(config: Config, gid: int) -> VoiceGroup:

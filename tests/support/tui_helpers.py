@@ -21,6 +21,7 @@ from pipeline.run.events import (
     MemoryCheckpoint,
     SpeakerDecided,
     StageStarted,
+    VoicesGrouped,
 )
 from pipeline.run.session import run_session
 from pipeline.run.states import FileState, Stage
@@ -185,11 +186,14 @@ class FakePipeline:
     where the real one ends its worker."""
 
     def __init__(self, names: list[str], chunks: int = 3, auto: bool = False,
-                 burst: int = 0) -> None:
+                 burst: int = 0, voices: tuple[int, int] | None = None) -> None:
         self.names = names
         self.chunks = chunks
         self.auto = auto
         self.burst = burst  # extra ChunkDone + checkpoint pairs sent at once, per file
+        # (groups, talks): the voices grouped after the queue, as a run whose talks went to
+        # the default speaker groups them. None: none (the library knew the talk's speaker).
+        self.voices = voices
         self.gate = threading.Semaphore(0)
         self.done: set[str] = set()
         self.progress: dict[str, int] = {}
@@ -231,6 +235,8 @@ class FakePipeline:
                         filed += 1
                 more = control.take_more()
                 names = [n for n in self.names if n not in taken] if more else []
+            if self.voices is not None and not control.is_set():
+                emit(VoicesGrouped(*self.voices))  # (keep_voices, after the queue)
             emit(_memory("batch end"))
             emit(BatchFinished(filed, 0, 0, unchanged, round(time.monotonic() - began, 2)))
 

@@ -25,6 +25,7 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
  t  (or Enter) the transcript of the highlighted talk
  r  review talks whose speaker was uncertain
  k  speaker library   o  settings   l  log
+ v  voices heard in two or more talks, waiting for a name
  ↑ ↓ PgUp PgDn Home End  move in the list
 
  A run started elsewhere (another app, talks --batch)
@@ -40,6 +41,13 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
 [b]Speakers[/b]
  a  add clips: a file, or a time range of a filed talk
  r  rename   m  merge into another   d  remove (kept)
+ v  voices waiting for a name
+
+[b]Voices[/b] (talks under the default speaker, by voice)
+ Enter or t  a voice's talks   x  take a talk out
+ n  name it: its talks filed under the name, and the
+    person enrolled     m  merge into another voice
+ p  play a clip of it here (no player: its path)
 
 [b]Settings[/b]
  ↑ ↓ Tab  move     Ctrl+S  save     Esc  back

@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from common.names import counted
 from pipeline.api.archive import FileEntry, FileState, Ledger
 from tui.progress_model import LiveState
 from tui.screens.config_editor import SettingsScreen
@@ -18,6 +19,7 @@ from tui.screens.log import LogScreen
 from tui.screens.review import ReviewScreen
 from tui.screens.speakers import SpeakersScreen
 from tui.screens.transcript import TranscriptScreen
+from tui.screens.voices import VoicesScreen
 from tui.widgets.file_table import FileTable, detail_of
 from tui.widgets.line import Line
 from tui.widgets.memory_gauge import MemoryGauge
@@ -45,6 +47,7 @@ class MainScreen(Screen):
         Binding("t", "transcript", "Text"),
         Binding("r", "review", "Review"),
         Binding("k", "speakers", "Speakers"),
+        Binding("v", "voices", "Voices", show=False),  # (from the speakers screen too; ? lists it)
         Binding("o", "settings", "Settings"),
         Binding("l", "log", "Log"),
     ]
@@ -78,6 +81,7 @@ class MainScreen(Screen):
         super().__init__()
         self.new_entries: list[FileEntry] | None = None
         self.stale = False
+        self.voices_waiting = 0  # groups of voices heard in two or more talks, not named
 
     def on_mount(self) -> None:
         self.app.main_screen_ready()
@@ -90,8 +94,10 @@ class MainScreen(Screen):
     # While another screen is on top, nothing here is drawn: Textual would repaint that
     # whole screen for every change down here, once a second, over the link. The news is
     # kept and drawn when this screen is back.
-    def show_entries(self, entries: list[FileEntry]) -> None:
+    def show_entries(self, entries: list[FileEntry], voices: int | None = None) -> None:
         self.new_entries = entries
+        if voices is not None:
+            self.voices_waiting = voices
         self.show_live(self.app.live, self.app.clock())
 
     @property
@@ -161,7 +167,11 @@ class MainScreen(Screen):
             queue += f" ({live.run_by})"
         if live.running and self.app.watching.on:
             queue += ", watching"
-        self.query_one("#status", Line).say(f"talks · {', '.join(counts)} · queue {queue}")
+        # Last: on a narrow screen a long line loses this, not the state of the queue.
+        voices = (f" · {counted(self.voices_waiting, 'voice')} to name (v)"
+                  if self.voices_waiting else "")
+        self.query_one("#status", Line).say(f"talks · {', '.join(counts)} · queue {queue}"
+                                            f"{voices}")
 
     def _show_detail(self) -> None:
         entry = self.table.current_entry
@@ -199,6 +209,9 @@ class MainScreen(Screen):
 
     def action_speakers(self) -> None:
         self.app.push_screen(SpeakersScreen())
+
+    def action_voices(self) -> None:
+        self.app.push_screen(VoicesScreen())
 
     def action_settings(self) -> None:
         self.app.push_screen(SettingsScreen())

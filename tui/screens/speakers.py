@@ -1,4 +1,5 @@
-"""The speaker library: people, their clips and enrolled speech; add, rename, merge, remove.
+"""The speaker library: people, their clips and enrolled speech; add, rename, merge, remove;
+v opens the voices waiting for a name (tui/screens/voices.py).
 
 The same functions as `talks speakers …` (speakers.library; renaming and merging through
 pipeline.filing.person_rename, which re-files their talks too), run in a thread: adding a clip
@@ -29,6 +30,7 @@ from pipeline.api.archive import (
 from pipeline.api.configuration import Config
 from pipeline.api.voices import LibraryError, LibraryMissing, SpeakerLibrary, open_library
 from tui.screens.dialogs import AskDialog, ChooseDialog, ConfirmDialog, Field
+from tui.screens.voices import VoicesScreen
 from tui.widgets.line import Line, short_path
 from tui.widgets.speaker_panel import SpeakerPanel, update_seconds
 
@@ -85,6 +87,7 @@ class SpeakersScreen(Screen):
         Binding("r", "rename", "Rename"),
         Binding("m", "merge", "Merge"),
         Binding("d", "remove", "Remove"),
+        Binding("v", "voices", "Voices"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
     missing: str | None = None  # the sentence for a library that is not there (not mounted)
@@ -307,3 +310,10 @@ class SpeakersScreen(Screen):
 
         self.app.push_screen(ConfirmDialog(f"Remove {name}? Their clips are moved to "
                                            ".removed/ in the library, not deleted."), confirmed)
+
+    def action_voices(self) -> None:
+        def back(named: bool | None) -> None:
+            if named:  # someone was enrolled from a voice there: they are listed here now
+                self.show_people()
+
+        self.app.push_screen(VoicesScreen(), back)

@@ -38,9 +38,12 @@ class RunNews(Message):
 
 
 class FilesScanned(Message):
-    """A scan of the input folders and the ledger finished (entries is None if it failed)."""
+    """A scan of the input folders and the ledger finished (entries is None if it failed);
+    `voices`: how many groups of voices wait for a name (None: not counted)."""
 
-    def __init__(self, entries: list | None, problem: str | None = None) -> None:
+    def __init__(self, entries: list | None, problem: str | None = None,
+                 voices: int | None = None) -> None:
         super().__init__()
         self.entries = entries
         self.problem = problem
+        self.voices = voices
