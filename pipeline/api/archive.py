@@ -76,6 +76,8 @@ def voice_groups(config: Config) -> list[VoiceGroup]:
     first, each talk's filed path and original name in its row."""
     from pipeline.filing.voice_names import voice_groups as groups
 
+    if not config.output.ledger_path.is_file():
+        return []  # nothing filed yet: and a look makes no ledger
     with open_ledger(config) as ledger:
         return groups(config, ledger)
 

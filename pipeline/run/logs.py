@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from pathlib import Path
 
 from common.errors import fault
 from pipeline.config.secrets import redact
@@ -35,6 +36,14 @@ class _QuietRotatingHandler(logging.handlers.RotatingFileHandler):
     """On a failed write: one line on stderr, then no more file logging (the default handler
     prints a traceback for every record)."""
 
+    def _open(self):  # type: ignore[no-untyped-def]
+        # Its own folder only: a log folder on an unmounted disk is not made on the system
+        # disk (where the folder above it is missing, opening fails and is said).
+        folder = Path(self.baseFilename).parent
+        if not folder.is_dir() and folder.parent.is_dir():
+            folder.mkdir(exist_ok=True)
+        return super()._open()
+
     def handleError(self, record: logging.LogRecord) -> None:
         exc = sys.exc_info()[1]
         logger = logging.getLogger(LOGGER_NAME)
@@ -58,10 +67,14 @@ def setup_logging(config: LoggingConfig) -> logging.Logger:
         logger.removeHandler(handler)
         handler.close()
     try:
-        # Its own folder only: a log folder on an unmounted disk is not made on the system disk.
-        config.file.parent.mkdir(exist_ok=True)
+        # A log whose folder is there is opened now, so one that cannot be is said before
+        # any work. One whose folder is not there yet (an output root nothing was filed
+        # into) is made with the first line logged: a command that only looks (status,
+        # review, speakers list) makes no output root.
+        waits = not config.file.parent.is_dir()
         handler = _QuietRotatingHandler(config.file, maxBytes=config.max_bytes,
-                                        backupCount=config.backups, encoding="utf-8")
+                                        backupCount=config.backups, encoding="utf-8",
+                                        delay=waits)
     except OSError as exc:
         raise fault(exc, "the log file", config.file) from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -6,6 +6,7 @@ The TUI calls the same functions (speakers.library, speakers.identify, pipeline.
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,11 +110,13 @@ def _list(config: Config, library: SpeakerLibrary) -> int:
         return ExitCode.OK
     key = embedding_key(config)
     seconds = library.seconds()
-    with Ledger(config.output.ledger_path) as ledger:
-        cached = ledger.cached_hashes(key)
+    # No ledger yet (nothing filed): nothing is embedded, and a look makes none.
+    there = config.output.ledger_path.is_file()
+    with Ledger(config.output.ledger_path) if there else nullcontext() as ledger:
+        cached = ledger.cached_hashes(key) if ledger else set()
         for person in people:
             unreadable = [c for c in person.clips if not clip_seconds(c)]
-            embedded = sum(ledger.hash_of(c) in cached for c in person.clips)
+            embedded = sum(ledger.hash_of(c) in cached for c in person.clips) if ledger else 0
             thin = (f" — under {MIN_SPEECH_S:.0f} s: add more" if seconds[person.name]
                     < MIN_SPEECH_S else "")
             print(f"{person.name}: {counted(len(person.clips), 'clip')}, "
@@ -212,6 +215,9 @@ def enrolled_clip(people: list, name: str, index: int) -> Path:
 
 def _review(config: Config) -> int:
     from pipeline.api.archive import Ledger
+    if not config.output.ledger_path.is_file():
+        print("No talks need review: nothing has been filed yet.")  # and nothing is made
+        return ExitCode.OK
     with Ledger(config.output.ledger_path) as ledger:
         rows = ledger.needing_review()
     if not rows:

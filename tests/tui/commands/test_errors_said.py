@@ -96,3 +96,21 @@ def test_status_with_no_output_root_says_why_and_makes_nothing(tmp_path, capsys)
         f"talks: The output root {tmp_path / 'disk/library'} had filed talks and is missing "
         f"now: if it is on an external disk, mount it; otherwise fix output.root in {path}.\n")
     assert not (tmp_path / "disk").exists()
+
+
+def test_a_command_that_only_looks_makes_no_output_root(tmp_path, capsys):
+    # A newcomer looks around before filing anything: nothing appears on the disk for it
+    # (no output root, ledger or log), and each look says there is nothing yet.
+    path = tmp_path / "config.toml"
+    (tmp_path / "inbox").mkdir()
+    path.write_text('[input]\nfolders = ["inbox"]\n[output]\nroot = "out"\n'
+                    '[speakers]\nfolder = "library"\n', encoding="utf-8")
+    looks = {("status",): "Nothing has been filed into",
+             ("review",): "No talks need review: nothing has been filed yet.",
+             ("speakers", "list"): "No speakers enrolled",
+             ("voices",): "No voice waits for a name",
+             ("voices", "--json"): '"groups": []'}
+    for args, said in looks.items():
+        assert cli.main(["--config", str(path), *args]) is ExitCode.OK, args
+        assert said in capsys.readouterr().out, args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "inbox"]
