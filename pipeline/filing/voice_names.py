@@ -125,10 +125,15 @@ def name_group(config: Config, ledger: Ledger, gid: int, name: str) -> Named:
         raise VoiceGroupError(f"{name} is the name talks without a known speaker are filed "
                               "under: give the person's name.")
     name = check_name(name)
-    group = group_by_id(config, ledger, gid)
-    enrolled: list[Path] = []
     done_key = f"voice group {gid} enrolled as"
-    if ledger.fact(done_key) != name:
+    begun = ledger.fact(done_key)  # a naming of this group killed half-way
+    if begun is not None and not same_name(begun, name):
+        raise VoiceGroupError(f"Group {gid} was being named {begun} when it stopped: run "
+                              f"talks voices name {gid} {begun!r} to finish it (talks relabel "
+                              "moves a talk afterwards).")
+    group = _resumed(config, ledger, gid, name) if begun else group_by_id(config, ledger, gid)
+    enrolled: list[Path] = []
+    if begun is None:
         library = open_library(config, create=True)
         for row in group.talks[:TYPICAL_TALKS]:
             plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0,
@@ -143,6 +148,15 @@ def name_group(config: Config, ledger: Ledger, gid: int, name: str) -> Named:
     ledger.set_voice_groups({t: g for t, g in groups.items() if g != gid})
     ledger.db.execute("DELETE FROM facts WHERE key = ?", (done_key,))
     return Named(group, name, tuple(enrolled), moved)
+
+
+def _resumed(config: Config, ledger: Ledger, gid: int, name: str) -> VoiceGroup:
+    """The group of a naming killed half-way: its talks still waiting and those already
+    moved under `name` (a run in between may have regrouped the rest: what is left moves)."""
+    default = config.speakers.default_speaker
+    rows = [ledger.get(t) for t, g in sorted(ledger.voice_groups().items()) if g == gid]
+    return VoiceGroup(gid, tuple(r for r in rows if same_name(r.speaker or "", default)
+                                 or same_name(r.speaker or "", name)))
 
 
 def merge_groups(config: Config, ledger: Ledger, keep: int, other: int) -> VoiceGroup:

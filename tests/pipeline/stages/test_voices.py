@@ -5,6 +5,8 @@ voice heard once waits; a later talk of the same person joins the group, which k
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,9 +24,12 @@ FIRST = [("morales", "2cdf68ae3c2c"), ("morales", "01e7f8bb1c03"), ("lewis", "6d
 LATER = ("morales", "6d6702d7b820")
 
 
-def talks(config: Path, *args: str) -> subprocess.CompletedProcess:
+def talks(config: Path, *args: str, env: dict[str, str] | None = None
+          ) -> subprocess.CompletedProcess:
+    # A session of its own: a chaos kill takes the command's process group, never pytest.
     return subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})}, start_new_session=True)
 
 
 def make_meeting_talk(folder: Path, person: str, meeting: str) -> None:
@@ -87,6 +92,13 @@ def named(archive):
     odd = next(t for t in group["talks"] if t["source"] == f"{' '.join(LATER)}.wav")
     taken = talks(config, "voices", "remove", str(group["id"]), str(odd["number"]))
     regrouped = talks(config, "voices", "--regroup", "--json")
+    # kill -9 once the first talk has moved and the second is being linked under the name:
+    # the same command finishes it, enrolling nobody twice.
+    (home / "chaos").mkdir()
+    killed = talks(config, "voices", "name", str(group["id"]), "Ana Morales",
+                   env={"TALKS_CHAOS": "relabel.link:2:0", "TALKS_CHAOS_DIR": str(home / "chaos")})
+    group["killed"] = killed.returncode == -signal.SIGKILL
+    group["clips_when_killed"] = len(list((home / "library").rglob("Ana Morales*")))
     naming = talks(config, "voices", "name", str(group["id"]), "Ana Morales")
     after = talks(config, "voices", "--json")
     make_meeting_talk(home / "inbox", "morales", "9f581faa5ece")  # a talk not heard yet
@@ -116,13 +128,15 @@ def test_a_talk_taken_out_of_a_group_never_rejoins_it(named):
 
 def test_naming_a_group_files_its_talks_under_the_name_and_the_next_talk_is_known(named):
     home, group, odd, *_rest, naming, after, later = named
+    assert group["killed"] and group["clips_when_killed"] >= 1
     assert naming.returncode == 0, naming.stderr
     assert "Filed 2 talks under Ana Morales" in naming.stdout
+    assert "Enrolled" not in naming.stdout  # done before the kill, and not again
     assert json.loads(after.stdout)["groups"] == []
     moved = [Path(line.strip()) for line in naming.stdout.splitlines()[1:3]]
     assert all("Ana Morales" in str(p) for p in moved)
     clips = sorted((home / "library").rglob("Ana Morales*"))
-    assert clips, "the person was enrolled from the group's speech"
+    assert len(clips) == group["clips_when_killed"]
     summary = json.loads(later.stdout)
     (new,) = [f for f in summary["files"] if f["status"] == "filed"]
     assert "Ana Morales" in new["destination"]  # recognised like any enrolled person
