@@ -2,8 +2,10 @@
 
 The demo talks are spoken by speech synthesizers (espeak-ng and flite), so the
 project ships no one's real voice.  Each file differs from the others in the
-ways the pipeline has to cope with: container and codec, voice, whether it
-carries a year tag, and a folder and file name outside ASCII.
+ways the pipeline has to cope with: container and codec, whether it carries a
+year tag, and a folder and file name outside ASCII.  Three voices speak them:
+two enrolled in the demo's speaker library, and one nobody enrolled, heard in
+two talks, so a run leaves one group of talks to name.
 
 Run from anywhere:  python demo/make_demo.py
 """
@@ -29,12 +31,15 @@ DEMO: list[tuple[str, str, int, str, str, int | None]] = [
     # 16 kHz wav costs 32 kB a second, so this one is kept to about 25 seconds.
     ("2021-10-03 recording B.wav", "sourdough", 5, "flite", "slt", None),
     ("Été 2024/soirée à la côte.m4a", "lighthouses", 9, "flite", "rms", 2024),
+    # The voice of recording A again, on another subject: two talks of one voice nobody
+    # enrolled, which the run groups as one voice waiting for a name (`talks voices`).
+    ("recording C.ogg", "kayaking", 11, "espeak-ng", "en-us", 2022),
 ]
 
 
 # The demo's speaker library: two of the three demo voices are enrolled, with clips of other
-# sentences than their talks, so one talk is recognised by voice… and the espeak-ng voice is
-# nobody the library knows, so its talk goes to Miscellaneous Speakers.
+# sentences than their talks, so their talks are recognised by voice… and the espeak-ng voice
+# is nobody the library knows, so its two talks go to Miscellaneous Speakers, grouped.
 # (clip file in demo/speakers, talk the sentences come from, which sentences, voice)
 SPEAKER_CLIPS: list[tuple[str, str, slice, str]] = [
     ("Sarah Lane.mp3", "forgiveness", slice(0, 3), "slt"),
@@ -70,7 +75,9 @@ def main() -> int:
         seconds = float(info["format"]["duration"])
         size = path.stat().st_size
         total += size
-        tag = info["format"].get("tags", {}).get("date", "none")
+        # Ogg keeps its tags on the audio stream, the other containers on the file.
+        tags = {**info["streams"][0].get("tags", {}), **info["format"].get("tags", {})}
+        tag = tags.get("date", "none")
         print(f"{size / 1024:8.1f} KiB  {seconds:5.1f} s  date={tag:<5} {tool}/{voice:<6} "
               f"{path.relative_to(ROOT)}")
     print(f"{total / 1024:8.1f} KiB  total")
