@@ -214,6 +214,19 @@ def _wants_first_run(args: argparse.Namespace) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `talks … | head`: the reader left, and nothing is lost
+        import os
+
+        try:  # the interpreter's last flush would fail again and print a traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return ExitCode.OK
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the command they were given to, with its usage, not talks' own

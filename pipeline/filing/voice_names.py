@@ -99,10 +99,15 @@ def sample_clip(config: Config, ledger: Ledger, group: VoiceGroup) -> Path | Non
     listen to (beside the ledger; None when it cannot be cut)."""
     from common.media import MediaError, cut_pieces
 
-    target = config.output.ledger_path.parent / "voices" / f"voice {group.id}.wav"
+    row = group.talks[0]
+    # Named by the group and the talk it is cut from: after a merge or a talk taken out the
+    # group's most typical talk may be another, and the clip is cut anew from it.
+    folder = config.output.ledger_path.parent / "voices"
+    target = folder / f"voice {group.id} from talk {row.id}.wav"
     if target.is_file():
         return target
-    row = group.talks[0]
+    for stale in folder.glob(f"voice {group.id} from talk *.wav"):
+        stale.unlink(missing_ok=True)
     plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0, 1,
                                SAMPLE_CLIP_S, config.speakers.sample_offset_s,
                                config.speakers.skip_end_s)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -130,8 +131,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if args.regroup:
             began = time.monotonic()
             groups = regroup_voices(config, lambda _event: None)
+            # On stderr with --json, so that stdout stays one JSON object.
             print(f"Grouped again in {time.monotonic() - began:.1f} s: "
-                  f"{counted(groups, 'voice')} waiting for a name.")
+                  f"{counted(groups, 'voice')} waiting for a name.",
+                  file=sys.stderr if getattr(args, "json", False) else sys.stdout)
         return _list(config, getattr(args, "json", False))
     if action == "show":
         return _show(config, args.group)

@@ -121,7 +121,8 @@ def test_a_talk_taken_out_of_a_group_never_rejoins_it(named):
     _home, group, odd, _listed, _text, taken, regrouped, *_ = named
     assert taken.returncode == 0, taken.stderr
     assert regrouped.returncode == 0, regrouped.stderr
-    (again,) = json.loads(regrouped.stdout.split("\n", 1)[1])["groups"]
+    (again,) = json.loads(regrouped.stdout)["groups"]  # stdout is the JSON alone
+    assert "Grouped again in" in regrouped.stderr
     assert again["id"] == group["id"]
     assert odd["number"] not in [t["number"] for t in again["talks"]]
 
