@@ -89,6 +89,7 @@ def named(archive):
     text = talks(config, "voices")
     (group,) = json.loads(listed.stdout)["groups"]
     group["were_files"] = all(Path(t["path"]).is_file() for t in group["talks"])
+    group["sample_was_a_file"] = Path(group["sample"]).is_file()
     odd = next(t for t in group["talks"] if t["source"] == f"{' '.join(LATER)}.wav")
     taken = talks(config, "voices", "remove", str(group["id"]), str(odd["number"]))
     regrouped = talks(config, "voices", "--regroup", "--json")
@@ -112,7 +113,7 @@ def test_the_groups_are_listed_with_their_talks_and_a_clip_to_hear(named):
     assert len(group["talks"]) == 3
     assert group["were_files"]  # each talk's filed path, as it was when listed
     assert all(t["source"].startswith("morales ") for t in group["talks"])
-    assert Path(group["sample"]).is_file()
+    assert group["sample_was_a_file"]  # (cut anew once the group changes)
     assert "1 voice heard in two or more talks, waiting for a name:" in text.stdout
     assert f"  {group['id']}: 3 talks" in text.stdout and "listen: " in text.stdout
 
