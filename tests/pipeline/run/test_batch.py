@@ -40,7 +40,7 @@ ENGINE_PARAMS = ["faster-whisper", pytest.param("mlx", marks=pytest.mark.mlx)]
 # mlx runs here on the CPU with a reference BLAS, about 3 s for each second of audio, so its
 # inbox holds shorter talks (still a multi-chunk one); the tests and their checks are the same.
 MATERIAL = {"faster-whisper": {"sentences": 11, "long_s": 55, "chunk_s": 20, "kill_talk_s": 90},
-            "mlx": {"sentences": 3, "long_s": 30, "chunk_s": 10, "kill_talk_s": 25}}
+            "mlx": {"sentences": 2, "long_s": 26, "chunk_s": 10, "kill_talk_s": 25}}
 
 
 def write_config(folder: Path, **overrides: str) -> Path:
