@@ -296,17 +296,27 @@ class SpeakerLibrary:
                                "and --duration.")
         return begin, span
 
-    def add_speech(self, name: str, source: Path, pieces: list[tuple[float, float]]) -> Path:
+    def add_speech(self, name: str, source: Path,
+                   pieces: list[tuple[float, float]]) -> Path | None:
         """One clip made of the (start, length) pieces of a recording, joined: the speech of a
-        talk without its pauses, music or applause."""
+        talk without its pauses, music or applause. None when the library already holds that
+        very audio (the same talk enrolled twice): a clip counted twice is scored against
+        itself (see `_refuse_known`)."""
         name = check_name(name)
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self._next_clip_path(name, ".wav")
+        stage = self.folder / f".{name}.speech.part.wav"
         try:
-            cut_pieces(source, pieces, target)
+            cut_pieces(source, pieces, stage)
+            known = {audio_digest(c) for person in self.people() for c in person.clips}
+            if audio_digest(stage) in known - {""}:
+                return None
+            target = self._next_clip_path(name, ".wav")
+            stage.replace(target)
+            return target
         except MediaError as exc:
             raise LibraryError(str(exc)) from None
-        return target
+        finally:
+            stage.unlink(missing_ok=True)
 
     def _move_clips(self, person: Person, new_name: str) -> list[Path]:
         moved = []

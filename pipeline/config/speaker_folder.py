@@ -40,7 +40,8 @@ class _Remembered(SpeakerLibrary):
         roots.remember_speaker_library(self.folder)
         return added
 
-    def add_speech(self, name: str, source: Path, pieces: list[tuple[float, float]]) -> Path:
+    def add_speech(self, name: str, source: Path,
+                   pieces: list[tuple[float, float]]) -> Path | None:
         added = super().add_speech(name, source, pieces)
         roots.remember_speaker_library(self.folder)
         return added

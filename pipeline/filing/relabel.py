@@ -111,7 +111,8 @@ def enroll_speech(config: Config, ledger: Ledger, row: FileRow, talk: Path,
     plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0, ENROLL_CLIPS,
                                ENROLL_CLIP_S, sp.sample_offset_s, sp.skip_end_s)
     library = open_library(config, create=True)
-    return [library.add_speech(name, talk, pieces) for pieces in plan if pieces]
+    clips = [library.add_speech(name, talk, pieces) for pieces in plan if pieces]
+    return [c for c in clips if c is not None]  # speech enrolled before is not added again
 
 
 def _target_names(config: Config, row: FileRow, name: str, ext: str,

@@ -146,7 +146,8 @@ def name_group(config: Config, ledger: Ledger, gid: int, name: str) -> Named:
                                        config.speakers.sample_offset_s,
                                        config.speakers.skip_end_s)
             source, plan = where_to_hear(row, plan)
-            enrolled += [library.add_speech(name, source, pieces) for pieces in plan if pieces]
+            added = [library.add_speech(name, source, pieces) for pieces in plan if pieces]
+            enrolled += [c for c in added if c is not None]
         ledger.set_fact(done_key, name)  # before any talk moves: never enrolled twice
     moved = tuple(refile(config, ledger, row, name) for row in group.talks)
     groups = ledger.voice_groups()

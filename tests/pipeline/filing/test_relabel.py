@@ -183,6 +183,12 @@ def test_review_then_relabel_moves_every_file_and_enrolls(tmp_path, library_home
     assert Path(dest).is_file() and "Sarah Lane" in dest and decision == "manual"
     bad = talks(config, "relabel", "no such talk", "X")
     assert bad.returncode == 2 and "talks review" in bad.stderr  # given wrong: a usage error
+    # The same talk enrolled again: its speech is in the library already, and not added twice
+    # (a clip scored against itself would read 1.000 in `speakers check`).
+    again = talks(config, "relabel", number, "Sarah Lane", "--enroll")
+    assert again.returncode == 0, again.stderr
+    assert "Enrolled" not in again.stdout
+    assert SpeakerLibrary(home / "library").person("Sarah Lane").clips == clips
 
 
 def test_speakers_check_names_thin_people_and_a_clip_of_someone_else(tmp_path,
