@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
 
 from common.errors import Fault, is_machine_fault
 from pipeline.config.settings import Config
 from pipeline.ledger import Ledger
-from pipeline.run.events import BatchFinished, Event
+from pipeline.run.events import BatchFinished, OnEvent
 from pipeline.run.fault_place import locate
 from pipeline.run.housekeeping import before_the_run, preflight
 from pipeline.run.memory import checkpoint
@@ -24,8 +23,6 @@ from pipeline.run.session import run_session
 from pipeline.run.states import OutcomeStatus
 from pipeline.run.summary import BatchSummary
 from pipeline.run.worker import StopFlag
-
-OnEvent = Callable[[Event], None]
 
 
 def run_batch(config: Config, on_event: OnEvent, control: StopFlag | None = None,

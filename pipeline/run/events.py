@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -201,6 +202,10 @@ class LogLine(Event):
     file: str
     level: str  # WARNING, INFO, …
     message: str
+
+
+# What a run is given to tell its faces (and a stage to tell the run): one event at a time.
+OnEvent = Callable[[Event], None]
 
 
 def event_to_dict(event: Event) -> dict:

@@ -10,7 +10,6 @@ reached.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from common import media
@@ -20,7 +19,7 @@ from pipeline.config.secrets import redact
 from pipeline.config.settings import Config
 from pipeline.filing.place import Filed, release_original
 from pipeline.ledger import FileRow, Ledger
-from pipeline.run.events import Event, FileFailed, FileSkipped, StageStarted
+from pipeline.run.events import FileFailed, FileSkipped, OnEvent, StageStarted
 from pipeline.run.fault_place import locate
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
@@ -28,8 +27,6 @@ from pipeline.run.states import NEXT_STAGE, FileState, OutcomeStatus, Stage, Sta
 from pipeline.run.summary import BatchSummary, Outcome
 from pipeline.stages.context import Cancelled, StageContext, StopFlag
 from pipeline.stages.table import STEPS
-
-OnEvent = Callable[[Event], None]
 
 
 def process_file(path: Path, config: Config, on_event: OnEvent,

@@ -16,12 +16,10 @@ from pipeline.filing.person_rename import finish_interrupted
 from pipeline.filing.place import delete_old_raw_backups, sweep_parts
 from pipeline.filing.relabel import RelabelError
 from pipeline.ledger import Ledger
-from pipeline.run.events import Event, LogLine
+from pipeline.run.events import LogLine, OnEvent
 from pipeline.run.logs import get_logger
 from pipeline.run.states import FileState
 from speakers.library import LibraryError, SpeakerLibrary
-
-OnEvent = Callable[[Event], None]
 
 
 def _run_checks(config: Config) -> list[Callable[[], None]]:

@@ -3,7 +3,6 @@ in last and only once settled; when asked for more, the folders looked at again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from common.names import readable
@@ -12,15 +11,13 @@ from pipeline.inbox.discover import discover, name_not_text, split_takeable
 from pipeline.inbox.settle import SettleWatch
 from pipeline.ledger import Ledger
 from pipeline.run.control import RunControl
-from pipeline.run.events import Event, FileFailed, FileQueued, FileSkipped
+from pipeline.run.events import FileFailed, FileQueued, FileSkipped, OnEvent
 from pipeline.run.file_flow import file_each
 from pipeline.run.housekeeping import before_the_queue
 from pipeline.run.states import OutcomeStatus, Stage
 from pipeline.run.summary import BatchSummary, Outcome, Refiled
 from pipeline.stages.reidentify import follow_library
 from pipeline.stages.voices import keep_voices
-
-OnEvent = Callable[[Event], None]
 
 
 def file_the_inbox(config: Config, emit: OnEvent, control: RunControl, ledger: Ledger,

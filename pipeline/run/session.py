@@ -5,20 +5,18 @@ to follow, the requests it takes from them, and the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pipeline.config.settings import Config
 from pipeline.run.control import RunControl
-from pipeline.run.events import Event, FileFailed, LogLine, MemoryCheckpoint
+from pipeline.run.events import Event, FileFailed, LogLine, MemoryCheckpoint, OnEvent
 from pipeline.run.hangup_mask import hangups_deferred
 from pipeline.run.lock import exclusive_run
 from pipeline.run.logs import get_logger
 from pipeline.run.publish import RunPublisher, RunStatus
 from pipeline.run.worker import StopFlag
-
-OnEvent = Callable[[Event], None]
 
 
 class LoggedEvents:

@@ -14,12 +14,10 @@ from pathlib import Path
 from common.errors import Fault
 from pipeline.config.settings import Config
 from pipeline.ledger import FileRow, Ledger
-from pipeline.run.events import Event
+from pipeline.run.events import OnEvent
 from pipeline.run.logs import get_logger
 from pipeline.run.states import Stage, StageError
 from pipeline.run.worker import StopFlag, WorkerResult, WorkerStatus, run_in_worker
-
-OnEvent = Callable[[Event], None]
 
 
 class Cancelled(Exception):

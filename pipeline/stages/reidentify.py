@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from common.names import same_name
 from pipeline.config.settings import Config, decision_values
 from pipeline.filing.relabel import RelabelError, refile
 from pipeline.ledger import FileRow, Ledger
-from pipeline.run.events import ArchiveFollowed, Event, LogLine, TalkReidentified
+from pipeline.run.events import ArchiveFollowed, LogLine, OnEvent, TalkReidentified
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import FileState, Stage
@@ -41,8 +40,6 @@ from speakers.voice_match import (
     enrolled_embeddings,
     score_sample,
 )
-
-OnEvent = Callable[[Event], None]
 
 # The ledger fact naming the library the archive's talks were last identified against.
 IDENTIFIED_AGAINST = "library identified against"

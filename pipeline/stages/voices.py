@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from common.names import same_name
 from pipeline.config.settings import Config
 from pipeline.filing.compact import TimeMap
 from pipeline.ledger import FileRow, Ledger
-from pipeline.run.events import Event, LogLine, VoiceHeard, VoicesGrouped
+from pipeline.run.events import LogLine, OnEvent, VoiceHeard, VoicesGrouped
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import Stage
@@ -37,8 +36,6 @@ from pipeline.stages.identify import (
 from speakers.calibration import grouping
 from speakers.embedding import cache_key, create_embedder, unit
 from speakers.voice_match import Span, plan_speech_samples
-
-OnEvent = Callable[[Event], None]
 
 # The ledger facts: what the groups were last made of, and the next new group's id.
 GROUPED_FOR = "voices grouped for"
