@@ -114,20 +114,28 @@ def test_first_signal_stops_after_the_current_chunk(tmp_path, long_talk, how, co
 
 def test_second_signal_stops_at_once_and_stays_consistent(tmp_path, long_talk):
     # Chunks of 30 s (a few seconds' work each here): the chunk that is going when the first
-    # signal comes must still be going 0.3 s later, when the second comes. With 10 s chunks
-    # it sometimes ended in between, and the run stopped the gentle way.
-    home = home_for(tmp_path, long_talk, chunk_seconds=30)
-    proc = start(home)
-    workers = wait_for_chunks(proc, home, 1)
-    proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    began = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=60)
+    # signal comes must still be going 0.3 s later, when the second comes. On a loaded machine
+    # the test may see the first chunk done so late that the second ends before the second
+    # signal (CI saw it once): then the run rightly stopped the gentle way, the premise did
+    # not hold, and the trial is made again, up to three times.
+    for attempt in range(3):
+        (tmp_path / f"try {attempt}").mkdir()
+        home = home_for(tmp_path / f"try {attempt}", long_talk, chunk_seconds=30)
+        proc = start(home)
+        workers = wait_for_chunks(proc, home, 1)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert "Traceback" not in err, err
+        if "Stopped at once" in err:
+            break
+        assert "Stopped before the end" in err, err  # gentle: the chunk had ended first
+    else:
+        pytest.fail("the chunk in progress ended before the second signal three times")
     assert time.monotonic() - began < 10  # did not wait for the chunk
-    assert proc.returncode == 143, err
-    assert "Traceback" not in err, err
-    assert "Stopped at once" in err
     _gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive  # no worker goes on alone
     assert integrity(home) == "ok"
