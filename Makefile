@@ -26,7 +26,7 @@ SPEAKER_MODEL := $(VENV)/share/talks/campplus/campplus_cn_en_common.pt
 run: $(VENV)/.run-installed $(SPEAKER_MODEL)
 	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/talks --start; else $(BIN)/talks --batch; fi
 
-# Two workers (pytest-xdist): tests side by side, those sharing an expensive module fixture (a
+# Workers (pytest-xdist): tests side by side, those sharing an expensive module fixture (a
 # filed library, a loaded model) or a machine resource (the crontab) in one group on one worker.
 # Three on this 2-core machine: many tests wait on a subprocess, a settle time or tmux, and a
 # third worker fills those waits (the whole suite, measured back to back: 10:05 with two,
