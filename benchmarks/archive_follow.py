@@ -31,13 +31,12 @@ from benchmarks.paths import BENCH_DIR, ROOT, WORK_DIR, child_env
 from benchmarks.procs import run_sampled
 from benchmarks.speakers_real import (
     MATCH,
-    MIN_UTTERANCE_S,
     Counts,
     Scenario,
     build_scenario,
+    council_utterances,
     read_all,
 )
-from tests.support.voices import REAL_DIR, speakerbox_utterances
 
 RUN_DIR = WORK_DIR / "archive_follow"
 RESULTS_MD = BENCH_DIR / "archive_follow.md"
@@ -90,9 +89,7 @@ def fresh(name: str) -> Path:
 
 def main() -> int:
     began = time.monotonic()
-    utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
-    if not utts:
-        raise SystemExit("no real speech: run scripts/fetch-test-speech.sh (make bench does)")
+    utts = council_utterances()
     scenario = build_scenario(utts, {u.path: read_all(u.path) for u in utts})
 
     follow = fresh("follow")

@@ -171,6 +171,15 @@ class Embeddings:
         return 10 * self.cpu_s / self.audio_s if self.audio_s else 0.0
 
 
+def council_utterances() -> list[Utterance]:
+    """speakerbox's council utterances long enough to use, fetched first when not here yet."""
+    utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
+    if not utts:
+        subprocess.run(["bash", str(FETCH_SCRIPT), str(REAL_DIR)], check=True)
+        utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
+    return utts
+
+
 def read_all(path: Path) -> np.ndarray:
     return decode_range(path, 0.0, 600.0)
 
@@ -811,10 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-e2e", action="store_true", help="skip the talks --batch runs")
     args = parser.parse_args(argv)
     began = time.monotonic()
-    utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
-    if not utts:
-        subprocess.run(["bash", str(FETCH_SCRIPT), str(REAL_DIR)], check=True)
-        utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
+    utts = council_utterances()
     audio = {u.path: read_all(u.path) for u in utts}
     scenario = None if args.no_e2e else build_scenario(utts, audio)
     results = []

@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import threading
 import time
 import tracemalloc
@@ -54,6 +53,7 @@ from benchmarks.speakers_real import (
     Counts,
     Embeddings,
     Talk,
+    council_utterances,
     read_all,
     rules_from,
     talk_samples,
@@ -67,11 +67,9 @@ from speakers.embedding import EmbedderUnavailable, unit
 from speakers.voice_groups import GroupRule, Voices, keep_ids, talk_voice
 from speakers.voice_match import decide, score_sample
 from tests.support.voices import (
-    FETCH_SCRIPT,
     REAL_DIR,
     Utterance,
     real_speakers,
-    speakerbox_utterances,
 )
 
 BACKENDS = ("campplus", "resemblyzer")
@@ -798,10 +796,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--placements", type=int, default=PLACEMENTS)
     args = parser.parse_args(argv)
     began = time.monotonic()
-    utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
-    if not utts:
-        subprocess.run(["bash", str(FETCH_SCRIPT), str(REAL_DIR)], check=True)
-        utts = [u for u in speakerbox_utterances(REAL_DIR) if u.seconds >= MIN_UTTERANCE_S]
+    utts = council_utterances()
     audio = {u.path: read_all(u.path) for u in utts}
     real = []
     for backend in args.backends.split(","):

@@ -104,14 +104,17 @@ def _prune_empty(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def enroll_speech(config: Config, ledger: Ledger, row: FileRow, talk: Path,
-                  name: str) -> list[Path]:
-    """Add up to ENROLL_CLIPS clips of the talk's speech to `name`'s clips."""
+def enroll_speech(config: Config, ledger: Ledger, row: FileRow, name: str) -> list[Path]:
+    """Add up to ENROLL_CLIPS clips of the filed talk's speech to `name`'s clips, cut from
+    where its speech can be heard on the clock the transcript keeps (a compact copy's own)."""
+    from pipeline.stages.voices import where_to_hear
+
     sp = config.speakers
     plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0, ENROLL_CLIPS,
                                ENROLL_CLIP_S, sp.sample_offset_s, sp.skip_end_s)
+    source, plan = where_to_hear(row, plan)
     library = open_library(config, create=True)
-    clips = [library.add_speech(name, talk, pieces) for pieces in plan if pieces]
+    clips = [library.add_speech(name, source, pieces) for pieces in plan if pieces]
     return [c for c in clips if c is not None]  # speech enrolled before is not added again
 
 
@@ -225,6 +228,6 @@ def relabel(config: Config, ledger: Ledger, ref: str, name: str,
         # Before the talk moves: a library on a disk that is not mounted moves nothing.
         check_library(config, create=True, ledger=ledger, nothing="Nothing was moved.")
     done = refile(config, ledger, row, name)
-    enrolled = (enroll_speech(config, ledger, done.row, done.talk, name)
+    enrolled = (enroll_speech(config, ledger, done.row, name)
                 if enroll and not same_name(name, default) else [])
     return Relabeled(done.row, done.talk, done.transcripts, enrolled)

@@ -17,8 +17,7 @@ from pathlib import Path
 from common.errors import ExitCode, TalksError
 from common.names import nfc, same_name
 from pipeline.config.settings import Config
-from pipeline.config.speaker_folder import open_library
-from pipeline.filing.relabel import ENROLL_CLIP_S, ENROLL_CLIPS, Refiled, find_talk, refile
+from pipeline.filing.relabel import Refiled, enroll_speech, find_talk, refile
 from pipeline.ledger import FileRow, Ledger
 from pipeline.stages.identify import embedder_settings, talk_speech
 from pipeline.stages.voices import waiting_for_a_name, where_to_hear
@@ -139,15 +138,8 @@ def name_group(config: Config, ledger: Ledger, gid: int, name: str) -> Named:
     group = _resumed(config, ledger, gid, name) if begun else group_by_id(config, ledger, gid)
     enrolled: list[Path] = []
     if begun is None:
-        library = open_library(config, create=True)
         for row in group.talks[:TYPICAL_TALKS]:
-            plan = plan_speech_samples(talk_speech(ledger, row.id), row.duration or 0.0,
-                                       ENROLL_CLIPS, ENROLL_CLIP_S,
-                                       config.speakers.sample_offset_s,
-                                       config.speakers.skip_end_s)
-            source, plan = where_to_hear(row, plan)
-            added = [library.add_speech(name, source, pieces) for pieces in plan if pieces]
-            enrolled += [c for c in added if c is not None]
+            enrolled += enroll_speech(config, ledger, row, name)
         ledger.set_fact(done_key, name)  # before any talk moves: never enrolled twice
     moved = tuple(refile(config, ledger, row, name) for row in group.talks)
     groups = ledger.voice_groups()

@@ -143,6 +143,20 @@ def read_sample(path: Path, pieces: list[Span]) -> np.ndarray:
                                  int((a - first + n) * SAMPLE_RATE)] for a, n in pieces])
 
 
+def embed_samples(path: Path, samples: list[list[Span]], embedder) -> tuple[list, float]:
+    """Each sample's voice vector, and the seconds of speech they heard. A sample with too
+    little audio is left out: the file ended sooner than its header said."""
+    voice = []
+    heard = 0.0
+    for pieces in samples:
+        audio = read_sample(path, pieces)
+        if len(audio) < MIN_SAMPLE_S * SAMPLE_RATE:
+            continue
+        heard += len(audio) / SAMPLE_RATE
+        voice.append(unit(embedder.embed(audio)))
+    return voice, heard
+
+
 def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
                  config: Config, root_pid: int) -> None:
     sp = config.speakers
@@ -166,14 +180,7 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
             samples = plan_speech_samples(talk_speech(ledger, file_id), duration,
                                           sp.sample_count, sp.sample_seconds,
                                           sp.sample_offset_s, sp.skip_end_s)
-            voice = []
-            heard = 0.0
-            for pieces in samples:
-                audio = read_sample(path, pieces)
-                if len(audio) < MIN_SAMPLE_S * SAMPLE_RATE:
-                    continue  # the file ended sooner than its header said
-                heard += len(audio) / SAMPLE_RATE
-                voice.append(unit(embedder.embed(audio)))
+            voice, heard = embed_samples(path, samples, embedder)
             # Kept, so that a change to the library can identify the talk again unheard,
             # and its main voice grouped with others nobody has named.
             ledger.save_talk_voice(file_id, embedder.cache_key, voice)

@@ -21,17 +21,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.names import same_name
 from pipeline.config.settings import Config, decision_values
 from pipeline.filing.relabel import RelabelError, refile
 from pipeline.ledger import FileRow, Ledger
 from pipeline.run.events import ArchiveFollowed, LogLine, OnEvent, TalkReidentified
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
-from pipeline.run.states import FileState, Stage
+from pipeline.run.states import Stage
 from pipeline.run.worker import StopFlag, WorkerLink, WorkerResult, WorkerStatus, run_in_worker
 from pipeline.stages.identify import embedder_settings, one_blas_thread, read_clip, rules_of
-from pipeline.stages.voices import hear_again
+from pipeline.stages.voices import hear_again, waiting_for_a_name
 from speakers.decisions import SpeakerDecision
 from speakers.embedding import cache_key, create_embedder
 from speakers.library import SpeakerLibrary
@@ -80,10 +79,8 @@ def library_fingerprint(config: Config, ledger: Ledger) -> str | None:
 
 def waiting_talks(config: Config, ledger: Ledger) -> list[FileRow]:
     """Filed talks under the default speaker that the program put there (not a person)."""
-    default = config.speakers.default_speaker
-    return [r for r in ledger.all_files()
-            if r.state == FileState.FILED and r.destination and same_name(r.speaker or "", default)
-            and r.speaker_decision != SpeakerDecision.MANUAL]
+    return [r for r in waiting_for_a_name(config, ledger)
+            if r.destination and r.speaker_decision != SpeakerDecision.MANUAL]
 
 
 def to_identify_again(config: Config, ledger: Ledger) -> list[FileRow]:

@@ -26,15 +26,14 @@ from pipeline.run.memory import checkpoint
 from pipeline.run.states import Stage
 from pipeline.run.worker import StopFlag, WorkerLink, WorkerResult, WorkerStatus, run_in_worker
 from pipeline.stages.identify import (
-    MIN_SAMPLE_S,
+    embed_samples,
     embedder_settings,
     keep_main_voice,
     one_blas_thread,
-    read_sample,
     talk_speech,
 )
 from speakers.calibration import grouping
-from speakers.embedding import cache_key, create_embedder, unit
+from speakers.embedding import cache_key, create_embedder
 from speakers.voice_match import Span, plan_speech_samples
 
 # The ledger facts: what the groups were last made of, and the next new group's id.
@@ -55,9 +54,9 @@ def waiting_for_a_name(config: Config, ledger: Ledger) -> list[FileRow]:
             if r.state == "filed" and same_name(r.speaker or "", default)]
 
 
-def _grouping_key(config: Config, ledger: Ledger, backend: str) -> str:
+def _grouping_key(ledger: Ledger, backend: str, waiting: list[int]) -> str:
     """What the groups depend on: the waiting talks, the corrections and the rule."""
-    key = [backend, sorted(r.id for r in waiting_for_a_name(config, ledger)),
+    key = [backend, sorted(waiting),
            sorted(sorted(p) for p in ledger.voice_links("together")),
            sorted(sorted(p) for p in ledger.voice_links("apart")),
            vars(grouping(backend))]
@@ -73,10 +72,11 @@ def keep_voices(config: Config, ledger: Ledger, emit: OnEvent,
         return None
     backend = cache_key(embedder_settings(config))
     unheard = ledger.unvoiced(backend)
-    key = _grouping_key(config, ledger, backend)
+    waiting = [r.id for r in waiting_for_a_name(config, ledger)]
+    key = _grouping_key(ledger, backend, waiting)
     if not unheard and not regroup and ledger.fact(GROUPED_FOR) == key:
         return None
-    if not unheard and len(waiting_for_a_name(config, ledger)) < 2:
+    if not unheard and len(waiting) < 2:
         # One voice or none waiting: no group can form, and no worker is needed to say so.
         ledger.set_voice_groups({})
         ledger.set_fact(GROUPED_FOR, key)
@@ -90,7 +90,8 @@ def keep_voices(config: Config, ledger: Ledger, emit: OnEvent,
             emit(LogLine("voices", "WARNING", f"The talks' voices could not be kept or "
                          f"grouped ({result.message}); the next run tries again."))
         return None
-    ledger.set_fact(GROUPED_FOR, _grouping_key(config, ledger, backend))
+    # (the worker only hears and groups: the waiting talks are the same as before it)
+    ledger.set_fact(GROUPED_FOR, key)
     groups = ledger.voice_groups()
     done = Grouped(len(set(groups.values())), len(groups))
     emit(VoicesGrouped(done.groups, done.talks))
@@ -128,14 +129,7 @@ def where_to_hear(row: FileRow, samples: list[list[Span]]) -> tuple[Path, list[l
 def hear_again(ledger: Ledger, row: FileRow, config: Config, embedder) -> list:
     """The talk's voice, sample by sample, from its raw backup or filed copy (see
     `filed_samples`), kept in the ledger with its main voice."""
-    from common.media import SAMPLE_RATE
-
-    audio_path, samples = filed_samples(ledger, row, config)
-    voice = []
-    for pieces in samples:
-        audio = read_sample(audio_path, pieces)
-        if len(audio) >= MIN_SAMPLE_S * SAMPLE_RATE:
-            voice.append(unit(embedder.embed(audio)))
+    voice, _heard = embed_samples(*filed_samples(ledger, row, config), embedder)
     ledger.save_talk_voice(row.id, embedder.cache_key, voice)
     keep_main_voice(ledger, row.id, embedder.cache_key, voice)
     return voice

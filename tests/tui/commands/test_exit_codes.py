@@ -150,7 +150,8 @@ class Row:
 OK, FAILED, USAGE = "all went well", "some files failed", "usage"
 MACHINE, BUSY = "the machine stopped", "another run is busy"
 SETUP_ANSWERS = "\n\n\n\n\nn\n"  # Enter keeps each answer the config has; no schedule
-ON_LINUX = pytest.mark.skipif(sys.platform == "darwin", reason="launchd would be changed")
+ON_LINUX = pytest.mark.skipif(sys.platform == "darwin", reason="not run on macOS: these rows "
+                              "would install and remove a real launchd agent there")
 
 def case(name: str, args: tuple[str, ...], ends: str, *given: str, stdin: str = "",
          stop: signal.Signals | None = None, marks: tuple = ()) -> object:
