@@ -148,6 +148,27 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (a, b)
     );
     """,
+    # 6: the archive's words for full-text search (pipeline/search/). The FTS5 index keeps no
+    # copy of the text (contentless: the index alone is about the size of the text); each
+    # talk's cues are kept once, compressed, to show a hit, place it in time and take its
+    # words out of the index again. A passage's rowid in search_words is its id here.
+    """
+    CREATE VIRTUAL TABLE search_words USING fts5(
+        words, content = '', tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE search_talks (
+        file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+        words INTEGER NOT NULL,
+        cues BLOB NOT NULL
+    );
+    CREATE TABLE search_passages (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES search_talks(file_id) ON DELETE CASCADE,
+        first INTEGER NOT NULL,
+        last INTEGER NOT NULL
+    );
+    CREATE INDEX search_passages_by_talk ON search_passages(file_id);
+    """,
 ]
 
 

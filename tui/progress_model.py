@@ -28,6 +28,7 @@ from pipeline.api.runs import (
     SpeakerDecided,
     Stage,
     StageStarted,
+    TalkIndexed,
     VoicesGrouped,
 )
 
@@ -184,6 +185,9 @@ class LiveState:
             self.last_news = _news(event)
         elif isinstance(event, ArchiveFollowed):
             self.last_news = followed_text(event)
+        elif isinstance(event, TalkIndexed):
+            self.last_news = (f"Indexing the archive for search: {event.position} of "
+                              f"{counted(event.total, 'talk')} filed before the index.")
         elif isinstance(event, VoicesGrouped):
             if event.groups:
                 self.last_news = (f"Voices heard in two or more talks wait for a name: "

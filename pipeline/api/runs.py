@@ -23,6 +23,7 @@ from pipeline.run.events import (
     RunRequested,
     SpeakerDecided,
     StageStarted,
+    TalkIndexed,
     TalkReidentified,
     VoiceHeard,
     VoicesGrouped,
@@ -38,6 +39,6 @@ __all__ = [
     "CompactMade", "Event", "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped",
     "InboxWatcher", "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl",
     "RunRequest", "RunRequested", "RunStatus", "SpeakerDecided", "SpeakerDecision", "Stage",
-    "StageStarted", "TalkReidentified", "VoiceHeard", "VoicesGrouped", "ask_run",
+    "StageStarted", "TalkIndexed", "TalkReidentified", "VoiceHeard", "VoicesGrouped", "ask_run",
     "machine_total_mb", "missing_input_folders", "read_status", "run_batch", "tree_rss_mb",
 ]

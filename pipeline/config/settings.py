@@ -61,6 +61,9 @@ class OutputConfig:
                             choices=["original", "compact"])
     compact_pause_s: float = _opt(1.0, "compact: a silence longer than this is shortened to "
                                        "this", min=0.2, max=10)
+    # Left out of the file: clips/ in the output root (from_dict puts it there).
+    clips: Path = _opt(Path("output/clips"), "where the app writes a clip of a search hit "
+                                             "(left out: clips/ in the output root)")
 
     @property
     def talks_dir(self) -> Path:
@@ -392,6 +395,9 @@ def from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
                     hints[key], base)
         sections[name] = cls(**values)
     config = Config(**sections, source=source)
+    if not (isinstance(data.get("output"), dict) and "clips" in data["output"]):
+        config = dataclasses.replace(config, output=dataclasses.replace(
+            config.output, clips=config.output.root / "clips"))
     if not (isinstance(data.get("logging"), dict) and "file" in data["logging"]):
         config = dataclasses.replace(config, logging=dataclasses.replace(
             config.logging, file=config.output.root / LOG_NAME))

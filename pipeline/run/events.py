@@ -187,6 +187,13 @@ class VoicesGrouped(Event):
 
 
 @dataclass(frozen=True)
+class TalkIndexed(Event):
+    """A talk filed before the search index existed, its words now in it (pipeline/search/)."""
+    position: int
+    total: int
+
+
+@dataclass(frozen=True)
 class BatchFinished(Event):
     filed: int
     failed: int

@@ -25,6 +25,7 @@ from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import NEXT_STAGE, FileState, OutcomeStatus, Stage, StageError
 from pipeline.run.summary import BatchSummary, Outcome
+from pipeline.search.index import drop_talk
 from pipeline.stages.context import Cancelled, StageContext, StopFlag
 from pipeline.stages.table import STEPS
 
@@ -50,7 +51,9 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
             return Outcome(name, OutcomeStatus.FAILED, stage=Stage.DISCOVER, reason=reason)
         row, _new = ledger.register(path, digest)
         if full_scan and row.state != FileState.NEW:
-            ledger.restart(row.id)
+            with ledger.transaction():  # its words leave the index as its work is forgotten
+                drop_talk(ledger, row.id)
+                ledger.restart(row.id)
             row = ledger.get(row.id)
         if row.state == FileState.FILED:
             return _already_filed(path, config, row, on_event)

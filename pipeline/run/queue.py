@@ -11,11 +11,12 @@ from pipeline.inbox.discover import discover, name_not_text, split_takeable
 from pipeline.inbox.settle import SettleWatch
 from pipeline.ledger import Ledger
 from pipeline.run.control import RunControl
-from pipeline.run.events import FileFailed, FileQueued, FileSkipped, OnEvent
+from pipeline.run.events import FileFailed, FileQueued, FileSkipped, OnEvent, TalkIndexed
 from pipeline.run.file_flow import file_each
 from pipeline.run.housekeeping import before_the_queue
 from pipeline.run.states import OutcomeStatus, Stage
 from pipeline.run.summary import BatchSummary, Outcome, Refiled
+from pipeline.search.index import catch_up
 from pipeline.stages.reidentify import follow_library
 from pipeline.stages.voices import keep_voices
 
@@ -48,6 +49,9 @@ def file_the_inbox(config: Config, emit: OnEvent, control: RunControl, ledger: L
         more = control.take_more()
         found = [p for p in discover(config) if p not in taken] if more else []
         paths = _takeable(found, aside, emit, summary)
+    if not control.is_set():
+        catch_up(ledger, lambda done, total: emit(TalkIndexed(done, total)) if done else None,
+                 control.is_set)
     if not control.is_set():
         keep_voices(config, ledger, emit, control)
     groups = ledger.voice_groups()

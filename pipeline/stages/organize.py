@@ -1,6 +1,6 @@
 """The organize stage: the talk filed under YEAR/SPEAKER with its transcripts, its copy
-tagged or made compact (pipeline/filing/), the ledger told in the same step, the original
-released as the config says.
+tagged or made compact (pipeline/filing/), the ledger told and its words put in the search
+index in the same transaction (pipeline/search/), the original released as the config says.
 
 The compact copy cuts out long silences where speech detection found none; chunks transcribed
 before the ledger kept their speech get it here from the Silero VAD that ships inside
@@ -24,6 +24,8 @@ from pipeline.run.events import FileFiled
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import FileState, Stage, StageError
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
+from pipeline.search.index import index_talk
+from pipeline.search.passages import Cue
 from pipeline.stages.context import StageContext, run_short_worker
 
 # --- in the run's process -----------------------------------------------------------------
@@ -43,9 +45,12 @@ def organize_stage(ctx: StageContext) -> None:
                           make_copy=filing.make_copy, ext=filing.ext)
         remove_previous_filing(row, filed)
         chaos_point("organize.commit")
-        ctx.ledger.advance(row.id, FileState.FILED, destination=str(filed.talk),
-                           transcripts=[str(p) for p in filed.transcripts],
-                           raw_backup=str(filed.raw) if filed.raw else None)
+        with ctx.ledger.transaction():  # filed and searchable at once, or neither
+            index_talk(ctx.ledger, row.id, [Cue(s.start, s.end, s.text)
+                                            for s in filing.segments])
+            ctx.ledger.advance(row.id, FileState.FILED, destination=str(filed.talk),
+                               transcripts=[str(p) for p in filed.transcripts],
+                               raw_backup=str(filed.raw) if filed.raw else None)
         chaos_point("organize.committed")
         release_original(config, row, filed)
     except OSError as exc:

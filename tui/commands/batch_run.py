@@ -38,6 +38,7 @@ from pipeline.api.runs import (
     SpeakerDecided,
     Stage,
     StageStarted,
+    TalkIndexed,
     TalkReidentified,
     VoiceHeard,
     run_batch,
@@ -108,6 +109,10 @@ class PlainPrinter:
         elif isinstance(event, TalkReidentified):
             self.line(f"[{event.position}/{event.total}] {event.file}: identified again, "
                       f"{event.speaker} [{event.decision}]")
+        elif isinstance(event, TalkIndexed):
+            if event.position == event.total or event.position % 50 == 1:
+                self.line(f"[{event.position}/{event.total}] indexed for search (talks "
+                          "filed before the index)")
         elif isinstance(event, VoiceHeard):
             self.line(f"[{event.position}/{event.total}] {event.file}: voice kept")
         elif isinstance(event, ArchiveFollowed):

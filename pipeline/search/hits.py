@@ -1,0 +1,216 @@
+"""A search of the archive: the best passages by bm25, grouped by talk, each placed in time.
+
+The index holds no text (index.py), so the passages found are rebuilt from their talks' kept
+cues and given to a small FTS5 table in memory with the same tokenizer: its highlight() and
+snippet() mark exactly the words the query matched, stems, folded accents and prefixes
+included, without a second matcher of our own that could disagree with the index.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.ledger import Ledger
+from pipeline.run.states import FileState
+from pipeline.search.passages import Cue, cut_passages, passage_text, time_at, unpack
+from pipeline.search.query import Query, QueryError, parse
+
+MARK_ON, MARK_OFF = "\x02", "\x03"  # around each matched word in a snippet; faces render them
+SNIPPET_TOKENS = 18
+SAME_MOMENT_S = 4.0  # two hits of one talk this close are one moment (passages overlap)
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # as the ledger's search_words
+
+
+@dataclass(frozen=True)
+class Hit:
+    at: float  # seconds in the filed recording where the first matched word is said
+    start: float  # the passage the words were found in
+    end: float
+    snippet: str  # words around the hit, matched ones between MARK_ON and MARK_OFF
+    score: float  # bm25 as SQLite gives it: lower is a better match
+
+
+@dataclass(frozen=True)
+class TalkHits:
+    file_id: int
+    year: int | None
+    speaker: str
+    title: str
+    talk: str  # the filed recording
+    transcripts: tuple[str, ...]
+    hits: tuple[Hit, ...] = field(default=())
+
+    @property
+    def transcript(self) -> str | None:
+        """The plain-text transcript (the one a person reads)."""
+        for name in self.transcripts:
+            if name.endswith(".txt"):
+                return name
+        return self.transcripts[0] if self.transcripts else None
+
+
+class _Marker:
+    """An in-memory FTS5 table that marks what a query matches in a few passages."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect(":memory:")
+        self.db.execute(f"CREATE VIRTUAL TABLE t USING fts5(words, tokenize = '{TOKENIZER}')")
+
+    def mark(self, texts: dict[int, str], match: str) -> dict[int, tuple[str, str]]:
+        """id -> (the whole text marked, a snippet marked), for the texts that match."""
+        self.db.execute("DELETE FROM t")
+        self.db.executemany("INSERT INTO t (rowid, words) VALUES (?, ?)", texts.items())
+        rows = self.db.execute(
+            "SELECT rowid, highlight(t, 0, ?, ?), snippet(t, 0, ?, ?, '…', ?) FROM t "
+            "WHERE t MATCH ?", (MARK_ON, MARK_OFF, MARK_ON, MARK_OFF, SNIPPET_TOKENS, match))
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _fts_error(query: Query, exc: sqlite3.Error) -> QueryError:
+    return QueryError(f"Could not search for “{query.typed}” ({exc}): type plain words, or a "
+                      'phrase in double quotes.')
+
+
+def _speakers(ledger: Ledger, wanted: str) -> list[str]:
+    """The filed speakers `--speaker` means: the name whatever its case, else the names
+    holding it; QueryError naming the closest when none does."""
+    names = sorted({r[0] for r in ledger.db.execute(
+        "SELECT DISTINCT speaker FROM files WHERE state = ? AND speaker IS NOT NULL",
+        (FileState.FILED.value,))})
+    key = wanted.casefold().strip()
+    exact = [n for n in names if n.casefold() == key]
+    within = [n for n in names if key and key in n.casefold()]
+    if exact or within:
+        return exact or within
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(close)}?" if close else \
+        " `talks status` lists the filed talks."
+    raise QueryError(f"No talk is filed under a speaker named “{wanted}”.{hint}")
+
+
+def _passages(ledger: Ledger, query: Query, speakers: list[str] | None,
+              years: tuple[int, int] | None, limit: int) -> list[sqlite3.Row]:
+    where, args = ["search_words MATCH ?"], [query.match]
+    if speakers is not None:
+        where.append(f"f.speaker IN ({', '.join('?' * len(speakers))})")
+        args += speakers
+    if years is not None:
+        where.append("f.year BETWEEN ? AND ?")
+        args += list(years)
+    sql = ("SELECT p.id, p.file_id, p.first, p.last, bm25(search_words) AS score "
+           "FROM search_words JOIN search_passages p ON p.id = search_words.rowid "
+           "JOIN files f ON f.id = p.file_id "
+           f"WHERE {' AND '.join(where)} AND f.state = ? ORDER BY score LIMIT ?")
+    try:
+        return ledger.db.execute(sql, (*args, FileState.FILED.value, limit)).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise _fts_error(query, exc) from None
+
+
+def _cues(ledger: Ledger, file_id: int, cache: dict[int, list[Cue]]) -> list[Cue]:
+    if file_id not in cache:
+        row = ledger.db.execute("SELECT cues FROM search_talks WHERE file_id = ?",
+                                (file_id,)).fetchone()
+        cache[file_id] = unpack(row["cues"]) if row else []
+    return cache[file_id]
+
+
+def _hit(cues: Sequence[Cue], first: int, last: int, marked: str, snippet: str,
+         score: float) -> Hit:
+    offset = marked.find(MARK_ON)
+    at = time_at(cues, first, last, max(offset, 0))
+    return Hit(round(at, 2), cues[first].start, cues[last].end, snippet, score)
+
+
+def _one_moment_each(hits: list[Hit]) -> list[Hit]:
+    """Best first, drop a hit at the same moment as a better one (overlapping passages)."""
+    kept: list[Hit] = []
+    for h in sorted(hits, key=lambda h: h.score):
+        if all(abs(h.at - k.at) > SAME_MOMENT_S for k in kept):
+            kept.append(h)
+    return kept
+
+
+def search(ledger: Ledger, typed: str, *, speaker: str | None = None,
+           years: tuple[int, int] | None = None, limit: int = 20) -> list[TalkHits]:
+    """The best `limit` moments for what was typed, grouped by talk: talks in the order of
+    their best moment, a talk's moments in time order."""
+    query = parse(typed)
+    speakers = _speakers(ledger, speaker) if speaker is not None else None
+    # A moment can be found in two overlapping passages: ask for more, keep one of each.
+    rows = _passages(ledger, query, speakers, years, limit * 2)
+    cache: dict[int, list[Cue]] = {}
+    texts = {r["id"]: passage_text(_cues(ledger, r["file_id"], cache), r["first"], r["last"])
+             for r in rows}
+    marker = _Marker()
+    try:
+        marked = marker.mark(texts, query.match)
+    except sqlite3.OperationalError as exc:
+        raise _fts_error(query, exc) from None
+    finally:
+        marker.close()
+    by_talk: dict[int, list[Hit]] = {}
+    for r in rows:
+        if r["id"] in marked:
+            cues = cache[r["file_id"]]
+            by_talk.setdefault(r["file_id"], []).append(
+                _hit(cues, r["first"], r["last"], *marked[r["id"]], r["score"]))
+    moments = {fid: _one_moment_each(hits) for fid, hits in by_talk.items()}
+    order = sorted(moments, key=lambda fid: moments[fid][0].score)
+    found, left = [], limit
+    for fid in order:
+        if left <= 0:
+            break
+        kept = moments[fid][:left]
+        left -= len(kept)
+        found.append(_talk(ledger, fid, sorted(kept, key=lambda h: h.at)))
+    return found
+
+
+def _talk(ledger: Ledger, file_id: int, hits: list[Hit]) -> TalkHits:
+    row = ledger.get(file_id)
+    return TalkHits(file_id, row.year, row.speaker or "", row.title or "",
+                    row.destination or "", tuple(row.transcripts), tuple(hits))
+
+
+def talk_hits(ledger: Ledger, file_id: int, typed: str) -> list[Hit]:
+    """Every moment of one talk that matches, in time order (the app's n and N)."""
+    query = parse(typed)
+    cues = _cues(ledger, file_id, {})
+    spans = cut_passages(cues)
+    texts = {i: passage_text(cues, a, b) for i, (a, b) in enumerate(spans, start=1)}
+    marker = _Marker()
+    try:
+        marked = marker.mark(texts, query.match)
+    except sqlite3.OperationalError as exc:
+        raise _fts_error(query, exc) from None
+    finally:
+        marker.close()
+    hits = [_hit(cues, *spans[i - 1], *marked[i], 0.0) for i in sorted(marked)]
+    return sorted(_one_moment_each(hits), key=lambda h: h.at)
+
+
+def marked_cues(ledger: Ledger, file_id: int, typed: str) -> list[tuple[Cue, str]]:
+    """A talk's whole transcript cue by cue, each wanted word marked (a phrase's words too,
+    when a cue break cuts the phrase): what the app shows when a hit is opened."""
+    query = parse(typed)
+    cues = _cues(ledger, file_id, {})
+    marker = _Marker()
+    try:
+        marked = marker.mark({i: c.text for i, c in enumerate(cues, start=1)}, query.marks)
+    except sqlite3.OperationalError as exc:
+        raise _fts_error(query, exc) from None
+    finally:
+        marker.close()
+    return [(c, marked[i][0] if i in marked else c.text) for i, c in enumerate(cues, start=1)]
+
+
+def filed_exists(talk: TalkHits) -> bool:
+    return bool(talk.talk) and Path(talk.talk).is_file()
