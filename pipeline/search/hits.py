@@ -21,7 +21,8 @@ from pipeline.search.query import Query, QueryError, parse
 
 MARK_ON, MARK_OFF = "\x02", "\x03"  # around each matched word in a snippet; faces render them
 SNIPPET_TOKENS = 18
-SAME_MOMENT_S = 4.0  # two hits of one talk this close are one moment (passages overlap)
+SNIPPET_CHARS = 60  # each side of a word, for the hits of one talk
+SAME_MOMENT_S = 0.5  # one word found in two passages (they overlap by a cue): one moment
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # as the ledger's search_words
 
 
@@ -193,8 +194,27 @@ def talk_hits(ledger: Ledger, file_id: int, typed: str) -> list[Hit]:
         raise _fts_error(query, exc) from None
     finally:
         marker.close()
-    hits = [_hit(cues, *spans[i - 1], *marked[i], 0.0) for i in sorted(marked)]
+    hits = [h for i in sorted(marked) for h in _each_word(cues, *spans[i - 1], marked[i][0])]
     return sorted(_one_moment_each(hits), key=lambda h: h.at)
+
+
+def _each_word(cues: Sequence[Cue], first: int, last: int, marked: str) -> list[Hit]:
+    """A hit for every marked stretch of a passage, its snippet the words around it."""
+    hits, plain_at, shift = [], 0, 0
+    while (on := marked.find(MARK_ON, plain_at)) >= 0:
+        off = marked.find(MARK_OFF, on)
+        offset = on - shift  # in the passage's text, without the marks before it
+        left, right = max(0, on - SNIPPET_CHARS), off + SNIPPET_CHARS
+        window = marked[left:right].replace(MARK_ON, "").replace(MARK_OFF, "")
+        words = marked[on + 1:off]
+        before = marked[left:on].replace(MARK_ON, "").replace(MARK_OFF, "")
+        snippet = ("…" if left else "") + before + MARK_ON + words + MARK_OFF + \
+            window[len(before) + len(words):] + ("…" if right < len(marked) else "")
+        hits.append(Hit(round(time_at(cues, first, last, offset), 2), cues[first].start,
+                        cues[last].end, snippet, 0.0))
+        shift += 2
+        plain_at = off + 1
+    return hits
 
 
 def marked_cues(ledger: Ledger, file_id: int, typed: str) -> list[tuple[Cue, str]]:

@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 from common.media import probe
+from pipeline.api.search import search_archive
 from pipeline.config.settings import load_config
 from pipeline.ledger import Ledger
+from pipeline.search.query import QueryError
 from pipeline.stages.identify import read_clip
 from speakers.embedding import EmbedderSettings, create_embedder
 from speakers.library import SpeakerLibrary
@@ -166,8 +168,13 @@ def test_review_then_relabel_moves_every_file_and_enrolls(tmp_path, library_home
     misc_before = sorted((home / "out").rglob(f"{MISC}/*"))
     assert len(misc_before) == 5  # the talk and its four transcripts
 
+    assert [t.speaker for t in search_archive(load_config(config), "starter")] == [MISC]
     relabeled = talks(config, "relabel", number, "Sarah Lane", "--enroll")
     assert relabeled.returncode == 0, relabeled.stderr
+    # The search follows: the talk is found under its person, at its new path.
+    (found,) = search_archive(load_config(config), "starter")
+    assert found.speaker == "Sarah Lane" and Path(found.talk).is_file()
+    assert "Sarah Lane" in found.talk and Path(found.transcript or "").is_file()
     assert not list((home / "out").rglob(f"*{MISC}*"))  # nothing left behind
     moved = sorted((home / "out").rglob("Sarah Lane/*"))
     assert len(moved) == 5 and all(p.name.startswith("Sarah Lane - ") for p in moved)
@@ -307,6 +314,8 @@ def test_rename_and_merge_refile_talks_everywhere_and_resume(tmp_path, library_h
         assert "Sarah Lané" in ledger.scores(row.id)
     data = json.loads(next(out.rglob("Sarah Lané - *.json")).read_text())
     assert data["speaker"] == "Sarah Lané"
+    (found,) = search_archive(config, "starter", speaker="sarah lané")
+    assert found.talk == row.destination
 
     # Merge Robert Moss into her: his clips and his talk go with hers; the ledger's scores
     # and review candidates know only her.
@@ -315,6 +324,9 @@ def test_rename_and_merge_refile_talks_everywhere_and_resume(tmp_path, library_h
     assert "Merged Robert Moss into Sarah Lané" in done.stdout
     assert not [p for p in tree(out) if "Robert Moss" in p]
     assert len([p for p in tree(out) if "/Sarah Lané/" in p]) == 10
+    assert {t.speaker for t in search_archive(config, "honey OR starter")} == {"Sarah Lané"}
+    with pytest.raises(QueryError):
+        search_archive(config, "honey", speaker="Robert Moss")  # nobody filed under him now
     assert [p.name for p in SpeakerLibrary(home / "library").people()] == ["Alan Wébb",
                                                                          "Sarah Lané"]
     with Ledger(config.output.ledger_path) as ledger:

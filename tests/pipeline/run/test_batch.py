@@ -29,6 +29,7 @@ from tests.support.speech import (
     make_not_audio,
     make_talk,
     normalize_words,
+    sentence_times,
 )
 
 pytestmark = [pytest.mark.models]
@@ -308,3 +309,44 @@ def test_full_scan_redoes_but_never_duplicates(filed):
     assert summary["filed"] == 3, result.stderr
     assert files_under(home / "out" / "talks") == before
     assert len(files_under(home / "out" / "transcripts")) == 12
+    # Each redone talk's words left the index as it was started over and came back once.
+    db = sqlite3.connect(home / "out" / ".talks" / "ledger.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM search_talks").fetchone()[0] == 3
+    passages = db.execute("SELECT COUNT(*) FROM search_passages").fetchone()[0]
+    assert db.execute("SELECT COUNT(*) FROM search_words").fetchone()[0] == passages
+    assert db.execute("SELECT COUNT(*) FROM search_words WHERE search_words MATCH 'pollination'"
+                      ).fetchone()[0] >= 1
+    db.close()
+
+
+@pytest.mark.parametrize("filed", ["faster-whisper"], indirect=True)
+def test_a_search_hit_lands_within_two_seconds_of_the_words(filed):
+    """Issue 31: each bees sentence's own word, searched in the filed archive, is reported
+    where espeak said it (its sentence's start, and its share of the sentence's length)."""
+    from pipeline.api.search import search_archive
+    from pipeline.config.settings import load_config
+
+    home, config_path, _spoken, _result = filed
+    config = load_config(config_path)
+    sentences = TALKS["bees"][:MATERIAL["faster-whisper"]["sentences"]]
+    times = sentence_times(sentences)
+    words = [set(normalize_words(s).split()) for s in sentences]
+    found, errors = 0, []
+    for i, sentence in enumerate(sentences):
+        own = sorted(words[i] - set().union(*(w for j, w in enumerate(words) if j != i)),
+                     key=len)
+        if not own:
+            continue
+        word = own[-1]
+        # Only the bees talk is from 2019.
+        hits = [h for t in search_archive(config, word, years=(2019, 2019)) for h in t.hits]
+        if not hits:
+            continue  # tiny.en heard it otherwise
+        found += 1
+        start, end = times[i]
+        spoken = normalize_words(sentence).split()
+        share = spoken.index(word) / len(spoken)
+        expected = start + share * (end - start)
+        errors.append(min(abs(h.at - expected) for h in hits))
+    assert found >= 8, f"only {found} of {len(sentences)} sentences' words found"
+    assert max(errors) <= 2.0, errors
