@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     """Exit codes of `talks` and of each of its commands, in one place (--help lists them)."""
     OK = 0
     FAILED = 1    # the run went through but some recordings could not be filed; a command
-                  # could not do what it was asked
+                  # could not do what it was asked; `talks search` found nothing (as grep)
     USAGE = 2     # the config or the command line needs fixing
     MACHINE = 3   # the machine stopped the run: disk, permissions, ffmpeg, model
     BUSY = 4      # another talks run is filing into the same output root

@@ -29,6 +29,7 @@ from pipeline.api.configuration import (
 )
 from tui.commands import (
     schedule_commands,
+    search_command,
     setup_prompts,
     speaker_commands,
     status,
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "talks/YEAR/SPEAKER/SPEAKER - TITLE.ext with their transcripts.",
         epilog=f"The config is --config PATH (before or after the command), else "
                f"${CONFIG_ENV}, else ./config.toml. `talks COMMAND --help` says what a "
-               "command does. Exit codes: 0 all went well, 1 some files failed, 2 config or "
+               "command does. Exit codes: 0 all went well, 1 some files failed (or talks "
+               "search found nothing), 2 config or "
                "usage error, 3 the machine stopped the run (disk full or read-only, no "
                "permission, a disk not mounted, ffmpeg or a model missing), 4 another run is "
                "busy, 5 stopped before the end when asked (c, p or q in the app), 70 a bug "
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     speaker_commands.add_commands(sub)
     voice_commands.add_commands(sub)
     status.add_command(sub)
+    search_command.add_command(sub)
     schedule_commands.add_commands(sub)
     setup_prompts.add_command(sub)
     for words, command, _help in commands(parser):
@@ -228,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
+    argv = search_command.words_kept(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the command they were given to, with its usage, not talks' own
         _chosen(parser, args)[1].error(f"unrecognized arguments: {' '.join(extra)}")
@@ -283,6 +287,8 @@ def _run(args: argparse.Namespace) -> int:
         from tui.commands.config_check import validate
 
         return validate(config)
+    if args.command == "search":  # it only looks: it checks the output root itself
+        return search_command.run(config, args)
     if args.command == "status" and status.output_root_missing(config,
                                                                getattr(args, "json", False)):
         return ExitCode.OK

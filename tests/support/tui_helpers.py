@@ -106,15 +106,19 @@ def _fake_recording(path: Path) -> Path:
 
 
 def _filed(config: Config, ledger: Ledger, file_id: int, speaker: str, title: str,
-           year: int, text: str) -> None:
+           year: int, text: str, cues: list[tuple[float, float, str]] | None = None) -> None:
+    """Filed through the ledger as a run files it: one chunk, whose segments are `cues`
+    (start, end, text), else the whole text as one 26-second cue."""
+    cues = cues or [(0.0, 26.0, text)]
     stem = f"{speaker} - {title}"
     talk = config.output.talks_dir / str(year) / speaker / f"{stem}.mp3"
     transcript = config.output.transcripts_dir / str(year) / speaker / f"{stem} (Transcript).txt"
     for path, body in ((talk, "filed copy"), (transcript, text)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body, encoding="utf-8")
-    ledger.save_plan(file_id, [(0.0, 26.0)])
-    ledger.save_chunk(file_id, 0, text, [{"start": 0.0, "end": 26.0, "text": text}], 1, 2.0)
+    ledger.save_plan(file_id, [(0.0, cues[-1][1])])
+    ledger.save_chunk(file_id, 0, text, [{"start": a, "end": b, "text": words}
+                                         for a, b, words in cues], 1, 2.0)
     for state in (FileState.PROBED, FileState.TRANSCRIBED, FileState.IDENTIFIED,
                   FileState.TITLED):
         ledger.advance(file_id, state)
@@ -164,6 +168,19 @@ def seed_ledger(config_path: Path, reviews: int = 1) -> Config:
         ledger.skip(short, "shorter than input.min_duration_s (0.8 s < 1 s)")
     _fake_recording(inbox / "new talk.mp3")
     return config
+
+
+def file_talk(config: Config, speaker: str, title: str, year: int,
+              cues: list[tuple[float, float, str]]) -> int:
+    """A talk filed through the ledger (no audio, no model) whose transcript is `cues`,
+    (start, end, text) each: what a search finds, each moment at its own time. Its number."""
+    with Ledger(config.output.ledger_path) as ledger:
+        path = _fake_recording(config.input.folders[0] / f"{speaker} {title} {year}.mp3")
+        row, _ = ledger.register(path, ledger.hash_of(path))
+        ledger.update(row.id, duration=cues[-1][1])
+        _filed(config, ledger, row.id, speaker, title, year,
+               " ".join(words for _a, _b, words in cues), cues)
+        return row.id
 
 
 def seed_library(config: Config) -> None:

@@ -149,6 +149,7 @@ class Row:
 
 OK, FAILED, USAGE = "all went well", "some files failed", "usage"
 MACHINE, BUSY = "the machine stopped", "another run is busy"
+NOTHING_FOUND = "found nothing"
 SETUP_ANSWERS = "\n\n\n\n\nn\n"  # Enter keeps each answer the config has; no schedule
 ON_LINUX = pytest.mark.skipif(sys.platform == "darwin", reason="not run on macOS: these rows "
                               "would install and remove a real launchd agent there")
@@ -223,6 +224,13 @@ ROWS = [
     case("voices name, not a number", ("voices", "name", "three", "Ann Lee"), USAGE),
     case("voices name, another run going", ("voices", "name", "7", "Ann Lee"), BUSY,
          "filed talks", "another run going"),
+    # search
+    case("search", ("search", "bees"), OK, "filed talks"),
+    case("search, nothing found", ("search", "zeppelin"), NOTHING_FOUND, "filed talks"),
+    case("search, nothing filed", ("search", "bees"), NOTHING_FOUND),
+    case("search, bad --year", ("search", "bees", "--year", "soon"), USAGE, "filed talks"),
+    case("search, nothing to look for", ("search", "*"), USAGE, "filed talks"),
+    case("search --reindex", ("search", "--reindex"), OK, "filed talks"),
     # schedule
     case("schedule, its actions", ("schedule",), OK),
     case("schedule status", ("schedule", "status"), OK, "a crontab"),
