@@ -57,14 +57,19 @@ def index_archive(config: Config, on_progress: Progress | None = None,
         return work(ledger, on_progress, should_stop)
 
 
+def check_query(words: str) -> None:
+    """QueryError (exit 2) when `words` hold nothing to look for: asked before any work."""
+    from pipeline.search.query import parse
+
+    parse(words)
+
+
 def search_archive(config: Config, words: str, *, speaker: str | None = None,
                    years: tuple[int, int] | None = None, limit: int = 20,
                    on_progress: Progress | None = None) -> list[TalkHits]:
     """The best `limit` moments for `words`, grouped by talk (QueryError, exit 2, for a
     query with nothing to look for or a speaker nobody is filed under)."""
-    from pipeline.search.query import parse
-
-    parse(words)  # a query that cannot run says so before any indexing
+    check_query(words)  # a query that cannot run says so before any indexing
     if not archive_filed(config):
         return []
     from pipeline.ledger import Ledger

@@ -1,13 +1,14 @@
 """A search of the archive: the best passages by bm25, grouped by talk, each placed in time.
 
 The index holds no text (index.py), so the passages found are rebuilt from their talks' kept
-cues and given to a small FTS5 table in memory with the same tokenizer: its highlight() and
-snippet() mark exactly the words the query matched, stems, folded accents and prefixes
+cues and given to a small FTS5 table in memory with the same tokenizer: its highlight() marks
+exactly the words the query matched, stems, folded accents and prefixes
 included, without a second matcher of our own that could disagree with the index.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import sqlite3
 from collections.abc import Sequence
@@ -20,8 +21,7 @@ from pipeline.search.passages import Cue, cut_passages, passage_text, time_at, u
 from pipeline.search.query import Query, QueryError, parse
 
 MARK_ON, MARK_OFF = "\x02", "\x03"  # around each matched word in a snippet; faces render them
-SNIPPET_TOKENS = 18
-SNIPPET_CHARS = 60  # each side of a word, for the hits of one talk
+SNIPPET_CHARS = 45  # of the passage each side of a hit's words
 SAME_MOMENT_S = 0.5  # one word found in two passages (they overlap by a cue): one moment
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # as the ledger's search_words
 
@@ -61,14 +61,13 @@ class _Marker:
         self.db = sqlite3.connect(":memory:")
         self.db.execute(f"CREATE VIRTUAL TABLE t USING fts5(words, tokenize = '{TOKENIZER}')")
 
-    def mark(self, texts: dict[int, str], match: str) -> dict[int, tuple[str, str]]:
-        """id -> (the whole text marked, a snippet marked), for the texts that match."""
+    def mark(self, texts: dict[int, str], match: str) -> dict[int, str]:
+        """id -> the whole text, matched words marked, for the texts that match."""
         self.db.execute("DELETE FROM t")
         self.db.executemany("INSERT INTO t (rowid, words) VALUES (?, ?)", texts.items())
-        rows = self.db.execute(
-            "SELECT rowid, highlight(t, 0, ?, ?), snippet(t, 0, ?, ?, '…', ?) FROM t "
-            "WHERE t MATCH ?", (MARK_ON, MARK_OFF, MARK_ON, MARK_OFF, SNIPPET_TOKENS, match))
-        return {r[0]: (r[1], r[2]) for r in rows}
+        rows = self.db.execute("SELECT rowid, highlight(t, 0, ?, ?) FROM t WHERE t MATCH ?",
+                               (MARK_ON, MARK_OFF, match))
+        return {r[0]: r[1] for r in rows}
 
     def close(self) -> None:
         self.db.close()
@@ -123,11 +122,13 @@ def _cues(ledger: Ledger, file_id: int, cache: dict[int, list[Cue]]) -> list[Cue
     return cache[file_id]
 
 
-def _hit(cues: Sequence[Cue], first: int, last: int, marked: str, snippet: str,
-         score: float) -> Hit:
-    offset = marked.find(MARK_ON)
-    at = time_at(cues, first, last, max(offset, 0))
-    return Hit(round(at, 2), cues[first].start, cues[last].end, snippet, score)
+def _hit(cues: Sequence[Cue], first: int, last: int, marked: str, score: float) -> Hit:
+    """The passage's first matched words: their time, and the words around them (so what
+    a hit shows is what its time plays)."""
+    hits = _each_word(cues, first, last, marked)
+    if not hits:  # matched, yet nothing marked (cannot happen with one tokenizer): its start
+        return Hit(cues[first].start, cues[first].start, cues[last].end, marked, score)
+    return dataclasses.replace(hits[0], score=score)
 
 
 def _one_moment_each(hits: list[Hit]) -> list[Hit]:
@@ -162,7 +163,7 @@ def search(ledger: Ledger, typed: str, *, speaker: str | None = None,
         if r["id"] in marked:
             cues = cache[r["file_id"]]
             by_talk.setdefault(r["file_id"], []).append(
-                _hit(cues, r["first"], r["last"], *marked[r["id"]], r["score"]))
+                _hit(cues, r["first"], r["last"], marked[r["id"]], r["score"]))
     moments = {fid: _one_moment_each(hits) for fid, hits in by_talk.items()}
     order = sorted(moments, key=lambda fid: moments[fid][0].score)
     found, left = [], limit
@@ -194,27 +195,35 @@ def talk_hits(ledger: Ledger, file_id: int, typed: str) -> list[Hit]:
         raise _fts_error(query, exc) from None
     finally:
         marker.close()
-    hits = [h for i in sorted(marked) for h in _each_word(cues, *spans[i - 1], marked[i][0])]
+    hits = [h for i in sorted(marked) for h in _each_word(cues, *spans[i - 1], marked[i])]
     return sorted(_one_moment_each(hits), key=lambda h: h.at)
 
 
 def _each_word(cues: Sequence[Cue], first: int, last: int, marked: str) -> list[Hit]:
     """A hit for every marked stretch of a passage, its snippet the words around it."""
-    hits, plain_at, shift = [], 0, 0
-    while (on := marked.find(MARK_ON, plain_at)) >= 0:
+    hits, looked, marks_before = [], 0, 0
+    while (on := marked.find(MARK_ON, looked)) >= 0:
         off = marked.find(MARK_OFF, on)
-        offset = on - shift  # in the passage's text, without the marks before it
-        left, right = max(0, on - SNIPPET_CHARS), off + SNIPPET_CHARS
-        window = marked[left:right].replace(MARK_ON, "").replace(MARK_OFF, "")
-        words = marked[on + 1:off]
-        before = marked[left:on].replace(MARK_ON, "").replace(MARK_OFF, "")
-        snippet = ("…" if left else "") + before + MARK_ON + words + MARK_OFF + \
-            window[len(before) + len(words):] + ("…" if right < len(marked) else "")
+        offset = on - 2 * marks_before  # in the passage's text, without the marks before
         hits.append(Hit(round(time_at(cues, first, last, offset), 2), cues[first].start,
-                        cues[last].end, snippet, 0.0))
-        shift += 2
-        plain_at = off + 1
+                        cues[last].end, _around(marked, on, off), 0.0))
+        marks_before += 1
+        looked = off + 1
     return hits
+
+
+def _around(marked: str, on: int, off: int) -> str:
+    """Whole words of `marked` about SNIPPET_CHARS each side of [on, off], marks balanced."""
+    left = marked.rfind(" ", 0, max(0, on - SNIPPET_CHARS)) + 1 if on > SNIPPET_CHARS else 0
+    right = marked.find(" ", off + SNIPPET_CHARS)
+    right = len(marked) if right < 0 else right
+    piece = marked[left:right]
+    if piece.find(MARK_OFF) < piece.find(MARK_ON) or (MARK_OFF in piece and
+                                                       MARK_ON not in piece):
+        piece = MARK_ON + piece  # the window began inside a marked stretch
+    if piece.rfind(MARK_ON) > piece.rfind(MARK_OFF):
+        piece += MARK_OFF
+    return ("…" if left else "") + piece + ("…" if right < len(marked) else "")
 
 
 def marked_cues(ledger: Ledger, file_id: int, typed: str) -> list[tuple[Cue, str]]:
@@ -229,7 +238,7 @@ def marked_cues(ledger: Ledger, file_id: int, typed: str) -> list[tuple[Cue, str
         raise _fts_error(query, exc) from None
     finally:
         marker.close()
-    return [(c, marked[i][0] if i in marked else c.text) for i, c in enumerate(cues, start=1)]
+    return [(c, marked.get(i, c.text)) for i, c in enumerate(cues, start=1)]
 
 
 def filed_exists(talk: TalkHits) -> bool:

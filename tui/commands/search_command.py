@@ -98,7 +98,13 @@ def words_kept(argv: list[str]) -> list[str]:
 def run(config: Config, args: argparse.Namespace) -> int:
     """Called before anything checks or opens the output root: a search only looks."""
     from pipeline.api.configuration import setup_logging
-    from pipeline.api.search import archive_filed, index_archive, parse_years, search_archive
+    from pipeline.api.search import (
+        archive_filed,
+        check_query,
+        index_archive,
+        parse_years,
+        search_archive,
+    )
 
     as_json = getattr(args, "json", False)
     words = " ".join(w.strip() for w in args.words if w.strip())
@@ -106,9 +112,9 @@ def run(config: Config, args: argparse.Namespace) -> int:
         raise SearchUsageError("Nothing to look for: give a word or a phrase, e.g. talks "
                                'search lighthouse, or talks search \'"the old mill"\'.')
     years = parse_years(args.year) if args.year is not None else None
+    if words:  # a query that cannot run says so (exit 2) before any work, filed or not
+        check_query(words)
     if not archive_filed(config):
-        if words:  # a query that cannot run says so (exit 2) even with nothing filed
-            search_archive(config, words)
         return _nothing_filed(config, as_json)
     setup_logging(config.logging)
     progress = Progress(sys.stderr)
