@@ -56,6 +56,7 @@ from pipeline.api.runs import (
     tree_rss_mb,
 )
 from tui.follow_run import RunWatch, describe_run
+from tui.playback import Playback
 from tui.progress_model import LiveState
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -123,6 +124,7 @@ class TalksApp(App):
         self.leaving = False
         self.headless = False  # the terminal went away: the screen is closed, the queue goes on
         self.watching = WatchToggle(self)  # w: new recordings start the queue themselves
+        self.playback = Playback()  # the clip playing (a voice, a moment found by search)
         self._shown_version = -1
         self._scan_wanted = True
         self._scanning = False

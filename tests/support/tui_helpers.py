@@ -106,24 +106,31 @@ def _fake_recording(path: Path) -> Path:
 
 
 def _filed(config: Config, ledger: Ledger, file_id: int, speaker: str, title: str,
-           year: int, text: str, cues: list[tuple[float, float, str]] | None = None) -> None:
-    """Filed through the ledger as a run files it: one chunk, whose segments are `cues`
-    (start, end, text), else the whole text as one 26-second cue."""
-    cues = cues or [(0.0, 26.0, text)]
+           year: int, text: str, cues: list[tuple[float, float, str]] | None = None,
+           audio: Path | None = None) -> Path:
+    """A talk filed as a run would leave it in the ledger; its transcript one segment of
+    `text`, or `cues` (start, end, words); its filed copy a copy of `audio` (real sound,
+    for a clip) or a few bytes. Returns the filed copy."""
     stem = f"{speaker} - {title}"
     talk = config.output.talks_dir / str(year) / speaker / f"{stem}.mp3"
     transcript = config.output.transcripts_dir / str(year) / speaker / f"{stem} (Transcript).txt"
+    segments = [{"start": a, "end": b, "text": t} for a, b, t in cues or [(0.0, 26.0, text)]]
+    if cues:
+        text = " ".join(t for _, _, t in cues)
     for path, body in ((talk, "filed copy"), (transcript, text)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body, encoding="utf-8")
-    ledger.save_plan(file_id, [(0.0, cues[-1][1])])
-    ledger.save_chunk(file_id, 0, text, [{"start": a, "end": b, "text": words}
-                                         for a, b, words in cues], 1, 2.0)
+    if audio is not None:
+        talk.write_bytes(audio.read_bytes())
+    end = max(26.0, segments[-1]["end"])
+    ledger.save_plan(file_id, [(0.0, end)])
+    ledger.save_chunk(file_id, 0, text, segments, 1, 2.0)
     for state in (FileState.PROBED, FileState.TRANSCRIBED, FileState.IDENTIFIED,
                   FileState.TITLED):
         ledger.advance(file_id, state)
     ledger.advance(file_id, FileState.FILED, speaker=speaker, title=title, year=year,
                    destination=str(talk), transcripts=[str(transcript)], planned_name=stem)
+    return talk
 
 
 def seed_ledger(config_path: Path, reviews: int = 1) -> Config:

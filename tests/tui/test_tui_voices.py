@@ -198,7 +198,7 @@ def test_a_clip_of_a_voice_is_played_or_its_path_shown(tmp_path, monkeypatch):
             await pilot.press("p")
             await settled(pilot, app, "Playing voice 7 on this machine's speakers (ffplay)")
             await wait_for(pilot, played.is_file, what="the player started")
-            app.screen.player.wait(5)
+            app.playback.process.wait(5)
             assert played.read_text().split() == ["-nodisp", "-autoexit", "-loglevel",
                                                   "quiet", *str(clip).split()]
 

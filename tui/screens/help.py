@@ -23,6 +23,7 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
  w  watch the input folders: what waits starts now, and
     a new recording once it has stopped growing (w: off)
  t  (or Enter) the transcript of the highlighted talk
+ /  search the words of every filed talk
  r  review talks whose speaker was uncertain
  k  speaker library   o  settings   l  log
  v  voices heard in two or more talks, waiting for a name
@@ -48,6 +49,15 @@ talks/YEAR/SPEAKER/SPEAKER - TITLE.ext
  n  name it: its talks filed under the name, and the
     person enrolled     m  merge into another voice
  p  play a clip of it here (no player: its path)
+
+[b]Search[/b] (/ on the main screen)
+ type     words, a "phrase", bridg*, -word to leave out;
+          the moments found show as you type
+ ↓ Tab    to the list     /  back to the words
+ Enter    the transcript at that moment, words marked
+ c        a clip of ~30 s around it (played when the
+          machine has a player; its path is said)
+ In the transcript: n next moment  N previous  c clip
 
 [b]Settings[/b]
  ↑ ↓ Tab  move     Ctrl+S  save     Esc  back

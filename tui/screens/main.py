@@ -17,6 +17,7 @@ from tui.progress_model import LiveState
 from tui.screens.config_editor import SettingsScreen
 from tui.screens.log import LogScreen
 from tui.screens.review import ReviewScreen
+from tui.screens.search import SearchScreen
 from tui.screens.speakers import SpeakersScreen
 from tui.screens.transcript import TranscriptScreen
 from tui.screens.voices import VoicesScreen
@@ -26,13 +27,14 @@ from tui.widgets.memory_gauge import MemoryGauge
 from tui.widgets.progress_panel import ProgressPanel
 
 # Footer keys that give way, first to last, when the footer is too narrow for every key.
-SPARE_KEYS = ("log", "settings", "transcript")
+SPARE_KEYS = ("log", "settings", "transcript", "search")
 
 
 def footer_width(app: App, bindings: dict[str, ActiveBinding]) -> int:
-    """Columns a compact Footer takes for these bindings: "key description" and a space."""
+    """Columns a compact Footer takes for these bindings: "key description", a space
+    between two (the last one's may fall off the edge)."""
     return sum(cell_len(app.get_key_display(b.binding)) + cell_len(b.binding.description) + 2
-               for b in bindings.values() if b.binding.show)
+               for b in bindings.values() if b.binding.show) - 1
 
 
 class MainScreen(Screen):
@@ -45,6 +47,7 @@ class MainScreen(Screen):
         Binding("w", "app.watch", "Watch"),
         Binding("w", "app.stop_watching", "Stop watching"),  # while watching
         Binding("t", "transcript", "Text"),
+        Binding("slash", "search", "Find", key_display="/"),
         Binding("r", "review", "Review"),
         Binding("k", "speakers", "Speakers"),
         Binding("v", "voices", "Voices", show=False),  # (from the speakers screen too; ? lists it)
@@ -203,6 +206,9 @@ class MainScreen(Screen):
             return
         title = f"{Path(entry.shown).name} (so far: {len(chunks)} chunk(s))"
         self.app.push_screen(TranscriptScreen(title, "\n\n".join(chunks)))
+
+    def action_search(self) -> None:
+        self.app.push_screen(SearchScreen())
 
     def action_review(self) -> None:
         self.app.push_screen(ReviewScreen())

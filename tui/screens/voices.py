@@ -10,9 +10,6 @@ lock, so while a run files into the same root it is refused in one sentence, sai
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -41,28 +38,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TITLES_SHOWN = 3
-# The players tried, in this order, for a clip of a voice (on a Mac: afplay, always there).
-# Each plays the clip once and exits, with no window and nothing on the terminal.
-PLAYERS = (("ffplay", "-nodisp", "-autoexit", "-loglevel", "quiet"), ("paplay",), ("aplay", "-q"))
-
-
-def audio_player() -> list[str] | None:
-    """The command that plays a sound file on this machine, or None when it has none."""
-    if sys.platform == "darwin" and shutil.which("afplay"):
-        return ["afplay"]
-    for name, *options in PLAYERS:
-        found = shutil.which(name)
-        if found:
-            return [found, *options]
-    return None
-
-
-def play(command: list[str], clip: Path) -> subprocess.Popen:
-    """The clip played in the background: its own session (a key in the app's terminal
-    never reaches it), no input, no output; the app does not wait for it."""
-    return subprocess.Popen([*command, str(clip)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
 
 
 def minutes_text(seconds: float) -> str:
@@ -148,7 +123,6 @@ class VoicesScreen(Screen[bool]):
         self.busy = False  # a change (or the first read) is under way
         self.read = False  # the groups were read once
         self.named = False
-        self.player: subprocess.Popen | None = None
 
     def compose(self) -> ComposeResult:
         yield Line("Voices waiting for a name", id="screen-title")
@@ -438,14 +412,11 @@ class VoicesScreen(Screen[bool]):
                 if clip is None:
                     return (f"No clip of voice {group.id} could be cut: its talks' audio is "
                             "not where the ledger says (the log may say more).")
-                command = audio_player()
-                if command is None:
+                player = self.app.playback.play(clip)  # the clip playing before stops
+                if player is None:
                     return f"No audio player here: the clip is at {clip}"
-                if self.player is not None and self.player.poll() is None:
-                    self.player.terminate()  # the clip playing before: one voice at a time
-                self.player = play(command, clip)
                 return (f"Playing voice {group.id} on this machine's speakers "
-                        f"({Path(command[0]).name}); the clip is at {clip}")
+                        f"({player}); the clip is at {clip}")
 
             news, problem = attempt("playing a clip", listen)
             self.post_message(Said(problem or news or ""))
