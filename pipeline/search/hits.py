@@ -97,21 +97,40 @@ def _speakers(ledger: Ledger, wanted: str) -> list[str]:
 
 def _passages(ledger: Ledger, query: Query, speakers: list[str] | None,
               years: tuple[int, int] | None, limit: int) -> list[sqlite3.Row]:
-    where, args = ["search_words MATCH ?"], [query.match]
-    if speakers is not None:
-        where.append(f"f.speaker IN ({', '.join('?' * len(speakers))})")
-        args += speakers
-    if years is not None:
-        where.append("f.year BETWEEN ? AND ?")
-        args += list(years)
-    sql = ("SELECT p.id, p.file_id, p.first, p.last, bm25(search_words) AS score "
-           "FROM search_words JOIN search_passages p ON p.id = search_words.rowid "
-           "JOIN files f ON f.id = p.file_id "
-           f"WHERE {' AND '.join(where)} AND f.state = ? ORDER BY score LIMIT ?")
+    """The best `limit` passages by bm25 (ties by passage), of filed talks only."""
     try:
+        if speakers is None and years is None:
+            rows = ledger.db.execute(_BEST_OF_ALL, (query.match, limit)).fetchall()
+            # The index holds filed talks only (index.py); a talk that left that state since
+            # and is not dropped yet sends the search the long way, which leaves it out.
+            if all(r["state"] == FileState.FILED.value for r in rows):
+                return rows
+        where, args = ["search_words MATCH ?"], [query.match]
+        if speakers is not None:
+            where.append(f"f.speaker IN ({', '.join('?' * len(speakers))})")
+            args += speakers
+        if years is not None:
+            where.append("f.year BETWEEN ? AND ?")
+            args += list(years)
+        sql = ("SELECT p.id, p.file_id, p.first, p.last, bm25(search_words) AS score "
+               "FROM search_words JOIN search_passages p ON p.id = search_words.rowid "
+               "JOIN files f ON f.id = p.file_id "
+               f"WHERE {' AND '.join(where)} AND f.state = ? ORDER BY score, p.id LIMIT ?")
         return ledger.db.execute(sql, (*args, FileState.FILED.value, limit)).fetchall()
     except sqlite3.OperationalError as exc:
         raise _fts_error(query, exc) from None
+
+
+# With no filter, the best passages are chosen in the index alone and only they are joined
+# with their talks: joining every matching passage first costs ~10 ms more for a word in every
+# passage of 1,000 hours (benchmarks/search_results.md, "Where the time goes"). bm25() with
+# SQLite's own sorter, not FTS5's `ORDER BY rank`, which took half as long again there.
+_BEST_OF_ALL = (
+    "SELECT p.id, p.file_id, p.first, p.last, w.score, f.state FROM "
+    "(SELECT rowid, bm25(search_words) AS score FROM search_words WHERE search_words MATCH ? "
+    "ORDER BY score, rowid LIMIT ?) AS w "
+    "LEFT JOIN search_passages p ON p.id = w.rowid LEFT JOIN files f ON f.id = p.file_id "
+    "ORDER BY w.score, w.rowid")
 
 
 def _cues(ledger: Ledger, file_id: int, cache: dict[int, list[Cue]]) -> list[Cue]:
@@ -148,31 +167,31 @@ def search(ledger: Ledger, typed: str, *, speaker: str | None = None,
     speakers = _speakers(ledger, speaker) if speaker is not None else None
     # A moment can be found in two overlapping passages: ask for more, keep one of each.
     rows = _passages(ledger, query, speakers, years, limit * 2)
-    cache: dict[int, list[Cue]] = {}
-    texts = {r["id"]: passage_text(_cues(ledger, r["file_id"], cache), r["first"], r["last"])
-             for r in rows}
+    # Talks in the order of their best passage; each talk's cues are read (a talk's are
+    # unpacked whole, ~1 ms an hour) only while moments are still wanted.
+    by_talk: dict[int, list[sqlite3.Row]] = {}
+    for r in rows:
+        by_talk.setdefault(r["file_id"], []).append(r)
+    found: list[TalkHits] = []
+    left = limit
     marker = _Marker()
     try:
-        marked = marker.mark(texts, query.match)
+        for fid, mine in by_talk.items():
+            if left <= 0:
+                break
+            cues = _cues(ledger, fid, {})
+            texts = {r["id"]: passage_text(cues, r["first"], r["last"]) for r in mine}
+            marked = marker.mark(texts, query.match)
+            hits = [_hit(cues, r["first"], r["last"], marked[r["id"]], r["score"])
+                    for r in mine if r["id"] in marked]
+            kept = _one_moment_each(hits)[:left]
+            if kept:
+                left -= len(kept)
+                found.append(_talk(ledger, fid, sorted(kept, key=lambda h: h.at)))
     except sqlite3.OperationalError as exc:
         raise _fts_error(query, exc) from None
     finally:
         marker.close()
-    by_talk: dict[int, list[Hit]] = {}
-    for r in rows:
-        if r["id"] in marked:
-            cues = cache[r["file_id"]]
-            by_talk.setdefault(r["file_id"], []).append(
-                _hit(cues, r["first"], r["last"], marked[r["id"]], r["score"]))
-    moments = {fid: _one_moment_each(hits) for fid, hits in by_talk.items()}
-    order = sorted(moments, key=lambda fid: moments[fid][0].score)
-    found, left = [], limit
-    for fid in order:
-        if left <= 0:
-            break
-        kept = moments[fid][:left]
-        left -= len(kept)
-        found.append(_talk(ledger, fid, sorted(kept, key=lambda h: h.at)))
     return found
 
 

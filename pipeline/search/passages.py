@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-PASSAGE_WORDS = 120  # the benchmark's trade: fewer, longer rows query faster (docs/search.md)
+PASSAGE_WORDS = 120  # fewer, longer rows query faster: docs/benchmarks.md, bench-search
 JOIN = " "  # between a passage's cues, in the index and in what a hit shows
 
 
