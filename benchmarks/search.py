@@ -1123,9 +1123,11 @@ def report(machine: dict[str, object], corpus: Corpus, built: Build, cached: boo
         "its word" + (", and on real audio" + (
             f" within {max(abs(e) for e in signed):.1f} s (mean {statistics.mean(signed):+.1f} "
             "s): Whisper's cues run from the end of one to the start of the next, so a cue "
-            "holds the pause after its words and a hit placed by its share of the cue comes "
-            "late by up to that pause; a cue spanning a long pause would place its last words "
-            "more than 2 s late, which word timestamps would mend" if signed else "")
+            "holds the pause after its words; a hit is placed by its share of the cue but "
+            "never later than brisk speech (14 characters a second) would reach it, which "
+            "keeps a pause held in a cue from making it late (the synthetic archive spreads "
+            "its words evenly over each cue, slower than that, so its hits come a little "
+            "early); word timestamps would place them exactly" if signed else "")
                       if audio else "") + ".",
         "In the archive's list a passage (~120 words) gives one moment, its first matching "
         "word: two mentions within one passage are listed once (a talk's own view, "

@@ -58,13 +58,21 @@ def unpack(blob: bytes) -> list[Cue]:
     return [Cue(float(a), float(b), str(t)) for a, b, t in json.loads(zlib.decompress(blob))]
 
 
+SPOKEN_CHARS_PER_S = 14.0  # brisk speech (~2.8 words a second): a word is at most this late
+
+
 def time_at(cues: Sequence[Cue], first: int, last: int, offset: int) -> float:
-    """The time of the character at `offset` of passage_text(cues, first, last)."""
+    """The time of the character at `offset` of passage_text(cues, first, last): its share
+    of its cue's length, but no later than speech at SPOKEN_CHARS_PER_S would reach it (a
+    Whisper cue often runs on through the pause after its words, and a word placed by its
+    share of that would land late)."""
     at = 0
     for cue in cues[first:last + 1]:
         text = cue.text.strip()
         if offset < at + len(text) + len(JOIN) or cue is cues[last]:
-            share = min(max(offset - at, 0) / max(len(text), 1), 1.0)
-            return cue.start + share * max(cue.end - cue.start, 0.0)
+            before = max(offset - at, 0)
+            share = min(before / max(len(text), 1), 1.0)
+            return cue.start + min(share * max(cue.end - cue.start, 0.0),
+                                   before / SPOKEN_CHARS_PER_S)
         at += len(text) + len(JOIN)
     return cues[last].end if cues else 0.0
