@@ -169,6 +169,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX search_passages_by_talk ON search_passages(file_id);
     """,
+    # 7: the language each talk is spoken in, how sure its detection was, and who said so
+    # ("detected", "folder" from [input] languages, "config", or "person": talks language).
+    """
+    ALTER TABLE files ADD COLUMN language TEXT;
+    ALTER TABLE files ADD COLUMN language_probability REAL;
+    ALTER TABLE files ADD COLUMN language_source TEXT;
+    """,
 ]
 
 
@@ -196,6 +203,9 @@ class FileRow:
     filed_hash: str | None = None
     summary: str | None = None
     compact: dict | None = None  # what a compact copy saved, and its time map
+    language: str | None = None  # Whisper's code ("en", "fr", …) of the language it is in
+    language_probability: float | None = None  # the detection's, when it was detected
+    language_source: str | None = None  # detected, folder, config or person
 
     @property
     def name(self) -> str:
@@ -382,7 +392,9 @@ class Ledger:
             speaker_decision=_known(SpeakerDecision, r["speaker_decision"]),
             speaker_evidence=json.loads(r["speaker_evidence"]) if r["speaker_evidence"] else None,
             filed_hash=r["filed_hash"], summary=r["summary"],
-            compact=json.loads(r["compact"]) if r["compact"] else None)
+            compact=json.loads(r["compact"]) if r["compact"] else None,
+            language=r["language"], language_probability=r["language_probability"],
+            language_source=r["language_source"])
 
     def get(self, file_id: int) -> FileRow:
         r = self.db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
