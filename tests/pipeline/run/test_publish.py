@@ -50,6 +50,7 @@ EVERY_EVENT = [
     ev.ArchiveFollowed(3, (("a.mp3", "Sarah Lane", "/out/Sarah Lane/x.mp3"),), 1),
     ev.VoiceHeard("a.mp3", 2, 7),
     ev.VoicesGrouped(3, 11),
+    ev.TalkIndexed(3, 40),
     ev.BatchFinished(1, 1, 0, 3, 12.5),
 ]
 
