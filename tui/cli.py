@@ -28,6 +28,7 @@ from pipeline.api.configuration import (
     secrets,
 )
 from tui.commands import (
+    language_command,
     schedule_commands,
     search_command,
     setup_prompts,
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: talks config validate --config ~/talks/config.toml")
     speaker_commands.add_commands(sub)
     voice_commands.add_commands(sub)
+    language_command.add_command(sub)
     status.add_command(sub)
     search_command.add_command(sub)
     schedule_commands.add_commands(sub)
@@ -249,6 +251,8 @@ def _main(argv: list[str] | None) -> int:
                 return _list_actions(words, command)  # `talks speakers` without an action
         if args.command == "setup":
             return setup_prompts.run(find_config_path(args.config))
+        if args.command == "language" and args.list_codes:  # needs no config
+            return language_command.list_codes(args)
         if _wants_first_run(args):
             from tui.setup_app import run_setup_app
 
@@ -300,6 +304,8 @@ def _run(args: argparse.Namespace) -> int:
         return status.run(config, args)
     if args.command == "voices":
         return voice_commands.run(config, args)
+    if args.command == "language":
+        return language_command.run(config, args)
     if args.command == "schedule":
         return schedule_commands.run(config, args)
     if args.watch:

@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     from pipeline.filing.voice_names import Named, VoiceGroup
     from pipeline.ledger import FileRow, Ledger
     from pipeline.run.events import Event
+    from pipeline.run.language_redo import LanguageSet
+    from pipeline.run.worker import StopFlag
 
 __all__ = [
     "FileState", "filed_talk", "finish_person_move", "merge_voice_groups",
     "move_person_everywhere", "name_voice_group", "open_ledger", "regroup_voices",
-    "relabel_talk", "take_out_of_voice_group", "voice_group", "voice_groups", "voice_sample",
-    "voices_waiting",
+    "relabel_talk", "set_talk_language", "take_out_of_voice_group", "voice_group",
+    "voice_groups", "voice_sample", "voices_waiting",
 ]
 
 
@@ -43,6 +45,10 @@ _ON_DEMAND = {
     "FileEntry": "pipeline.inbox.listing", "lengths_pending": "pipeline.inbox.listing",
     "scan_files": "pipeline.inbox.listing",
     "VoiceGroup": "pipeline.filing.voice_names", "VoiceGroupError": "pipeline.filing.voice_names",
+    "LanguageSet": "pipeline.run.language_redo", "checked_code": "pipeline.run.language_redo",
+    "said_by": "pipeline.run.language_redo", "NotALanguage": "pipeline.run.language_redo",
+    "RecordingGone": "pipeline.run.language_redo",
+    "WHISPER_LANGUAGES": "pipeline.config.languages", "language_name": "pipeline.config.languages",
 }
 
 
@@ -151,13 +157,29 @@ def regroup_voices(config: Config, on_event: Callable[[Event], None]) -> int:
         return len(set(ledger.voice_groups().values()))
 
 
-def filed_talk(config: Config, ref: str) -> FileRow:
+def filed_talk(config: Config, ref: str, redone: bool = False) -> FileRow:
     """A filed talk's row (its file is `destination`, its speaker `speaker`), by number, path
-    or a piece of its name that only it has."""
+    or a piece of its name that only it has (`redone`: or one being done again)."""
     from pipeline.filing.relabel import find_talk
 
     with open_ledger(config) as ledger:
-        return find_talk(ledger, ref)
+        return find_talk(ledger, ref, redone)
+
+
+def set_talk_language(config: Config, ref: str, code: str, on_event: Callable[[Event], None],
+                      control: StopFlag | None = None) -> LanguageSet:
+    """A person's word on the language talk `ref` is in: kept in the ledger, and the talk
+    transcribed again in it now and re-filed in place (pipeline/run/language_redo.py), as a
+    run of its own (the run lock, its status and events for the app to follow)."""
+    from pipeline.run.housekeeping import preflight
+    from pipeline.run.language_redo import checked_code, in_language
+    from pipeline.run.session import run_session
+
+    code = checked_code(code)  # a wrong code is said before any disk is looked at
+    preflight(config, inbox=False)
+    with run_session(config, on_event, control, face="language") as session, \
+            open_ledger(config) as ledger:
+        return in_language(config, ledger, ref, code, session.emit, session.control)
 
 
 def relabel_talk(config: Config, ref: str, name: str, enroll: bool = False) -> Relabeled:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from common.errors import ExitCode, TalksError
+from pipeline.config.languages import AUTO, CODES_HINT, is_language, meant
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "TALKS_CONFIG"
@@ -27,8 +28,9 @@ LOG_NAME = "talks.log"  # in the output root, unless [logging] file says otherwi
 def _opt(default: Any, help: str, **rules: Any) -> Any:
     """A config field with a help text and validation rules (choices, min, max); `secret`
     keeps its value out of the dataclass's repr (see pipeline/config/secrets.py)."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help, **rules})
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default),
+                     metadata={"help": help, **rules})
     return field(default=default, repr=not rules.get("secret"),
                  metadata={"help": help, **rules})
 
@@ -45,6 +47,10 @@ class InputConfig:
     max_duration_s: float = _opt(4 * 3600.0, "longer recordings are skipped", min=1)
     settle_seconds: float = _opt(10.0, "a recording is taken only once it has not changed for "
                                        "this long (one still being copied in waits)", min=0)
+    languages: dict[str, str] = _opt({}, "the language spoken in a folder's recordings, by the "
+                                         "folder's name or path: spanish-mass = es (a Whisper "
+                                         "code; the folder nearest a recording wins; others "
+                                         "follow [transcription] language)")
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,8 @@ class SpeakersConfig:
 class TranscriptionConfig:
     engine: str = _opt("auto", "speech engine", choices=["auto", "faster-whisper", "mlx"])
     model: str = _opt("tiny.en", "Whisper model: tiny.en, base, or a folder with CT2/MLX weights")
-    language: str = _opt("en", "spoken language code, or 'auto' to detect")
+    language: str = _opt("en", "spoken language: a Whisper code (en, fr, es, …), or 'auto' to "
+                               "detect it (needs a multilingual model such as base)")
     chunk_seconds: float = _opt(300.0, "audio handed to the engine at once", min=10, max=1800)
     chunks_per_worker: int = _opt(4, "chunks one worker process transcribes before a fresh one "
                                   "takes over (0 = one process for the whole file)",
@@ -262,7 +269,9 @@ class ConfigMissing(ConfigError):
 def _describe(tp: Any) -> str:
     return {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
             Path: "a path (string)", list[Path]: "a list of paths",
-            list[str]: "a list of strings"}.get(tp, str(tp))
+            list[str]: "a list of strings",
+            dict[str, str]: "a table of names and strings, like {\"spanish-mass\" = \"es\"}",
+            }.get(tp, str(tp))
 
 
 def _convert(value: Any, tp: Any, base: Path) -> Any:
@@ -292,6 +301,11 @@ def _convert(value: Any, tp: Any, base: Path) -> Any:
             raise ValueError
         inner = Path if tp == list[Path] else str
         return [_convert(v, inner, base) for v in value]
+    if tp == dict[str, str]:
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in value.items()):
+            raise ValueError
+        return dict(value)
     raise TypeError(f"unsupported config type {tp}")
 
 
@@ -322,9 +336,31 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _language_problems(config: Config) -> list[ConfigProblem]:
+    """Every language named must be one Whisper knows: a typo would otherwise reach the
+    engine in the middle of a run, or tell it to transcribe in the wrong language."""
+    def wrong(code: str, allowed: str) -> str:
+        guess = meant(code)
+        return f"must be {allowed}{CODES_HINT}" + (f"; {guess}?" if guess else "")
+
+    problems = []
+    language = config.transcription.language
+    if language != AUTO and not is_language(language):
+        problems.append(ConfigProblem("transcription.language", language,
+                                      wrong(language, '"auto" or ')))
+    for folder, code in config.input.languages.items():
+        if not folder.strip():
+            problems.append(ConfigProblem("input.languages", {folder: code},
+                                          "each folder must have a name or a path"))
+        elif not is_language(code):
+            problems.append(ConfigProblem("input.languages", {folder: code},
+                                          f"the language of {folder!r} " + wrong(code, "")))
+    return problems
+
+
 def _feature_problems(config: Config) -> list[ConfigProblem]:
     """Rules that tie a key to its neighbours or to a format."""
-    problems = []
+    problems = _language_problems(config)
     if not _CLOCK.match(config.schedule.time):
         problems.append(ConfigProblem("schedule.time", config.schedule.time,
                                       "must be a time of day as HH:MM, like \"02:30\""))
@@ -473,6 +509,8 @@ def to_dict(config: Config) -> dict:
                 return str(value)
         if isinstance(value, list):
             return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return dict(value)  # a copy: an edit of the plain values leaves the config as it is
         return value
 
     return {name: {f.name: plain(getattr(getattr(config, name), f.name))

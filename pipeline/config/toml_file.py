@@ -38,6 +38,16 @@ def help_text(field: dataclasses.Field) -> str:
     return text
 
 
+def _item(value: object) -> object:
+    """A value as it is written: a table (`[input] languages`) inline on its key's line, where
+    its comment and its neighbours are, not as a [section.key] of its own below them."""
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table
+    return value
+
+
 def commented_document(config: Config) -> tomlkit.TOMLDocument:
     """The whole config with each key's help above it."""
     values = to_dict(config)
@@ -49,7 +59,7 @@ def commented_document(config: Config) -> tomlkit.TOMLDocument:
         for field in dataclasses.fields(cls):
             for line in textwrap.wrap(help_text(field), 92):
                 table.add(tomlkit.comment(line))
-            table.add(field.name, values[section][field.name])
+            table.add(field.name, _item(values[section][field.name]))
         doc.add(tomlkit.nl())
         doc.add(section, table)
     return doc
@@ -86,7 +96,7 @@ def _pin_followers(doc: tomlkit.TOMLDocument, path: Path, wanted: dict) -> None:
             if loaded.get(section, {}).get(key) != value:
                 if section not in doc:
                     doc.add(section, tomlkit.table())
-                doc[section][key] = value  # type: ignore[index]
+                doc[section][key] = _item(value)  # type: ignore[index]
 
 
 def write_new(config: Config, path: Path) -> None:
@@ -111,7 +121,7 @@ def write_changes(path: Path, old: Config, new: Config) -> None:
             doc.add(section, tomlkit.table())
         table = doc[section]
         for key, value in changed.items():
-            table[key] = value
+            table[key] = _item(value)
     _pin_followers(doc, path, after)
     result = tomlkit.dumps(doc)
     if result == text:

@@ -293,6 +293,8 @@ def release_original(config: Config, row: FileRow, filed: Filed) -> bool:
     src = Path(row.path)
     if not src.is_file():
         return False
+    if src.resolve().is_relative_to(config.output.raw_dir.resolve()):
+        return False  # transcribed again from its raw backup (talks language): that stays
     if not filed.talk.is_file() or content_hash(filed.talk) != (filed.digest or row.hash):
         raise FilingError(f"The filed copy {filed.talk} does not match {src.name}; the "
                           "original was kept. Check the disk and run again.")

@@ -66,10 +66,12 @@ class Relabeled:
     changed: bool = True  # False: the talk was already theirs, and nothing was done
 
 
-def find_talk(ledger: Ledger, ref: str) -> FileRow:
+def find_talk(ledger: Ledger, ref: str, redone: bool = False) -> FileRow:
     """A filed talk by its number (`12` or `#12`), by its path, or by a piece of its name
-    that only it has."""
-    filed = [r for r in ledger.all_files() if r.state == FileState.FILED and r.destination]
+    that only it has. `redone`: also a talk filed before that is being done again (a
+    `talks language` stopped or failed half-way), so that it can be asked again."""
+    filed = [r for r in ledger.all_files() if r.destination
+             and (r.state == FileState.FILED or redone)]
     number = _NUMBER.fullmatch(ref.strip())
     if number:
         for row in filed:

@@ -51,10 +51,7 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
             return Outcome(name, OutcomeStatus.FAILED, stage=Stage.DISCOVER, reason=reason)
         row, _new = ledger.register(path, digest)
         if full_scan and row.state != FileState.NEW:
-            with ledger.transaction():  # its words leave the index as its work is forgotten
-                drop_talk(ledger, row.id)
-                ledger.restart(row.id)
-            row = ledger.get(row.id)
+            row = start_over(ledger, row.id)
         if row.state == FileState.FILED:
             return _already_filed(path, config, row, on_event)
         if row.state in (FileState.FAILED, FileState.SKIPPED):
@@ -97,6 +94,18 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
     finally:
         if own_ledger:
             ledger.close()
+
+
+def start_over(ledger: Ledger, file_id: int, **facts: object) -> FileRow:
+    """Forget a talk's work so that the next run does it all again (--full-scan, or a person
+    saying which language it is in: `facts`), its words leaving the search index in the same
+    transaction. Where it was filed is kept: the new filing replaces the old one."""
+    with ledger.transaction():
+        drop_talk(ledger, file_id)
+        ledger.restart(file_id)
+        if facts:
+            ledger.update(file_id, **facts)
+    return ledger.get(file_id)
 
 
 def _already_filed(path: Path, config: Config, row: FileRow, on_event: OnEvent) -> Outcome:

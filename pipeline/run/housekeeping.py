@@ -22,19 +22,23 @@ from pipeline.run.states import FileState
 from speakers.library import LibraryError, SpeakerLibrary
 
 
-def _run_checks(config: Config) -> list[Callable[[], None]]:
+def _run_checks(config: Config, inbox: bool = True) -> list[Callable[[], None]]:
     """What every file of the run would need: ffmpeg, an output root it can write, and the
     input folders there (an unplugged disk is said as such, not taken for an empty inbox).
     Each raises the sentence the run stops on."""
     out = config.output
-    return [media.require_ffmpeg,
-            partial(roots.check_output_root, out.ledger_path, out.root),
-            partial(roots.check_output_writable, out.root),
-            partial(roots.check_input_folders, config.input.folders, config.source)]
+    checks = [media.require_ffmpeg,
+              partial(roots.check_output_root, out.ledger_path, out.root),
+              partial(roots.check_output_writable, out.root)]
+    if inbox:
+        checks.append(partial(roots.check_input_folders, config.input.folders, config.source))
+    return checks
 
 
-def preflight(config: Config) -> None:
-    for check in _run_checks(config):
+def preflight(config: Config, inbox: bool = True) -> None:
+    """`inbox`: the run reads the input folders (a talk done again from its raw backup
+    needs none of them)."""
+    for check in _run_checks(config, inbox):
         check()
 
 

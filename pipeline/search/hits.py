@@ -44,6 +44,7 @@ class TalkHits:
     talk: str  # the filed recording
     transcripts: tuple[str, ...]
     hits: tuple[Hit, ...] = field(default=())
+    language: str | None = None  # Whisper's code of the language it is in, when known
 
     @property
     def transcript(self) -> str | None:
@@ -198,7 +199,7 @@ def search(ledger: Ledger, typed: str, *, speaker: str | None = None,
 def _talk(ledger: Ledger, file_id: int, hits: list[Hit]) -> TalkHits:
     row = ledger.get(file_id)
     return TalkHits(file_id, row.year, row.speaker or "", row.title or "",
-                    row.destination or "", tuple(row.transcripts), tuple(hits))
+                    row.destination or "", tuple(row.transcripts), tuple(hits), row.language)
 
 
 def talk_hits(ledger: Ledger, file_id: int, typed: str) -> list[Hit]:

@@ -48,6 +48,12 @@ from speakers.voice_match import (
 
 def identify_stage(ctx: StageContext) -> None:
     sp = ctx.config.speakers
+    if ctx.row.speaker_decision == SpeakerDecision.MANUAL and ctx.row.speaker:
+        # A talk done again (--full-scan, `talks language`) that a person had put under its
+        # speaker: their word stands, as it does when the library changes (reidentify.py).
+        ctx.ledger.advance(ctx.row.id, FileState.IDENTIFIED, needs_review=0)
+        ctx.on_event(SpeakerDecided(ctx.path.name, SpeakerDecision.MANUAL, ctx.row.speaker, ()))
+        return
     people = SpeakerLibrary(sp.folder).people() if sp.identify else []
     if not people:
         # Nobody to compare with: file where the original system did, without loading a model.

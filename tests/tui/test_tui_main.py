@@ -9,6 +9,7 @@ import time
 from textual.widgets import ProgressBar, Sparkline, TextArea
 
 from common.errors import Busy
+from pipeline.ledger import Ledger
 from pipeline.run.events import ChunkDone, ChunkPlanned, StageStarted
 from tests.support.tui_helpers import (
     FakePipeline,
@@ -342,7 +343,12 @@ def test_new_recordings_show_up_without_a_restart(tmp_path):
 
 def test_transcript_of_a_filed_talk_and_of_one_in_progress(tmp_path):
     config = write_home(tmp_path)
-    seed_ledger(config)
+    seeded = seed_ledger(config)
+    with Ledger(seeded.output.ledger_path) as ledger:  # the language each is in, when known
+        for row in ledger.all_files():
+            if row.name in ("bees lecture.mp3", "kayaking.flac"):
+                ledger.update(row.id, language="fr" if row.name.startswith("bees") else "de",
+                              language_probability=0.9, language_source="detected")
 
     async def scenario():
         app = make_app(config)
@@ -350,16 +356,23 @@ def test_transcript_of_a_filed_talk_and_of_one_in_progress(tmp_path):
             table = app.main_screen.query_one(FileTable)
             await wait_for(pilot, lambda: table.row_count == 6)
             names = [e.name for e in table.entries]
+            table.focus()
             table.move_cursor(row=names.index("bees lecture.mp3"))
+            await pilot.pause()
+            assert app.main_screen.query_one("#detail", Line).shown_text == (
+                "→ Sarah Lane - Bees, Hive and Honey.mp3 · French  (t shows the transcript)")
             await pilot.press("t")
             assert isinstance(app.screen, TranscriptScreen)
+            assert app.screen.query_one("#screen-title", Line).shown_text == (
+                "Sarah Lane - Bees, Hive and Honey (Transcript).txt · French")
             assert "bees, honey and the flowers" in app.screen.query_one(TextArea).text
             await pilot.press("escape")
             table.move_cursor(row=names.index("kayaking.flac"))
             await pilot.press("enter")  # Enter on a row opens it too
             assert isinstance(app.screen, TranscriptScreen)
             assert "paddle a kayak" in app.screen.query_one(TextArea).text
-            assert "so far: 1 chunk" in screen_text(app)
+            assert app.screen.query_one("#screen-title", Line).shown_text == (
+                "kayaking.flac · German (so far: 1 chunk(s))")
             await pilot.press("escape")
             table.move_cursor(row=names.index("new talk.mp3"))
             await pilot.press("t")

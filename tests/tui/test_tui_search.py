@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from textual.widgets import Input
@@ -21,10 +22,11 @@ from textual.widgets import Input
 from pipeline.api.search import MARK_ON
 from pipeline.config.settings import Config, load_config
 from pipeline.ledger import Ledger
+from pipeline.search.hits import TalkHits
 from tests.support.tui_helpers import _filed, make_app, run, wait_for, write_home
 from tui.screens.main import MainScreen
 from tui.screens.search import HINT, SearchScreen
-from tui.screens.transcript import TranscriptAtHit
+from tui.screens.transcript import TranscriptAtHit, talk_heading
 from tui.widgets.marked import MARK_STYLE
 
 # Each cue its own passage of the index (120 words or more), so each is its own moment.
@@ -226,3 +228,10 @@ def test_with_nothing_filed_the_search_says_so(tmp_path):
             assert isinstance(app.screen.focused, Input)
 
     run(scenario)
+
+
+def test_a_talks_heading_says_its_language_when_it_is_known():
+    talk = TalkHits(1, 2019, "Ana Ruiz", "Abejas y miel", "/talks/a.mp3", ())
+    assert talk_heading(talk) == "2019 · Ana Ruiz · Abejas y miel"
+    assert talk_heading(replace(talk, language="es")) == \
+        "2019 · Ana Ruiz · Abejas y miel · Spanish"

@@ -105,3 +105,35 @@ def test_leaving_with_unsaved_changes_asks(tmp_path):
             assert app.config.titles.max_title_words == 6
 
     run(scenario)
+
+
+def test_a_table_is_a_line_of_name_equals_code_and_saves_as_one(tmp_path):
+    config_path = write_home(tmp_path)
+
+    async def put(pilot, app, text: str) -> None:  # at once: a key at a time checks each
+        field(app, "input.languages").value = text
+        await pilot.pause()
+
+    async def scenario():
+        app = make_app(config_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("o")
+            assert field(app, "input.languages").value == ""
+            await put(pilot, app, "spanish-mass = spanish")
+            assert help_line(app, "input.languages").startswith(
+                "⚠ the language of 'spanish-mass' must be one of Whisper's language codes")
+            assert 'did you mean "es" (Spanish)?' in help_line(app, "input.languages")
+            await put(pilot, app, "nonsense")
+            assert help_line(app, "input.languages").startswith("⚠ must be a table")
+            # A folder's name may hold a comma: each value is one word, a code.
+            await put(pilot, app, "spanish-mass = es, talks, guest/fr = fr")
+            assert help_line(app, "input.languages").startswith("the language spoken in")
+            await pilot.press("ctrl+s")
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            assert data["input"]["languages"] == {"spanish-mass": "es", "talks, guest/fr": "fr"}
+            assert app.config.input.languages == {"spanish-mass": "es", "talks, guest/fr": "fr"}
+            await pilot.press("escape")
+            await pilot.press("o")  # shown again as it was typed
+            assert field(app, "input.languages").value == "spanish-mass = es, talks, guest/fr = fr"
+
+    run(scenario)

@@ -8,6 +8,7 @@ start-up; each problem is shown under its field, and nothing is saved while ther
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -39,7 +40,29 @@ def shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {v}" for k, v in value.items())
     return str(value)
+
+
+# `spanish-mass = es, guest lectures/fr = fr`: a table as a line. A value is one word (a
+# language code), so a folder's name may hold commas, spaces and even " = ".
+_PAIR = re.compile(r"\s*(?P<key>.+?)\s*=\s*(?P<value>[^\s,=]+)\s*(?:,|$)")
+
+
+def table_from(text: str) -> dict[str, str] | str:
+    """A line of `name = value, …` as a table; text that is not one is passed on as it is
+    (the validator then says what a table must be)."""
+    text = text.strip().rstrip(",")  # a comma left after the last pair is no harm
+    table: dict[str, str] = {}
+    at = 0
+    while at < len(text):
+        pair = _PAIR.match(text, at)
+        if pair is None or pair.end() == at:
+            return text
+        table[pair["key"].strip("\"'")] = pair["value"].strip("\"'")
+        at = pair.end()
+    return table
 
 
 def parsed(text: str, kind: Any) -> Any:
@@ -61,6 +84,8 @@ def parsed(text: str, kind: Any) -> Any:
             return text
     if kind in (list[str], list[Path]):
         return [part.strip() for part in text.split(",") if part.strip()]
+    if kind == dict[str, str]:
+        return table_from(text)
     return text
 
 

@@ -19,7 +19,7 @@ from tui.screens.log import LogScreen
 from tui.screens.review import ReviewScreen
 from tui.screens.search import SearchScreen
 from tui.screens.speakers import SpeakersScreen
-from tui.screens.transcript import TranscriptScreen
+from tui.screens.transcript import TranscriptScreen, in_language
 from tui.screens.voices import VoicesScreen
 from tui.widgets.file_table import FileTable, detail_of
 from tui.widgets.line import Line
@@ -197,14 +197,16 @@ class MainScreen(Screen):
         path = entry.transcript
         if path is not None and path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
-            self.app.push_screen(TranscriptScreen(path.name, text))
+            self.app.push_screen(TranscriptScreen(path.name + in_language(entry.row.language),
+                                                  text))
             return
         with Ledger(self.app.config.output.ledger_path) as ledger:
             chunks = [c.text for c in ledger.chunks(entry.row.id) if c.text]
         if not chunks:
             self.notify("Nothing transcribed yet for this recording.")
             return
-        title = f"{Path(entry.shown).name} (so far: {len(chunks)} chunk(s))"
+        title = (f"{Path(entry.shown).name}{in_language(entry.row.language)} "
+                 f"(so far: {len(chunks)} chunk(s))")
         self.app.push_screen(TranscriptScreen(title, "\n\n".join(chunks)))
 
     def action_search(self) -> None:

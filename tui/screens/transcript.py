@@ -14,6 +14,7 @@ from textual.widgets import Footer, OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from common.errors import TalksError, unexpected
+from pipeline.api.archive import language_name
 from pipeline.api.configuration import get_logger
 from pipeline.api.search import clock, hits_in_talk, marked_transcript
 from tui.playback import clip_moment
@@ -44,9 +45,14 @@ class TranscriptScreen(Screen):
 
 
 def talk_heading(talk: TalkHits) -> str:
-    """year · speaker · title, as a talk is shown above its hits."""
+    """year · speaker · title (· language), as a talk is shown above its hits."""
     title = talk.title or (talk.talk.rsplit("/", 1)[-1] if talk.talk else f"talk {talk.file_id}")
-    return f"{talk.year or '?'} · {talk.speaker or '?'} · {title}"
+    return f"{talk.year or '?'} · {talk.speaker or '?'} · {title}{in_language(talk.language)}"
+
+
+def in_language(code: str | None) -> str:
+    """" · French" after a talk's name, when the language it is in is known."""
+    return f" · {language_name(code)}" if code else ""
 
 
 def clip_in_thread(screen: Screen, talk: TalkHits, hit: Hit) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import DataTable
 
-from pipeline.api.archive import FileEntry, FileState
+from pipeline.api.archive import FileEntry, FileState, language_name
 from tui.progress_model import QUEUED, LiveState, duration_text
 
 COLUMNS = ("Recording", "State", "Length", "Speaker", "Title")
@@ -55,8 +55,9 @@ def detail_of(entry: FileEntry, live: LiveState) -> str:
         return f"{entry.shown}: not processed yet"
     if row.state == FileState.FILED:
         where = Path(row.destination or "").name
+        spoken = f" · {language_name(row.language)}" if row.language else ""
         more = "  (r reviews it)" if row.needs_review else "  (t shows the transcript)"
-        return f"→ {where}{more}"
+        return f"→ {where}{spoken}{more}"
     if row.state in (FileState.FAILED, FileState.SKIPPED):
         return f"{row.state} at {row.failed_stage or 'probe'}: {row.error or ''}"
     word = live.state_of(entry.name)

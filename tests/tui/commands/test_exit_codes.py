@@ -93,6 +93,10 @@ def _not_audio(home: Home) -> None:
     (home.folder / "inbox" / "notes.mp3").write_bytes(b"a text, not a recording")
 
 
+def _recording_gone(home: Home) -> None:
+    (home.folder / "inbox" / "bees lecture.mp3").unlink()  # and the seeded talk has no raw/
+
+
 def _busy(home: Home) -> None:
     home.held.enter_context(exclusive_run(load_config(home.config)))  # another run files
 
@@ -110,6 +114,7 @@ SETUPS: dict[str, Callable[[Home], None]] = {
     "no ffmpeg": _no_ffmpeg,
     "a crontab": _fake_crontab,
     "another run going": _busy,
+    "the recording gone": _recording_gone,
 }
 
 
@@ -211,6 +216,14 @@ ROWS = [
     case("relabel, no speaker", ("relabel", "bees"), USAGE, "filed talks"),
     case("relabel, another run going", ("relabel", "bees", "Robert Moss"), BUSY,
          "filed talks", "another run going"),
+    # language
+    case("language, shown", ("language", "bees"), OK, "filed talks"),
+    case("language, no talk", ("language",), USAGE),
+    case("language, not a Whisper code", ("language", "bees", "xx"), USAGE, "filed talks"),
+    case("language, the recording gone", ("language", "bees", "fr"), FAILED, "filed talks",
+         "the recording gone"),
+    case("language, another run going", ("language", "bees", "fr"), BUSY, "filed talks",
+         "another run going"),
     # voices
     case("voices", ("voices",), OK, "filed talks"),
     case("voices --json", ("voices", "--json"), OK, "filed talks"),
