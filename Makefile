@@ -84,8 +84,8 @@ bench-search: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search
 
 # Talks in seven languages (issue 32): language detection over 42 espeak-ng talks (accuracy,
-# time per talk) and the base model's WER per language (about 15 minutes):
-# benchmarks/language_results.md.
+# time per talk, beside base's own detection) and the base model's WER per language (about
+# 8 minutes here): benchmarks/language_results.md.
 bench-languages: $(VENV)/.dev-installed tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.languages
 

@@ -7,7 +7,8 @@ function words, and a few very common nouns such as "temps" or "Zeit" that name 
 subject), the words a speaker says about the talk itself ("conférence", "Vortrag"), and
 elided articles ("l'", "dell'"); its plurals and endings are folded by a few plain rules
 so that "abeilles" and "abeille" count as one word. A language wordfreq has no list for
-keeps only words of four letters or more, and joins its subjects with commas.
+keeps only words of four letters or more; one whose "and" is not in JOINERS joins its
+subjects with commas.
 """
 
 from __future__ import annotations
