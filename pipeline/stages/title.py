@@ -4,6 +4,9 @@ The most repeated phrase and the most repeated content words usually name the su
 talk ("Honey Bees, Pollination and Hives"). Forms of one word count as one ("bridge",
 "bridges"), so a title never says a thing twice. `[titles] method = "llm"` asks a language
 model instead (pipeline/stages/llm_title.py), and falls back to this one.
+
+A talk in another language is titled from that language's words: its own stop words, forms
+and "and" (pipeline/stages/title_words.py), read from the talk's language in the ledger.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pipeline.run.events import LogLine
 from pipeline.run.logs import get_logger
 from pipeline.run.states import FileState
 from pipeline.stages.context import StageContext
+from pipeline.stages.title_words import TitleWords, rules_for
 
 UNTITLED = "Untitled Talk"
 
@@ -44,7 +48,8 @@ also actually get got going gonna yeah thank thanks along across around behind b
 talk talks lecture lectures sermon speech tonight morning evening welcome everyone friends
 """.split())
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# Letters of any alphabet, so a word such as "café" is one word, not "caf".
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
 
 
 def _words(text: str) -> list[str]:
@@ -90,13 +95,24 @@ class _Counted:
         return self.forms[key].most_common(1)[0][0]
 
 
-def _phrases(words: list[str], size: int) -> _Counted:
+ENGLISH = TitleWords(_words, _is_content, fold, "and")
+
+
+def title_words(language: str | None) -> TitleWords:
+    """The rules for a talk's language (Whisper's code; None, from before languages were
+    kept, is English)."""
+    if language is None or language == "en":
+        return ENGLISH
+    return rules_for(language)
+
+
+def _phrases(words: list[str], size: int, rules: TitleWords) -> _Counted:
     counted = _Counted()
     for i in range(len(words) - size + 1):
         form = tuple(words[i:i + size])
-        if not all(_is_content(w) for w in form):
+        if not all(rules.is_content(w) for w in form):
             continue
-        key = tuple(fold(w) for w in form)
+        key = tuple(rules.fold(w) for w in form)
         if len(set(key)) == size:  # "bees bees" is a stammer, not a phrase
             counted.add(key, form)
     return counted
@@ -117,18 +133,19 @@ def _overlaps(key: tuple[str, ...], used: set[str]) -> bool:
     return any(_near(k, u) for k in key for u in used)
 
 
-def keyword_title(text: str, max_words: int) -> str:
+def keyword_title(text: str, max_words: int, language: str | None = None) -> str:
     """The subject from the talk's own words: its most repeated phrase first (a phrase says
     more than its words apart), then at most one or two other subjects, each word said once
-    whatever form it was spoken in."""
-    words = _words(text)
-    unigrams = _phrases(words, 1)
+    whatever form it was spoken in; in the talk's language (None: English)."""
+    rules = title_words(language)
+    words = rules.words(text)
+    unigrams = _phrases(words, 1, rules)
     if not unigrams.counts:
         return UNTITLED
     top_word = unigrams.counts.most_common(1)[0][1]
     candidates: list[tuple[float, tuple[str, ...], int]] = []
     for size in (3, 2):
-        counted = _phrases(words, size)
+        counted = _phrases(words, size, rules)
         for key, count in counted.counts.items():
             # A phrase repeated at least twice, and a real share of its words' use, names
             # the subject better than a list of its words.
@@ -142,12 +159,12 @@ def keyword_title(text: str, max_words: int) -> str:
     total = 0
     lead = candidates[0][2]
     for _score, form, count in candidates:
-        key = tuple(fold(w) for w in form)
+        key = tuple(rules.fold(w) for w in form)
         if _overlaps(key, used):
             continue
         if parts and (count < max(2, 0.4 * lead) or count < 0.25 * top_word):
             break  # what is left is not a subject of the talk
-        joiner = 1 if parts else 0  # the "and" that joins the last part counts as a word
+        joiner = 1 if parts and rules.joiner else 0  # the "and" joining the last part
         if total + len(form) + joiner > max_words:
             continue
         parts.append(form)
@@ -158,10 +175,7 @@ def keyword_title(text: str, max_words: int) -> str:
             break
     if not parts:
         parts = [candidates[0][1][:max_words]]
-    shown = [" ".join(w.capitalize() for w in p) for p in parts]
-    if len(shown) == 1:
-        return shown[0]
-    return ", ".join(shown[:-1]) + " and " + shown[-1]
+    return rules.join([" ".join(w.capitalize() for w in p) for p in parts])
 
 
 @dataclass(frozen=True)
@@ -171,9 +185,9 @@ class Titled:
     method: str = "keywords"  # what made the title: keywords, llm
 
 
-def make_title(text: str, config: TitlesConfig) -> Titled:
+def make_title(text: str, config: TitlesConfig, language: str | None = None) -> Titled:
     """The title for a transcript by the configured method; an LLM that fails in any way
-    gives way to the keyword title (the log says why)."""
+    gives way to the keyword title (the log says why), made in the talk's `language`."""
     if config.method == "llm" and text.strip():
         from pipeline.stages.llm_title import LlmUnavailable, ask_for_title
 
@@ -182,7 +196,7 @@ def make_title(text: str, config: TitlesConfig) -> Titled:
             return Titled(answer.title, answer.summary, "llm")
         except LlmUnavailable as exc:
             get_logger().warning("LLM title not used (%s): the keyword title stands in", exc)
-    return Titled(keyword_title(text, config.max_title_words))
+    return Titled(keyword_title(text, config.max_title_words, language))
 
 
 # --- the stage ----------------------------------------------------------------------------
@@ -190,7 +204,7 @@ def make_title(text: str, config: TitlesConfig) -> Titled:
 
 def title_stage(ctx: StageContext) -> None:
     text = " ".join(c.text or "" for c in ctx.ledger.chunks(ctx.row.id))
-    titled = make_title(text, ctx.config.titles)
+    titled = make_title(text, ctx.config.titles, ctx.row.language)
     title = titled.title
     if title == UNTITLED:
         title = f"Untitled ({ctx.path.stem})"  # nothing was said: keep the original's name

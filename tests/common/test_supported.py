@@ -30,6 +30,7 @@ CHECKED_AT_IMPORT = [
     ("pipeline.asr.mlx_engine", "mlx-whisper"),
     ("pipeline.filing.riff_info", "mutagen"),
     ("speakers.backends.ge2e", "resemblyzer"),
+    ("pipeline.stages.frequent_words", "wordfreq"),
     ("tui.app", "textual"),
 ]
 

@@ -214,3 +214,30 @@ def test_the_same_sentence_is_the_same_audio_every_time(tool: str) -> None:
     first.unlink()  # out of the cache: the next call makes it again
     again = speech._synthesize(sentence, voice=voice, speed=160, tool=tool)
     assert again.read_bytes() == made
+
+
+@pytest.mark.parametrize("language", sorted(speech.TALKS_IN))
+def test_talks_in_each_language_follow_the_rules_of_the_english_ones(language: str) -> None:
+    """Several topics of about eight plain sentences, no digits, each repeating its topic
+    word (its key, in some form) so a keyword title can find it."""
+    talks = speech.TALKS_IN[language]
+    assert len(talks) >= 4
+    for topic, sentences in talks.items():
+        assert 8 <= len(sentences) <= 11, topic
+        text = " ".join(sentences)
+        assert not any(ch.isdigit() for ch in text), topic
+        assert all(s.endswith(".") and s.count(". ") == 0 for s in sentences), topic
+        stem = topic[:4].lower()
+        assert text.lower().count(stem) >= 3, (topic, text.lower().count(stem))
+
+
+@pytest.mark.parametrize("language", sorted(speech.TALKS_IN))
+def test_each_language_is_spoken_by_its_espeak_voice(odd_dir: Path, language: str) -> None:
+    sentence = next(iter(speech.TALKS_IN[language].values()))[0]
+    path = odd_dir / f"{language}.wav"
+    assert speech.make_talk(path, [sentence], voice=speech.ESPEAK_VOICES[language]) == sentence
+    with wave.open(str(path)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        seconds = w.getnframes() / w.getframerate()
+    assert 1.0 < seconds < 10.0
+    assert np.abs(samples).max() > 3_000  # speech, not a voice espeak-ng fell silent on
