@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from common.errors import ExitCode, TalksError
+from pipeline.asr.language import is_language_code
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "TALKS_CONFIG"
@@ -118,8 +119,12 @@ class SpeakersConfig:
 @dataclass(frozen=True)
 class TranscriptionConfig:
     engine: str = _opt("auto", "speech engine", choices=["auto", "faster-whisper", "mlx"])
-    model: str = _opt("tiny.en", "Whisper model: tiny.en, base, or a folder with CT2/MLX weights")
-    language: str = _opt("en", "spoken language code, or 'auto' to detect")
+    model: str = _opt("tiny.en", "Whisper model: tiny.en (English only, fastest), base (any "
+                                 "language), 'auto' (English talks by tiny.en, the rest by "
+                                 "base), or a folder with CT2 weights")
+    language: str = _opt("en", "the talks' language code (en, fr, de, …), or 'auto' to hear "
+                               "each talk's; with an English-only model each talk is heard "
+                               "anyway, so one in another language is caught")
     chunk_seconds: float = _opt(300.0, "audio handed to the engine at once", min=10, max=1800)
     chunks_per_worker: int = _opt(4, "chunks one worker process transcribes before a fresh one "
                                   "takes over (0 = one process for the whole file)",
@@ -346,6 +351,11 @@ def _feature_problems(config: Config) -> list[ConfigProblem]:
         if not re.match(r"^https?://\S+$", titles.base_url):
             problems.append(ConfigProblem("titles.base_url", titles.base_url,
                                           "must be an http:// or https:// address"))
+    language = config.transcription.language
+    if language != "auto" and not is_language_code(language):
+        problems.append(ConfigProblem("transcription.language", language,
+                                      "must be 'auto' or a language code Whisper knows, like "
+                                      "\"en\", \"fr\" or \"de\""))
     try:
         config.tags.album.format(year=2000, speaker="x")
     except (KeyError, IndexError, ValueError):
