@@ -5,6 +5,7 @@ given one language. The clips are made once for the module (three sentences, ~13
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -29,6 +30,9 @@ from tests.support.spoken_languages import ELSEWHERE
 
 RATE = SAMPLE_RATE
 TONE_SECONDS = 20.0
+FRENCH_LITTLE_WORDS = {"à", "au", "de", "des", "du", "et", "la", "le", "les", "que", "un", "une",
+                       "est", "on", "nous", "vous", "en", "pour"}
+ENGLISH_LITTLE_WORDS = {"the", "and", "of", "to", "is", "we", "you", "that", "it"}
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +158,37 @@ def test_an_engine_is_made_for_one_language_only(tmp_path):
 
     with pytest.raises(ValueError, match="one language"):
         create_engine("faster-whisper", "tiny.en", tmp_path, False, "auto", 2, "int8", 1)
+
+
+@pytest.mark.models
+@pytest.mark.mlx
+def test_the_mlx_engine_hears_a_french_talk_in_french(tmp_path, cache_dir):
+    """The mlx engine takes the talk's language as faster-whisper does: base told "fr"
+    decodes French. One greedy window of one sentence: mlx runs here on the CPU, where
+    base's encoder alone takes ~20-45 s a window."""
+    pytest.importorskip("mlx_whisper")
+    from pipeline.asr.base import EngineSettings
+    from pipeline.asr.mlx_engine import MlxEngine
+    from pipeline.asr.windows import GREEDY
+
+    talk = ELSEWHERE["fr"]
+    clip = tmp_path / "fr.wav"
+    make_talk(clip, list(talk.sentences[:1]), voice=talk.voice)
+    pcm = decode_range(clip, 0.0, measure_duration(clip))
+    base = resolve_ct2_model("base", cache_dir, allow_download=False)
+    engine = MlxEngine(EngineSettings(model_dir=base, language="fr", threads=2,
+                                      compute_type="float32", beam_size=1), cache_dir)
+    began = time.monotonic()
+    engine.load()
+    try:
+        windows = engine._windows
+        assert windows is not None and windows.tokenizer.language == "fr"
+        [attempt] = windows.decode(windows.encode([windows.features(pcm)]), GREEDY, 0)
+    finally:
+        engine.unload()
+    print(f"mlx, base, one French window: {time.monotonic() - began:.1f} s: {attempt.text!r}")
+    # base on espeak-ng's French gets few of the words right from one sentence, but it
+    # writes French: its little words, none of English's.
+    words = set(re.findall(r"\w+", attempt.text.lower()))
+    assert len(words & FRENCH_LITTLE_WORDS) >= 2 and not words & ENGLISH_LITTLE_WORDS, \
+        attempt.text
