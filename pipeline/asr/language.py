@@ -79,6 +79,9 @@ class Heard:
     probability: float  # how likely, 0-1
     ranked: tuple[tuple[str, float], ...]  # the five likeliest, best first
     seconds: float  # wall time spent, the model's load included
+    # Speech found in the opening minutes; 0: none, so what was heard is no language at all
+    # (the window was the opening as it is: silence, music, noise).
+    speech_seconds: float = 0.0
 
 
 def detect_language(path: Path, duration: float, cache_dir: Path, threads: int = 2) -> Heard:
@@ -98,7 +101,8 @@ def detect_language(path: Path, duration: float, cache_dir: Path, threads: int =
     opening = min(duration, OPENING_SECONDS) if duration > 0 else OPENING_SECONDS
     pcm = decode_range(path, 0.0, opening)
     # Stretches no longer than a piece, so that even unbroken speech gives several to spread.
-    stretches = speech_stretches(pcm, max_speech_s=WINDOW_SECONDS / PIECES)
+    stretches = [(a, b) for a, b in speech_stretches(pcm, max_speech_s=WINDOW_SECONDS / PIECES)
+                 if b - a >= MIN_STRETCH_SECONDS * SAMPLE_RATE]
     window = listening_window(pcm, stretches, SAMPLE_RATE)
     del pcm
     # Never fetched: base comes from its PyPI packages, joined once into the cache.
@@ -113,7 +117,9 @@ def detect_language(path: Path, duration: float, cache_dir: Path, threads: int =
     found = model.detect_language(ctranslate2.StorageView.from_array(
         np.ascontiguousarray(mel)[None]))[0]
     ranked = tuple((token.strip("<|>"), round(float(p), 4)) for token, p in found[:5])
-    return Heard(ranked[0][0], ranked[0][1], ranked, round(time.monotonic() - began, 3))
+    speech = sum(b - a for a, b in stretches) / SAMPLE_RATE
+    return Heard(ranked[0][0], ranked[0][1], ranked, round(time.monotonic() - began, 3),
+                 round(speech, 2))
 
 
 def listening_window(pcm: np.ndarray, stretches: list[tuple[int, int]],

@@ -164,9 +164,16 @@ def language_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
     t = config.transcription
     heard = detect_language(path, duration, t.model_cache, t.threads)
     link.send(checkpoint("language heard", root_pid))
-    get_logger().info("language heard in %.1f s: %s", heard.seconds,
+    get_logger().info("language heard in %.1f s from %.0f s of speech: %s", heard.seconds,
+                      heard.speech_seconds,
                       ", ".join(f"{code} {p:.2f}" for code, p in heard.ranked))
     with Ledger(config.output.ledger_path) as ledger:
-        ledger.update(file_id, language=heard.language, language_probability=heard.probability,
-                      language_source="detected")
+        if heard.speech_seconds:
+            ledger.update(file_id, language=heard.language,
+                          language_probability=heard.probability, language_source="detected")
+        else:
+            # No speech in the opening minutes: what base named was the sound of silence or
+            # music, no language. The config's, then (a talk with no words says so later).
+            ledger.update(file_id, language=t.language if is_language_code(t.language)
+                          else "en", language_probability=None, language_source="config")
     link.send(WorkerResult(WorkerStatus.DONE))

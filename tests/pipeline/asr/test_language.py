@@ -83,6 +83,7 @@ def test_each_language_is_named_right_and_surely(clips, heard, name):
     assert len(found.ranked) == 5 and [p for _, p in found.ranked] == sorted(
         (p for _, p in found.ranked), reverse=True)
     assert 0 < found.seconds < 15
+    assert 8 < found.speech_seconds < 13.5  # three sentences, without their pauses
 
 
 @pytest.mark.models
