@@ -54,6 +54,9 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
             with ledger.transaction():  # its words leave the index as its work is forgotten
                 drop_talk(ledger, row.id)
                 ledger.restart(row.id)
+                if row.language_source != "person":  # a person's word outlives a full scan
+                    ledger.update(row.id, language=None, language_probability=None,
+                                  language_source=None)
             row = ledger.get(row.id)
         if row.state == FileState.FILED:
             return _already_filed(path, config, row, on_event)

@@ -222,7 +222,7 @@ class FakePipeline:
         self.voices = voices
         self.gate = threading.Semaphore(0)
         self.done: set[str] = set()
-        # Talks whose language was heard: as the ledger keeps it, a full scan keeps it too.
+        # Talks whose language was heard (kept in the ledger, forgotten by a full scan).
         self.heard: set[str] = set()
         self.progress: dict[str, int] = {}
         self.runs = 0
@@ -246,6 +246,7 @@ class FakePipeline:
             if full_scan:
                 self.done.clear()
                 self.progress.clear()
+                self.heard.clear()
             filed = unchanged = 0
             taken: list[str] = []
             names = list(self.names)

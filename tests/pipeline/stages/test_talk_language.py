@@ -134,3 +134,19 @@ def test_the_configs_language_is_taken_without_hearing_when_its_model_knows_it(t
 ])
 def test_which_configs_hear_each_talk(tmp_path, transcription, heard):
     assert needs_detection(Talk(tmp_path, transcription).config) is heard
+
+
+@pytest.mark.parametrize(("source", "kept"), [("detected", False), ("config", False),
+                                               ("person", True)])
+def test_a_full_scan_hears_a_talk_again_unless_a_person_set_its_language(tmp_path, source,
+                                                                         kept):
+    from pipeline.run.control import RunControl
+    from pipeline.run.file_flow import process_file
+
+    talk = Talk(tmp_path, language="fr", language_probability=0.9, language_source=source)
+    stopped = RunControl()
+    stopped.ask("stop")  # before any stage: only the full scan's forgetting runs
+    outcome = process_file(talk.ctx.path, talk.config, talk.told.append, stopped,
+                           ledger=talk.ledger, full_scan=True)
+    assert outcome.status == "cancelled"
+    assert talk.stored() == (("fr", 0.9, source) if kept else (None, None, None))
