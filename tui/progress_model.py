@@ -22,6 +22,7 @@ from pipeline.api.runs import (
     FileFiled,
     FileQueued,
     FileSkipped,
+    LanguageHeard,
     MemoryCheckpoint,
     RunRequest,
     RunRequested,
@@ -30,6 +31,7 @@ from pipeline.api.runs import (
     StageStarted,
     TalkIndexed,
     VoicesGrouped,
+    language_name,
 )
 
 # What the file table says while a file is in a stage.
@@ -52,6 +54,7 @@ class CurrentFile:
     progress_at: float = 0.0  # when the plan or the latest chunk came
     last_line: str = ""
     decision: str = ""
+    language: str = ""  # Whisper's code of the language it is transcribed in ("fr")
     checkpoints: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -60,6 +63,11 @@ class CurrentFile:
         if self.stage == Stage.TRANSCRIBE and self.chunks_total:
             return f"{word} {self.chunks_done}/{self.chunks_total}"
         return word
+
+    @property
+    def language_text(self) -> str:
+        """The language it is transcribed in, by name ("French"); "" until it is decided."""
+        return language_name(self.language) if self.language else ""
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """Transcription time still to go, from the pace of this run's chunks; given `now`,
@@ -178,6 +186,8 @@ class LiveState:
         elif isinstance(event, SpeakerDecided):
             cur = self._current_for(event.file, now)
             cur.decision = f"{event.speaker} ({event.decision})"
+        elif isinstance(event, LanguageHeard):
+            self._current_for(event.file, now).language = event.language
         elif isinstance(event, FileFiled | FileFailed | FileSkipped):
             self.queued.pop(event.file, None)
             if self.current is not None and self.current.name == file:
@@ -226,6 +236,12 @@ class LiveState:
                 self.current.checkpoints.append(self.between_files)
                 self.between_files = None
         return self.current
+
+
+def language_text(event: LanguageHeard) -> str:
+    """How a talk's language was decided: "French (fr, 97 %, detected)"."""
+    sure = f", {round(event.probability * 100)} %" if event.probability is not None else ""
+    return f"{language_name(event.language)} ({event.language}{sure}, {event.source})"
 
 
 def followed_text(event: ArchiveFollowed) -> str:

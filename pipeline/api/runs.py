@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline.asr.language import language_name
 from pipeline.inbox.discover import missing_input_folders
 from pipeline.inbox.watch import InboxWatcher
 from pipeline.run.batch import run_batch
@@ -17,6 +18,7 @@ from pipeline.run.events import (
     FileFiled,
     FileQueued,
     FileSkipped,
+    LanguageHeard,
     LogLine,
     MemoryCheckpoint,
     RunRequest,
@@ -35,10 +37,11 @@ from pipeline.run.summary import BatchSummary, Outcome
 from speakers.decisions import SpeakerDecision
 
 __all__ = [
-    "ArchiveFollowed", "BatchFinished", "BatchSummary", "ChunkDone", "ChunkPlanned",
-    "CompactMade", "Event", "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped",
-    "InboxWatcher", "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl",
+    "ArchiveFollowed", "BatchFinished", "BatchSummary", "ChunkDone", "ChunkPlanned", "CompactMade",
+    "Event", "EventTail", "FileFailed", "FileFiled", "FileQueued", "FileSkipped", "InboxWatcher",
+    "LanguageHeard", "LogLine", "MemoryCheckpoint", "Outcome", "OutcomeStatus", "RunControl",
     "RunRequest", "RunRequested", "RunStatus", "SpeakerDecided", "SpeakerDecision", "Stage",
     "StageStarted", "TalkIndexed", "TalkReidentified", "VoiceHeard", "VoicesGrouped", "ask_run",
-    "machine_total_mb", "missing_input_folders", "read_status", "run_batch", "tree_rss_mb",
+    "language_name", "machine_total_mb", "missing_input_folders", "read_status", "run_batch",
+    "tree_rss_mb",
 ]

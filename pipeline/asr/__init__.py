@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pipeline.asr.base import Engine, EngineSettings, Segment
+from pipeline.asr.language import is_language_code
 from pipeline.asr.models import ModelNotFound, require_local_folder, resolve_ct2_model
 
 __all__ = ["Engine", "EngineSettings", "Segment", "ModelNotFound", "check_model",
@@ -61,12 +62,17 @@ def check_model(configured: str, model: str, cache_dir: Path, allow_download: bo
 def create_engine(configured: str, model: str, cache_dir: Path, allow_download: bool,
                   language: str, threads: int, compute_type: str, beam_size: int,
                   best_of: int = 1, batch_size: int = 1, streams: int = 1) -> Engine:
+    """An engine for one talk, in the talk's language (decided before its chunks, in
+    pipeline/stages/talk_language.py): a chunk is never heard as another language."""
+    if not is_language_code(language):
+        raise ValueError(f"an engine transcribes in one language, and {language!r} is not "
+                         "one of Whisper's language codes")
     name = pick_engine_name(configured)
     _known(name)
     ct2_dir = resolve_ct2_model(model, cache_dir, allow_download)
     module = _engine_module(name)
     class_name = REGISTRY[name].split(":")[1]
-    settings = EngineSettings(model_dir=ct2_dir, language=None if language == "auto" else language,
+    settings = EngineSettings(model_dir=ct2_dir, language=language,
                               threads=threads, compute_type=compute_type, beam_size=beam_size,
                               best_of=best_of, batch_size=batch_size, streams=streams)
     return getattr(module, class_name)(settings, cache_dir)

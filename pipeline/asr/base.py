@@ -21,7 +21,7 @@ class Segment:
 @dataclass(frozen=True)
 class EngineSettings:
     model_dir: str      # a real local folder with the weights
-    language: str | None  # None: let the model detect it
+    language: str  # Whisper's code of the talk's language (an English-only model: "en")
     threads: int
     compute_type: str
     beam_size: int

@@ -67,13 +67,17 @@ class _Ct2Windows:
         self.model = model
         self.settings = settings
         multilingual = model.model.is_multilingual
+        # Every window is heard in the talk's language, named once before its chunks
+        # (pipeline/asr/language.py): no window detects its own, so a chunk never switches
+        # language halfway. An English-only model knows English alone.
         language = settings.language if multilingual else "en"
+        if not language:
+            raise ValueError("a multilingual model needs the talk's language")
         self.tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
                                    language=language)
         self.timestamp_begin = self.tokenizer.timestamp_begin
         self.eot = self.tokenizer.eot
         self.suppress = list(get_suppressed_tokens(self.tokenizer, (-1,)))
-        self.detect_language = multilingual and settings.language is None
         self.ladder = ladder_for(settings.beam_size)
         # One window in the encoder at a time, whatever the streams beside it do: its
         # attention over 1500 positions is the largest block a worker holds (~55 MB for
@@ -81,16 +85,9 @@ class _Ct2Windows:
         # share of the time; decoding, where the streams gain, goes on beside it.
         self._encode_lock = threading.Lock()
 
-    def _prompts(self, encoder_output, count: int) -> list[list[int]]:
+    def _prompts(self, count: int) -> list[list[int]]:
         prompt = self.model.get_prompt(self.tokenizer, [], without_timestamps=False)
-        prompts = [list(prompt) for _ in range(count)]
-        if self.detect_language:
-            # Each window says which language it is in (a talk may switch).
-            found = self.model.model.detect_language(encoder_output)
-            at = prompt.index(self.tokenizer.language)
-            for tokens, languages in zip(prompts, found, strict=True):
-                tokens[at] = self.tokenizer.tokenizer.token_to_id(languages[0][0])
-        return prompts
+        return [list(prompt) for _ in range(count)]
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         return stream_features(audio, self.model.feature_extractor.mel_filters)
@@ -132,7 +129,7 @@ class _Ct2Windows:
             how.update(beam_size=1, num_hypotheses=self.settings.best_of, sampling_topk=0,
                        sampling_temperature=strategy.temperature)
         results = self.model.model.generate(
-            encoder_output, self._prompts(encoder_output, len(encoded)),
+            encoder_output, self._prompts(len(encoded)),
             max_length=self.model.max_length, return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=self.suppress,
             max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / 0.02), **how)

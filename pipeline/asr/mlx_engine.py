@@ -172,8 +172,12 @@ class _MlxWindows:
         from mlx_whisper.tokenizer import get_tokenizer
 
         self.model = model
-        # An English-only model has no language tokens: it must be told, or it tries to detect.
+        # Every window in the talk's language, named once before its chunks: told it, the
+        # decoder never detects a window's own (mlx-whisper does when given None). An
+        # English-only model has no language tokens: English is all it knows.
         self.language = settings.language if model.is_multilingual else "en"
+        if not self.language:
+            raise ValueError("a multilingual model needs the talk's language")
         self.best_of = settings.best_of
         self.fp16 = fp16
         self.dtype = mx.float16 if fp16 else mx.float32

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 from pathlib import Path
@@ -78,6 +79,41 @@ def _joined_base(cache_dir: Path, join: bool = True) -> Path | None:
         raise
     stamp.write_text(origin)
     return target
+
+
+# `[transcription] model = "auto"`: each talk by the model for its language, both installed
+# with talks: English by the fast English-only one, every other language by base.
+AUTO_MODEL = "auto"
+ENGLISH_MODEL = "tiny.en"
+MULTILINGUAL_MODEL = "base"
+# Whisper's own test: a multilingual vocabulary has its language tokens, 51865 and more.
+MULTILINGUAL_VOCABULARY = 51865
+
+
+def model_for(setting: str, language: str) -> str:
+    """The Whisper model that transcribes a talk in `language` under `[transcription] model`."""
+    if setting != AUTO_MODEL:
+        return setting
+    return ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
+
+
+def models_of(setting: str) -> tuple[str, ...]:
+    """Every model `setting` may transcribe with (both for "auto")."""
+    return (ENGLISH_MODEL, MULTILINGUAL_MODEL) if setting == AUTO_MODEL else (setting,)
+
+
+def is_english_only(model: str) -> bool:
+    """Whether `model` (a name or a CTranslate2 folder) transcribes English only: a folder by
+    the size of its vocabulary, a name by Whisper's ".en" suffix (tiny.en, small.en, …)."""
+    folder = Path(os.path.expanduser(model))
+    # CTranslate2's converter writes the vocabulary as text, one token a line, or as JSON.
+    if (folder / "vocabulary.txt").is_file():
+        with open(folder / "vocabulary.txt", "rb") as lines:
+            return sum(1 for _ in lines) < MULTILINGUAL_VOCABULARY
+    if (folder / "vocabulary.json").is_file():
+        tokens = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        return len(tokens) < MULTILINGUAL_VOCABULARY
+    return model.rstrip("/").endswith(".en")
 
 
 # What installs a known model from PyPI, for a sentence that says how to have it offline.

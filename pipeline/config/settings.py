@@ -124,9 +124,12 @@ class SpeakersConfig:
 @dataclass(frozen=True)
 class TranscriptionConfig:
     engine: str = _opt("auto", "speech engine", choices=["auto", "faster-whisper", "mlx"])
-    model: str = _opt("tiny.en", "Whisper model: tiny.en, base, or a folder with CT2/MLX weights")
-    language: str = _opt("en", "spoken language: a Whisper code (en, fr, es, …), or 'auto' to "
-                               "detect it (needs a multilingual model such as base)")
+    model: str = _opt("tiny.en", "Whisper model: tiny.en (English only, fastest), base (any "
+                                 "language), 'auto' (English talks by tiny.en, the rest by "
+                                 "base), or a folder with CT2 weights")
+    language: str = _opt("en", "the talks' language code (en, fr, de, …), or 'auto' to hear "
+                               "each talk's; with an English-only model each talk is heard "
+                               "anyway, so one in another language is caught")
     chunk_seconds: float = _opt(300.0, "audio handed to the engine at once", min=10, max=1800)
     chunks_per_worker: int = _opt(4, "chunks one worker process transcribes before a fresh one "
                                   "takes over (0 = one process for the whole file)",

@@ -55,7 +55,7 @@ def tags_for(config: Config, ledger: Ledger, row: FileRow, source: Path) -> Talk
     found = when_recorded(Path(row.path), None, config.input.folders, file_time_of=source)
     day = found.date if not row.year or found.year == row.year else str(row.year)
     return talk_tags(config.tags, row.title or "", row.speaker or "", row.year or 0,
-                     day, text, Path(row.path).name)
+                     day, text, Path(row.path).name, row.language)
 
 
 def _fsync(path: Path) -> None:

@@ -4,8 +4,9 @@ The filed copy starts as a byte-for-byte copy of the original (verified by hash)
 source's own tags (title, date, artist, album, genre, comment …) are already in it. On top of
 them talks writes the talk's title, the speaker as artist, the album from `[tags] album`, the
 recording's date when the source had none, the first words of the transcript as lyrics or
-description, and `Original Title: …` (the source's title tag, else its file name) in the
-comment, so nothing the source said is lost.
+description, the language it is spoken in (ISO 639-2's three letters, as taggers write it),
+and `Original Title: …` (the source's title tag, else its file name) in the comment, so
+nothing the source said is lost.
 
 One small adapter per tag family (ID3 for mp3 and wav, MP4 atoms, Vorbis comments for flac,
 ogg and opus) maps these few logical fields onto the format. Only the filed copy is ever
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import TalksError
+from pipeline.asr.language import iso639_2
 from pipeline.config.settings import TagsConfig
 from pipeline.filing import riff_info
 from pipeline.filing.place import part_name
@@ -40,10 +42,11 @@ class TalkTags:
     date: str          # used only when the source carried no date of its own
     excerpt: str       # '' writes no lyrics/description
     source_name: str   # the original's file name, for "Original Title" when it had no title
+    language: str = ""  # ISO 639-2 ("fra"); '' writes none
 
 
 def talk_tags(config: TagsConfig, title: str, speaker: str, year: int, date: str,
-              transcript: str, source_name: str) -> TalkTags:
+              transcript: str, source_name: str, language: str | None = None) -> TalkTags:
     words = transcript.split()
     excerpt = " ".join(words[:config.excerpt_words])
     if config.excerpt_words and len(words) > config.excerpt_words:
@@ -51,7 +54,7 @@ def talk_tags(config: TagsConfig, title: str, speaker: str, year: int, date: str
     return TalkTags(title=title, artist=speaker,
                     album=config.album.format(year=year, speaker=speaker),
                     date=date, excerpt=excerpt if config.excerpt_words else "",
-                    source_name=source_name)
+                    source_name=source_name, language=iso639_2(language or ""))
 
 
 # --- one adapter per tag family --------------------------------------------------------------
@@ -60,7 +63,7 @@ class _Id3:
     """ID3v2 (mp3, and the `id3 ` chunk of a wav)."""
 
     FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "date": "TDRC",
-              "genre": "TCON"}
+              "genre": "TCON", "language": "TLAN"}
 
     def __init__(self, audio) -> None:
         if audio.tags is None:
@@ -92,6 +95,8 @@ class _Id3:
             self.tags.delall("USLT")
             if value:
                 self.tags.add(id3.USLT(encoding=3, lang="eng", desc="", text=value))
+        elif key == "language" and not value:
+            self.tags.delall("TLAN")  # not known: none, rather than an empty one
         else:
             frame_id = self.FRAMES[key]
             self.tags.setall(frame_id, [getattr(id3, frame_id)(encoding=3, text=[value])])
@@ -106,7 +111,7 @@ class _Wave(_Id3):
     write and read (ffmpeg prefers it to the ID3 chunk). Both are read and both written."""
 
     INFO = {"title": b"INAM", "artist": b"IART", "album": b"IPRD", "date": b"ICRD",
-            "genre": b"IGNR", "comment": b"ICMT"}
+            "genre": b"IGNR", "comment": b"ICMT", "language": b"ILNG"}
 
     def __init__(self, audio, path: Path) -> None:
         super().__init__(audio)
@@ -130,8 +135,11 @@ class _Wave(_Id3):
 
 
 class _Mp4:
+    # MP4 has no atom for a talk's language: a freeform one, named the way iTunes names its
+    # own (ffprobe shows it as "LANGUAGE").
     ATOMS = {"title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb", "date": "\xa9day",
-             "genre": "\xa9gen", "comment": "\xa9cmt", "excerpt": "desc"}
+             "genre": "\xa9gen", "comment": "\xa9cmt", "excerpt": "desc",
+             "language": "----:com.apple.iTunes:LANGUAGE"}
 
     def __init__(self, audio) -> None:
         if audio.tags is None:
@@ -140,12 +148,16 @@ class _Mp4:
 
     def get(self, key: str) -> str:
         value = self.audio.tags.get(self.ATOMS[key])
-        return str(value[0]) if value else ""
+        if not value:
+            return ""
+        first = value[0]  # a freeform atom holds bytes
+        return bytes(first).decode("utf-8") if isinstance(first, bytes) else str(first)
 
     def set(self, key: str, value: str) -> None:
         atom = self.ATOMS[key]
         if value:
-            self.audio.tags[atom] = [value]
+            self.audio.tags[atom] = [value.encode("utf-8") if atom.startswith("----")
+                                     else value]
         else:
             self.audio.tags.pop(atom, None)
 
@@ -160,7 +172,7 @@ class _Vorbis:
     goes to LYRICS, leaving DESCRIPTION to the comment."""
 
     KEYS = {"title": "title", "artist": "artist", "album": "album", "date": "date",
-            "genre": "genre", "excerpt": "lyrics"}
+            "genre": "genre", "excerpt": "lyrics", "language": "language"}
     COMMENT_KEYS = ("comment", "description")
 
     def __init__(self, audio) -> None:
@@ -223,7 +235,7 @@ def read_tags(path: Path) -> dict[str, str]:
     fields = _open(path)
     try:
         return {key: fields.get(key) for key in ("title", "artist", "album", "date", "genre",
-                                                 "comment", "excerpt")}
+                                                 "comment", "excerpt", "language")}
     except Exception as exc:  # noqa: BLE001
         raise TagError(f"its tags could not be read ({exc})") from None
 
@@ -245,6 +257,7 @@ def write_tags(path: Path, tags: TalkTags) -> None:
         if not fields.get("date") and tags.date:
             fields.set("date", tags.date)
         fields.set("excerpt", tags.excerpt)
+        fields.set("language", tags.language)
         fields.save()
     except TagError:
         raise

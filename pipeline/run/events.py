@@ -73,6 +73,15 @@ class StageStarted(Event):
 
 
 @dataclass(frozen=True)
+class LanguageHeard(Event):
+    """The language a talk is transcribed in, decided before its first chunk."""
+    file: str
+    language: str  # Whisper's code: "en", "fr", …
+    probability: float | None  # how sure the detection was; None when it was not detected
+    source: str  # "detected", "folder" ([input] languages), "config" or "person"
+
+
+@dataclass(frozen=True)
 class ChunkPlanned(Event):
     file: str
     total: int

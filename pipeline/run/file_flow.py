@@ -51,7 +51,10 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
             return Outcome(name, OutcomeStatus.FAILED, stage=Stage.DISCOVER, reason=reason)
         row, _new = ledger.register(path, digest)
         if full_scan and row.state != FileState.NEW:
-            row = start_over(ledger, row.id)
+            # A detected language is heard again; a person's word outlives a full scan.
+            kept = row.language_source == "person"
+            row = start_over(ledger, row.id, **({} if kept else {
+                "language": None, "language_probability": None, "language_source": None}))
         if row.state == FileState.FILED:
             return _already_filed(path, config, row, on_event)
         if row.state in (FileState.FAILED, FileState.SKIPPED):
@@ -90,7 +93,8 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
                 return _failed(ctx, stage, unexpected(exc))
             ctx.row = ledger.get(row.id)
         on_event(checkpoint("file done"))
-        return Outcome(name, OutcomeStatus.FILED, destination=ctx.row.destination)
+        return Outcome(name, OutcomeStatus.FILED, destination=ctx.row.destination,
+                       language=ctx.row.language)
     finally:
         if own_ledger:
             ledger.close()
@@ -123,14 +127,16 @@ def _already_filed(path: Path, config: Config, row: FileRow, on_event: OnEvent) 
         raw = Path(row.raw_backup) if row.raw_backup else None
         release_original(config, row, Filed(Path(row.destination), [], raw,
                                             row.filed_hash or ""))
-    return Outcome(name, OutcomeStatus.UNCHANGED, destination=row.destination)
+    return Outcome(name, OutcomeStatus.UNCHANGED, destination=row.destination,
+                   language=row.language)
 
 
 def _failed(ctx: StageContext, stage: Stage, reason: str) -> Outcome:
     reason = redact(reason)
     ctx.ledger.fail(ctx.row.id, stage, reason)
     ctx.on_event(FileFailed(ctx.path.name, stage, reason))
-    return Outcome(ctx.path.name, OutcomeStatus.FAILED, stage=stage, reason=reason)
+    return Outcome(ctx.path.name, OutcomeStatus.FAILED, stage=stage, reason=reason,
+                   language=ctx.row.language)
 
 
 def _machine_stopped(ctx: StageContext, stage: Stage, problem: Fault) -> None:

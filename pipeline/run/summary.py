@@ -16,6 +16,7 @@ class Outcome:
     destination: str | None = None
     stage: Stage | None = None
     reason: str | None = None
+    language: str | None = None  # the talk's, once decided: Whisper's code ("en", "fr", …)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The transcription stage, as it runs inside the worker process.
 
-Plan the chunks once (cuts in silences, stored in the ledger), then for each chunk not yet
+First the talk's language and the model for it, decided once (stages/talk_language.py). Then
+plan the chunks once (cuts in silences, stored in the ledger), then for each chunk not yet
 done: decode just that range, hand it to the engine, drop repetition loops, commit its text.
 A killed run finds the plan and the finished chunks in the ledger and goes on from there.
 """
@@ -15,6 +16,8 @@ from common.chaos import chaos_point
 from common.media import Squeezed, decode_range, squeeze_silence
 from pipeline.asr import check_model, create_engine
 from pipeline.asr.base import Engine, Segment
+from pipeline.asr.language import DETECTION_MODEL
+from pipeline.asr.models import models_of, resolve_ct2_model
 from pipeline.config.settings import Config
 from pipeline.filing.cues import repair
 from pipeline.ledger import Ledger
@@ -25,6 +28,7 @@ from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus, run_in_worker
 from pipeline.stages.chunking import drop_repetition_loops, plan_chunks, quietest_point
 from pipeline.stages.context import Cancelled, StageContext, check
+from pipeline.stages.talk_language import needs_detection, talk_language
 
 # --- in the run's process -----------------------------------------------------------------
 
@@ -42,11 +46,14 @@ def outside_limits(ctx: StageContext) -> str | None:
 
 
 def transcribe_stage(ctx: StageContext) -> None:
-    """The chunks in worker processes, each worker taking up to chunks_per_worker of them
-    (a fresh one goes on from where the last stopped: see transcribe_job)."""
+    """The talk's language first, then the chunks in worker processes, each worker taking up
+    to chunks_per_worker of them (a fresh one goes on from where the last stopped: see
+    transcribe_job)."""
     config = ctx.config
+    spoken = talk_language(ctx)  # before any chunk: the whole talk is heard in it
     stall = max(600.0, config.transcription.chunk_seconds * 6)
-    args = (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0, config, ctx.run_id, os.getpid())
+    args = (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0, config, ctx.run_id, os.getpid(),
+            spoken.language, spoken.model)
     result = run_in_worker(transcribe_job, (*args, True), ctx.on_event, ctx.control, stall)
     while result.status == WorkerStatus.MORE:  # a fresh worker goes on
         if ctx.stop_asked():
@@ -60,28 +67,33 @@ def transcribe_stage(ctx: StageContext) -> None:
 
 def check_engine(config: Config) -> None:
     """What _engine_for's engine would stop on (a model or engine not installed), found
-    without loading it (`talks config validate`, in the main process)."""
+    without loading it (`talks config validate`, in the main process): every model the
+    setting may pick, and base when it may hear a talk's language."""
     t = config.transcription
-    check_model(t.engine, t.model, t.model_cache, t.allow_download)
+    for model in models_of(t.model):
+        check_model(t.engine, model, t.model_cache, t.allow_download)
+    if needs_detection(config):
+        resolve_ct2_model(DETECTION_MODEL, t.model_cache, allow_download=False, join=False)
 
 
 # --- in the worker process ----------------------------------------------------------------
 
 
-def _engine_for(config: Config, longest_chunk_s: float | None = None) -> Engine:
-    """The configured engine. Streams get a core each only where a chunk can hold them: a
-    chunk's speech is split into streams of at least MIN_STREAM_SECONDS, so a worker whose
-    chunks are all shorter hears one stream, on all the cores (on two workers of one core
-    each, one would sit idle: a 100 s clip took 5.8-6.5 s that way, 5.3-6.0 s on both cores)."""
+def _engine_for(config: Config, language: str, model: str,
+                longest_chunk_s: float | None = None) -> Engine:
+    """The configured engine, with the talk's model, in the talk's language. Streams get a
+    core each only where a chunk can hold them: a chunk's speech is split into streams of at
+    least MIN_STREAM_SECONDS, so a worker whose chunks are all shorter hears one stream, on
+    all the cores (on two workers of one core each, one would sit idle: a 100 s clip took
+    5.8-6.5 s that way, 5.3-6.0 s on both cores)."""
     from pipeline.asr.windows import MIN_STREAM_SECONDS  # numpy: workers only
 
     t = config.transcription
     streams = t.streams
     if longest_chunk_s is not None:
         streams = min(streams, max(1, int(longest_chunk_s // MIN_STREAM_SECONDS)))
-    return create_engine(t.engine, t.model, t.model_cache, t.allow_download, t.language,
-                         t.threads, t.compute_type, t.beam_size, t.best_of, t.batch_size,
-                         streams)
+    return create_engine(t.engine, model, t.model_cache, t.allow_download, language, t.threads,
+                         t.compute_type, t.beam_size, t.best_of, t.batch_size, streams)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,
@@ -128,8 +140,10 @@ def _speech_heard(engine: Engine, squeezed: Squeezed | None, start: float,
 
 
 def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
-                   config: Config, run_id: int, root_pid: int, announce: bool = True) -> None:
-    """`announce`: this is the file's first worker of the run, so it tells the plan (a worker
+                   config: Config, run_id: int, root_pid: int, language: str, model: str,
+                   announce: bool = True) -> None:
+    """The talk's chunks in `language`, by `model` (talk_language decided both).
+    `announce`: this is the file's first worker of the run, so it tells the plan (a worker
     that takes over from another does not announce it again)."""
     path = Path(path_str)
     name = path.name
@@ -168,8 +182,8 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
                     break
                 if engine is None:
                     # A model not found (a Fault) stops the run: every file would need it.
-                    engine = _engine_for(config, max(c.end - c.start for c in chunks
-                                                     if not c.done))
+                    engine = _engine_for(config, language, model,
+                                         max(c.end - c.start for c in chunks if not c.done))
                     engine.load()
                     link.send(checkpoint("model loaded", root_pid, engine.device_memory()))
                 began = time.monotonic()

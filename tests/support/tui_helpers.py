@@ -18,6 +18,8 @@ from pipeline.run.events import (
     ChunkPlanned,
     FileFiled,
     FileQueued,
+    LanguageHeard,
+    LogLine,
     MemoryCheckpoint,
     SpeakerDecided,
     StageStarted,
@@ -220,6 +222,8 @@ class FakePipeline:
         self.voices = voices
         self.gate = threading.Semaphore(0)
         self.done: set[str] = set()
+        # Talks whose language was heard (kept in the ledger, forgotten by a full scan).
+        self.heard: set[str] = set()
         self.progress: dict[str, int] = {}
         self.runs = 0
         self.full_scans = 0
@@ -242,6 +246,7 @@ class FakePipeline:
             if full_scan:
                 self.done.clear()
                 self.progress.clear()
+                self.heard.clear()
             filed = unchanged = 0
             taken: list[str] = []
             names = list(self.names)
@@ -278,6 +283,13 @@ class FakePipeline:
         if control.is_set():
             return False
         emit(StageStarted(name, "transcribe"))
+        if name not in self.heard:  # its language, heard once in a short worker
+            from_worker(_memory("language worker started"))
+            from_worker(_memory("language heard"))
+            from_worker(LogLine(name, "INFO", "language heard in 1.6 s from 12 s of speech: "
+                                              "en 0.97, cy 0.01, la 0.01, nn 0.00, pl 0.00"))
+            self.heard.add(name)
+        emit(LanguageHeard(name, "en", 0.97, "detected"))
         per_worker = config.transcription.chunks_per_worker
         if not self._transcribe(name, per_worker, from_worker, control):
             return False

@@ -31,6 +31,7 @@ from pipeline.api.runs import (
     FileFiled,
     FileQueued,
     FileSkipped,
+    LanguageHeard,
     LogLine,
     OutcomeStatus,
     RunRequest,
@@ -43,7 +44,7 @@ from pipeline.api.runs import (
     VoiceHeard,
     run_batch,
 )
-from tui.progress_model import LiveState, duration_text, followed_text
+from tui.progress_model import LiveState, duration_text, followed_text, language_text
 from tui.terminal_loss import TerminalStream, carry_on_after_hangup
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class PlainPrinter:
             self.line(f"{tag}{event.file}: chunk {event.index + 1}/{event.total} "
                       f"({event.start:.0f}–{event.end:.0f} s, {event.seconds:.1f} s): "
                       f"{_short(event.text)!r}")
+        elif isinstance(event, LanguageHeard):
+            self.line(f"{tag}{event.file}: language {language_text(event)}")
         elif isinstance(event, SpeakerDecided):
             scores = ", ".join(f"{n} {v:.2f}" for n, v in event.candidates[:3])
             detail = f" ({scores})" if scores else ""

@@ -108,7 +108,7 @@ def _run_report(config: Config, status: RunStatus, now: float) -> dict:
         left = cur.seconds_left(now)
         report["current"] = {
             "file": cur.name, "position": cur.position, "stage": cur.stage,
-            "chunk": cur.chunks_done, "chunks": cur.chunks_total,
+            "language": cur.language or None, "chunk": cur.chunks_done, "chunks": cur.chunks_total,
             "elapsed_s": round(now - cur.started, 1),
             "remaining_s": round(left, 1) if left is not None else None}
     if live.finished is not None:
@@ -142,7 +142,11 @@ def _ledger_report(config: Config) -> dict:
               "skipped": states[FileState.SKIPPED],
               "unfinished": sum(states[s] for s in UNFINISHED),
               "new": states[FileState.NEW] + unseen}
-    return {"counts": counts, "last_failure": failure}
+    # The filed talks by the language they are in, the commonest first ({"en": 3, "fr": 1});
+    # a talk filed before talks kept languages is not counted.
+    spoken = Counter(r.language for r in rows if r.state == FileState.FILED and r.language)
+    return {"counts": counts, "languages": dict(spoken.most_common()),
+            "last_failure": failure}
 
 
 # --- as a few lines ------------------------------------------------------------------------------
@@ -165,6 +169,11 @@ def render(report: dict) -> str:
                                        if c["needs_review"] else "")]
     parts += [f"{c[key]} {key}" for key in ("failed", "skipped", "unfinished", "new") if c[key]]
     lines.append(f"Recordings: {', '.join(parts)}.")
+    languages = report.get("languages") or {}
+    if set(languages) - {"en"}:  # said when the archive is not all English
+        from pipeline.api.runs import language_name
+        lines.append("Languages: " + ", ".join(f"{language_name(code)} {n}"
+                                               for code, n in languages.items()) + ".")
     failure = report["last_failure"]
     if failure is not None:
         lines.append(f"Last failure: {failure['file']} at {failure['stage']} "

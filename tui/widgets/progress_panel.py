@@ -45,7 +45,8 @@ class ProgressPanel(Vertical):
             latest.say(live.last_news)
             return
         where = f"[{cur.position}/{live.total}] " if cur.position and live.total else ""
-        file_line.say(f"{where}{cur.name} — {cur.state_text}")
+        spoken = f" · {cur.language_text}" if cur.language else ""
+        file_line.say(f"{where}{cur.name} — {cur.state_text}{spoken}")
         if cur.chunks_total:
             chunks.display = True
             self.query_one("#now-chunk-label", Line).say(

@@ -150,19 +150,20 @@ def test_streams_reach_the_engine_and_share_out_its_cores(tmp_path):
     # configured cores shared among them; the default is two streams on the default two cores.
     from pipeline.stages.transcribe import _engine_for
 
-    default = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = '
-                                            '"faster-whisper"\nmodel = "tiny.en"\n')))
+    def engine(extra: str = "", longest: float | None = None):
+        config = load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
+                                             'model = "tiny.en"\n' + extra))
+        return _engine_for(config, "en", "tiny.en", longest)
+
+    default = engine()
     assert default.parallel == 2 and default.settings.threads == 2
-    one = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
-                                        'model = "tiny.en"\nstreams = 1\n')))
+    assert default.settings.language == "en"
+    one = engine("streams = 1\n")
     assert one.parallel == 1
     # A stream needs a minute of speech: a worker whose chunks are shorter than two minutes
     # hears one stream on all the cores.
-    short = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = '
-                                          '"faster-whisper"\nmodel = "tiny.en"\n')), 100.0)
+    short = engine(longest=100.0)
     assert short.parallel == 1 and short.settings.threads == 2
-    assert _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"'
-                                         '\nmodel = "tiny.en"\n')), 300.0).parallel == 2
-    more = _engine_for(load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
-                                         'model = "tiny.en"\nthreads = 1\nstreams = 4\n')))
+    assert engine(longest=300.0).parallel == 2
+    more = engine("threads = 1\nstreams = 4\n")
     assert more.parallel == 1  # never more streams than cores

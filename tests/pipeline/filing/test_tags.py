@@ -201,3 +201,28 @@ def test_tags_off_files_the_exact_original(tmp_path):
         filed = organize(config, ledger, titled_row(ledger, src))
     assert content_hash(filed.talk) == content_hash(src)
     assert read_tags(filed.talk)["title"] == "Sunday Recording 14"
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_the_talks_language_is_tagged_as_taggers_write_it(tmp_path, ext):
+    # ISO 639-2's three letters: ID3's TLAN (mp3, and a wav's ID3 chunk and INFO list),
+    # Vorbis's LANGUAGE, and a freeform LANGUAGE atom in MP4.
+    config = load_config(home(tmp_path))
+    src = make_source(tmp_path / "inbox" / f"sunday.{ext}", SOURCE_TAGS)
+    with Ledger(config.output.ledger_path) as ledger:
+        row = titled_row(ledger, src)
+        ledger.update(row.id, language="fr", language_probability=0.91,
+                      language_source="detected")
+        filed = organize(config, ledger, ledger.get(row.id))
+    assert read_tags(filed.talk)["language"] == "fra"
+    assert ffprobe_tags(filed.talk).get("language") == "fra"
+    assert read_tags(filed.talk)["title"] == "Suspension Bridges"  # the rest as before
+
+
+def test_a_talk_without_a_language_gets_no_language_tag(tmp_path):
+    config = load_config(home(tmp_path))
+    src = make_source(tmp_path / "inbox" / "sunday.mp3", SOURCE_TAGS)
+    with Ledger(config.output.ledger_path) as ledger:
+        filed = organize(config, ledger, titled_row(ledger, src))
+    assert read_tags(filed.talk)["language"] == ""
+    assert "language" not in ffprobe_tags(filed.talk)

@@ -37,6 +37,8 @@ EVERY_EVENT = [
     ev.FileQueued("a.mp3", 1, 2),
     ev.FileSkipped("a.mp3", "too short"),
     ev.StageStarted("a.mp3", "transcribe"),
+    ev.LanguageHeard("a.mp3", "fr", 0.87, "detected"),
+    ev.LanguageHeard("b.mp3", "es", None, "person"),
     ev.ChunkPlanned("a.mp3", 4, 1, 120.5),
     ev.ChunkDone("a.mp3", 1, 4, 30.0, 60.0, "Élan — naïve words", 2.5),
     ev.MemoryCheckpoint("chunk 2/4", 300.5, 400.25, 410.0),

@@ -15,6 +15,7 @@ from pipeline.run.events import (
     ChunkPlanned,
     FileFiled,
     FileQueued,
+    LanguageHeard,
     LogLine,
     RunRequested,
     StageStarted,
@@ -25,6 +26,7 @@ RUN = [
     FileQueued("first talk.mp3", 1, 2),
     FileQueued("second.mp3", 2, 2),
     StageStarted("first talk.mp3", "transcribe"),
+    LanguageHeard("first talk.mp3", "fr", 0.968, "detected"),
     ChunkPlanned("first talk.mp3", 6, 0, 180.0),
     ChunkDone("first talk.mp3", 0, 6, 0.0, 30.0, "Good evening.", 20.0),
     ChunkDone("first talk.mp3", 1, 6, 30.0, 60.0, "Tonight: bees.", 20.0),
@@ -70,6 +72,7 @@ def test_on_a_terminal_only_what_matters_scrolls_by():
     assert "note: chunk 3 had no speech" in text  # a worker's warning is said
     assert "loaded tiny.en" not in text  # its chatter is only in the log
     assert "Asked to stop after the current chunk." in text
+    assert "first talk.mp3: language French (fr, 97 %, detected)" in text
     assert "filed as /out/talks/2020/A/A - Bees.mp3" in text
     assert "chunk 1/6 (" not in text  # chunks are the live line's, not lines of their own
 
@@ -82,6 +85,7 @@ def test_without_a_terminal_every_step_is_a_plain_line():
     lines = out.getvalue().splitlines()
     assert lines == [
         "[1/2] first talk.mp3: transcribe",
+        "[1/2] first talk.mp3: language French (fr, 97 %, detected)",
         "[1/2] first talk.mp3: 6 chunk(s) over 180 s",
         "[1/2] first talk.mp3: chunk 1/6 (0–30 s, 20.0 s): 'Good evening.'",
         "[1/2] first talk.mp3: chunk 2/6 (30–60 s, 20.0 s): 'Tonight: bees.'",

@@ -74,6 +74,9 @@ def redone(tmp_path_factory):
     config = load_config(config_path)
     relabel_talk(config, "bees", "Ada Lovelace")
     first = filed_talk(config, "bees")
+    with Ledger(config.output.ledger_path) as ledger:  # as if filed before talks knew languages
+        ledger.update(first.id, language=None, language_probability=None,
+                      language_source=None)
     stop = StopAfterProbe()
     stopped = set_talk_language(config, str(first.id), "en", stop, stop)
     told = talks(config_path, "language", str(first.id))  # while it is half-way
