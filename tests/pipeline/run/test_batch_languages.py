@@ -108,9 +108,9 @@ def test_with_model_auto_every_talk_is_filed_in_its_own_language(runs):
                                             for name, code in expected.items()}}
     db = sqlite3.connect(runs.home / "out" / ".talks" / "ledger.sqlite")
     rows = db.execute("SELECT path, language, language_probability, language_source, "
-                      "transcripts, destination FROM files").fetchall()
+                      "transcripts, destination, title FROM files").fetchall()
     assert len(rows) == 5
-    for path, language, probability, source, transcripts, destination in rows:
+    for path, language, probability, source, transcripts, destination, title in rows:
         name = Path(path).name
         assert language == {"bees.mp3": "en", **expected}[name]
         assert source == "detected" and probability > 0.5, (name, probability)
@@ -125,6 +125,10 @@ def test_with_model_auto_every_talk_is_filed_in_its_own_language(runs):
             text = " ".join(s["text"] for s in record["segments"]).lower()
             heard = [w for w in ELSEWHERE[language].words if w in text]
             assert len(heard) >= 2, (name, text)
+            # Titled in its language: its own words, joined by its own "and", never English's.
+            words = {w.strip(",").lower() for w in title.split()}
+            assert words & set(ELSEWHERE[language].words), (name, title)
+            assert "and" not in words, (name, title)
 
 
 def test_each_talk_is_heard_once_and_before_its_chunks(runs):
