@@ -85,9 +85,11 @@ bench-search: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 
 # Talks in seven languages (issue 32): language detection over 42 espeak-ng talks (accuracy,
 # time per talk, beside base's own detection) and the base model's WER per language (about
-# 8 minutes here): benchmarks/language_results.md.
+# 8 minutes here): benchmarks/language_results.md; then four talks in four languages through
+# `talks --batch` with each engine, mlx on this CPU (language_batch_results.md).
 bench-languages: $(VENV)/.dev-installed tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.languages
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.languages_batch
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
 # clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.

@@ -130,6 +130,10 @@ class TranscriptionConfig:
     language: str = _opt("en", "the talks' language code (en, fr, de, …), or 'auto' to hear "
                                "each talk's; with an English-only model each talk is heard "
                                "anyway, so one in another language is caught")
+    check_language: bool = _opt(True, "with a language code and an English-only model, still "
+                                      "hear each talk's language first (base, ~1-2 s a talk) "
+                                      "so one in another language is not filed as nonsense; "
+                                      "false: every talk is in that language")
     chunk_seconds: float = _opt(300.0, "audio handed to the engine at once", min=10, max=1800)
     chunks_per_worker: int = _opt(4, "chunks one worker process transcribes before a fresh one "
                                   "takes over (0 = one process for the whole file)",

@@ -57,6 +57,8 @@ def needs_detection(config: Config) -> bool:
     """Whether a talk of this config may be heard by base (`talks config validate` then
     checks base is there): unless every talk takes the config's language."""
     t = config.transcription
+    if is_language_code(t.language) and not t.check_language:
+        return False  # the person vouches that every talk is in that language
     return not (is_language_code(t.language)
                 and not is_english_only(model_for(t.model, t.language)))
 

@@ -131,7 +131,7 @@ def new_home(corpus: Path, trial_dir: Path, move: bool) -> Path:
         'raw_backup = true\n'
         '[speakers]\nfolder = "library"\nsample_count = 2\nsample_seconds = 6.0\n'
         'sample_offset_s = 2.0\nskip_end_s = 2.0\n'
-        '[transcription]\nchunk_seconds = 10\nchunks_per_worker = 2\n'
+        '[transcription]\ncheck_language = false\nchunk_seconds = 10\nchunks_per_worker = 2\n'
         '[logging]\nfile = "out/talks.log"\n', encoding="utf-8")
     return home
 

@@ -105,7 +105,8 @@ def demo_home(tmp_path):
     config = tmp_path / "config.toml"
     # Chunks of 10 s: each demo recording has several, so a quit lands inside a file.
     config.write_text('[input]\nfolders = ["inbox"]\n[output]\nroot = "out"\n'
-                      '[speakers]\nfolder = "speakers"\n[transcription]\nchunk_seconds = 10\n'
+                      '[speakers]\nfolder = "speakers"\n[transcription]\n'
+                      'check_language = false\nchunk_seconds = 10\n'
                       '[logging]\nfile = "out/talks.log"\n', encoding="utf-8")
     return tmp_path, config
 
@@ -249,7 +250,8 @@ def chunked_home(home: Path, names: list[str], copies: int = 1) -> Path:
     config = home / "config.toml"
     config.write_text('[input]\nfolders = ["inbox"]\nsettle_seconds = 0.5\n'
                       '[output]\nroot = "out"\n[speakers]\nfolder = "speakers"\n'
-                      '[transcription]\nchunk_seconds = 10\n[logging]\nfile = "out/talks.log"\n',
+                      '[transcription]\ncheck_language = false\n'
+                      'chunk_seconds = 10\n[logging]\nfile = "out/talks.log"\n',
                       encoding="utf-8")
     return config
 

@@ -5,7 +5,6 @@ given one language. The clips are made once for the module (three sentences, ~13
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -163,33 +162,22 @@ def test_an_engine_is_made_for_one_language_only(tmp_path):
 
 @pytest.mark.models
 @pytest.mark.mlx
-def test_the_mlx_engine_hears_a_french_talk_in_french(tmp_path, cache_dir):
-    """The mlx engine takes the talk's language as faster-whisper does: base told "fr"
-    decodes French. One greedy window of one sentence: mlx runs here on the CPU, where
-    base's encoder alone takes ~20-45 s a window."""
+def test_the_mlx_engine_is_told_the_talks_language(cache_dir):
+    """The mlx engine takes the talk's language as faster-whisper does: base told "fr" has a
+    French tokenizer, so every window is decoded as French (what it then writes, French words
+    through a whole `talks --batch` with mlx, is measured by benchmarks/languages_batch.py:
+    base's encoder takes ~20-45 s a window on this CPU, too long for `make test`)."""
     pytest.importorskip("mlx_whisper")
     from pipeline.asr.base import EngineSettings
     from pipeline.asr.mlx_engine import MlxEngine
-    from pipeline.asr.windows import GREEDY
 
-    talk = ELSEWHERE["fr"]
-    clip = tmp_path / "fr.wav"
-    make_talk(clip, list(talk.sentences[:1]), voice=talk.voice)
-    pcm = decode_range(clip, 0.0, measure_duration(clip))
     base = resolve_ct2_model("base", cache_dir, allow_download=False)
     engine = MlxEngine(EngineSettings(model_dir=base, language="fr", threads=2,
                                       compute_type="float32", beam_size=1), cache_dir)
-    began = time.monotonic()
     engine.load()
     try:
         windows = engine._windows
         assert windows is not None and windows.tokenizer.language == "fr"
-        [attempt] = windows.decode(windows.encode([windows.features(pcm)]), GREEDY, 0)
+        assert windows.tokenizer.sot_sequence[1] == windows.tokenizer.to_language_token("fr")
     finally:
         engine.unload()
-    print(f"mlx, base, one French window: {time.monotonic() - began:.1f} s: {attempt.text!r}")
-    # base on espeak-ng's French gets few of the words right from one sentence, but it
-    # writes French: its little words, none of English's.
-    words = set(re.findall(r"\w+", attempt.text.lower()))
-    assert len(words & FRENCH_LITTLE_WORDS) >= 2 and not words & ENGLISH_LITTLE_WORDS, \
-        attempt.text

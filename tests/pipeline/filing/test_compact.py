@@ -32,7 +32,8 @@ def config_at(tmp_path: Path, filed_audio: str):
                     f'[output]\nroot = "out"\nfiled_audio = "{filed_audio}"\n'
                     'raw_backup = false\ncompact_pause_s = 1.0\n'
                     '[speakers]\nfolder = "library"\n'
-                    '[transcription]\nchunk_seconds = 30\n[logging]\nfile = "out/log"\n',
+                    '[transcription]\ncheck_language = false\n'
+                    'chunk_seconds = 30\n[logging]\nfile = "out/log"\n',
                     encoding="utf-8")
     return load_config(path)
 

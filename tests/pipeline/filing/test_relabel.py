@@ -43,7 +43,8 @@ def talks(config: Path, *args: str) -> subprocess.CompletedProcess:
 def write_config(home: Path, extra: str = "") -> Path:
     path = home / "config.toml"
     path.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0.5\n'
-                    '[output]\nroot = "out"\n[transcription]\nchunk_seconds = 60\n'
+                    '[output]\nroot = "out"\n[transcription]\ncheck_language = false\n'
+                    'chunk_seconds = 60\n'
                     '[speakers]\nfolder = "library"\nsample_count = 3\nsample_seconds = 8.0\n'
                     + extra + '[logging]\nfile = "out/log"\n', encoding="utf-8")
     return path

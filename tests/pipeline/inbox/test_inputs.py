@@ -36,7 +36,8 @@ def config(home: Path, root: str = "out", settle: float = 0.0, extra: str = "") 
         f'settle_seconds = {settle}\n'
         'extensions = [".mp3", ".wav", ".mp4", ".m4a", ".flac", ".ogg", ".opus"]\n'
         f'[output]\nroot = "{root}"\n[speakers]\nidentify = false\n'
-        '[transcription]\nchunk_seconds = 20\n[logging]\nfile = "talks.log"\n' + extra,
+        '[transcription]\ncheck_language = false\n'
+        'chunk_seconds = 20\n[logging]\nfile = "talks.log"\n' + extra,
         encoding="utf-8")
     return path
 

@@ -29,7 +29,8 @@ def config_at(tmp_path: Path, polling: bool = False) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 2.0\n'
                     '[output]\nroot = "out"\n[speakers]\nfolder = "library"\n'
-                    '[transcription]\nchunk_seconds = 30\n[logging]\nfile = "out/talks.log"\n'
+                    '[transcription]\ncheck_language = false\n'
+                    'chunk_seconds = 30\n[logging]\nfile = "out/talks.log"\n'
                     f'[watch]\npolling = {"true" if polling else "false"}\n', encoding="utf-8")
     return path
 

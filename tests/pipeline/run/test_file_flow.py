@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.models]
 def config_at(tmp_path: Path, chunk_seconds: int, extra: str = "", chunks_per_worker: int = 4):
     path = tmp_path / "config.toml"
     path.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
-                    f'[output]\nroot = "out"\n[transcription]\nchunk_seconds = {chunk_seconds}\n'
+                    f'[output]\nroot = "out"\n[transcription]\ncheck_language = false\n'
+                    f'chunk_seconds = {chunk_seconds}\n'
                     f'chunks_per_worker = {chunks_per_worker}\n'
                     '[logging]\nfile = "out/log"\n' + extra, encoding="utf-8")
     return load_config(path)

@@ -39,7 +39,8 @@ def home_with(talk: Path, base: Path, root: str = "out", log: str = "talks.log",
         '[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0\n'
         f'[output]\nroot = "{root}"\n'
         '[speakers]\nidentify = false\n'
-        f'[transcription]\nchunk_seconds = 10\nmodel_cache = "models"\nmodel = "{model}"\n'
+        f'[transcription]\ncheck_language = false\n'
+        f'chunk_seconds = 10\nmodel_cache = "models"\nmodel = "{model}"\n'
         f'[logging]\nfile = "{log}"\n', encoding="utf-8")
     return base
 

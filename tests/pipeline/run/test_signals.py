@@ -33,7 +33,8 @@ def home_for(tmp_path: Path, talk: Path, chunk_seconds: int = 10) -> Path:
     (tmp_path / "config.toml").write_text(
         '[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0\n'
         '[output]\nroot = "out"\n[speakers]\nidentify = false\n'
-        f'[transcription]\nchunk_seconds = {chunk_seconds}\nchunks_per_worker = 0\n'
+        f'[transcription]\ncheck_language = false\n'
+        f'chunk_seconds = {chunk_seconds}\nchunks_per_worker = 0\n'
         '[logging]\nfile = "out/talks.log"\n', encoding="utf-8")
     return tmp_path
 

@@ -134,6 +134,8 @@ def test_a_folder_given_a_language_in_input_languages_is_not_heard(tmp_path):
 
 @pytest.mark.parametrize(("transcription", "heard"), [
     ("", True),  # the default: tiny.en told "en" still hears each talk
+    ("check_language = false\n", False),  # unless the person vouches all talks are English
+    ('check_language = false\nlanguage = "auto"\n', True),  # "auto" is always heard
     ('language = "auto"\n', True),
     ('model = "auto"\n', True),  # "en" would go to tiny.en: a French talk must be caught
     ('model = "base"\n', False),
