@@ -166,6 +166,9 @@ def test_processes_opening_a_new_ledger_at_once_create_it_once(tmp_path):
 
     for attempt in range(5):
         path = str(tmp_path / f"ledger-{attempt}.sqlite")
-        with mp.get_context("fork").Pool(6) as pool:
+        # forkserver, not fork: a fork of this threaded test process (xdist's, and any
+        # thread a test before left) can copy a lock held mid-use, and the child waits on
+        # it forever (seen: six children asleep on a futex); the server is single-threaded.
+        with mp.get_context("forkserver").Pool(6) as pool:
             versions = pool.map(_open_new_ledger, [path] * 6)
         assert versions == [len(MIGRATIONS)] * 6
