@@ -63,8 +63,10 @@ def stopping_during_first_chunk(events: list, control: RunControl):
 def runs(tmp_path_factory):
     home = tmp_path_factory.mktemp("contract")
     config_path = write_home(home, chunk=10)
+    # The fake runs as the default config does: each talk heard for its language first.
     text = config_path.read_text(encoding="utf-8").replace(
-        "[transcription]\n", "[transcription]\nchunks_per_worker = 2\n")
+        "[transcription]\n", "[transcription]\nchunks_per_worker = 2\n").replace(
+        "check_language = false", "check_language = true")
     config_path.write_text(text, encoding="utf-8")
     for name, voice in {"Sarah Lane": "slt", "Robert Moss": "rms"}.items():
         make_talk(home / "library" / f"{name}.wav", TALKS["forgiveness"][:3], tool="flite",
