@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 
 from common.errors import Fault, is_machine_fault
 from pipeline.config.settings import Config
@@ -37,16 +38,9 @@ def run_batch(config: Config, on_event: OnEvent, control: StopFlag | None = None
             before_the_run(config, ledger, emit)
             run_id = ledger.start_run()
             emit(checkpoint("batch start"))
-            try:
+            with recorded_run(ledger, run_id, summary, began):
                 file_the_inbox(config, emit, session.control, ledger, run_id, full_scan,
                                summary)
-            except BaseException:
-                summary.seconds = time.monotonic() - began
-                with contextlib.suppress(Exception):  # already stopping; the disk may be full
-                    ledger.finish_run(run_id, summary.as_dict())
-                raise
-            summary.seconds = time.monotonic() - began
-            ledger.finish_run(run_id, summary.as_dict())
             emit(checkpoint("batch end"))
             # Still inside the session: a follower reads the end from this run's events.
             emit(BatchFinished(summary.count(OutcomeStatus.FILED),
@@ -64,3 +58,18 @@ def run_batch(config: Config, on_event: OnEvent, control: StopFlag | None = None
         problem.summary = summary
         raise problem from None
     return summary
+
+
+@contextlib.contextmanager
+def recorded_run(ledger: Ledger, run_id: int, summary: BatchSummary,
+                 began: float) -> Iterator[None]:
+    """The run's totals and time written to the ledger when its work ends, however it ends."""
+    try:
+        yield
+    except BaseException:
+        summary.seconds = time.monotonic() - began
+        with contextlib.suppress(Exception):  # already stopping; the disk may be full
+            ledger.finish_run(run_id, summary.as_dict())
+        raise
+    summary.seconds = time.monotonic() - began
+    ledger.finish_run(run_id, summary.as_dict())

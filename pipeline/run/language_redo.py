@@ -10,7 +10,6 @@ give it a new title.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pipeline.config.languages import CODES_HINT, SOURCES, is_language, language
 from pipeline.config.settings import Config
 from pipeline.filing.relabel import find_talk
 from pipeline.ledger import FileRow, Ledger
+from pipeline.run.batch import recorded_run
 from pipeline.run.events import BatchFinished, FileQueued, OnEvent
 from pipeline.run.file_flow import process_file, start_over
 from pipeline.run.states import FileState, OutcomeStatus
@@ -106,16 +106,9 @@ def _transcribe(config: Config, ledger: Ledger, source: Path, emit: OnEvent,
     summary = BatchSummary()
     run_id = ledger.start_run()
     emit(FileQueued(source.name, 1, 1))
-    try:
+    with recorded_run(ledger, run_id, summary, began):
         summary.outcomes.append(process_file(source, config, emit, control, ledger=ledger,
                                              run_id=run_id))
-    except BaseException:
-        summary.seconds = time.monotonic() - began
-        with contextlib.suppress(Exception):  # already stopping; the disk may be full
-            ledger.finish_run(run_id, summary.as_dict())
-        raise
-    summary.seconds = time.monotonic() - began
-    ledger.finish_run(run_id, summary.as_dict())
     emit(BatchFinished(summary.count(OutcomeStatus.FILED), summary.count(OutcomeStatus.FAILED),
                        summary.count(OutcomeStatus.SKIPPED), 0, round(summary.seconds, 2)))
     return summary.outcomes[0]
