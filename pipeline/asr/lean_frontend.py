@@ -41,6 +41,37 @@ FEATURE_BLOCK_FRAMES = 1000
 VAD_BATCH_WINDOWS = 1000
 
 
+def mel_filters(n_mels: int, rate: int = 16000, n_fft: int = 400) -> np.ndarray:
+    """Whisper's mel filter bank (n_mels × n_fft/2+1): triangles evenly spaced on the Slaney
+    mel scale (linear to 1 kHz, logarithmic above) from 0 Hz to half the rate, each scaled
+    to unit area. The same matrix as faster-whisper's extractor makes, without importing
+    faster-whisper (and, through it, av and the hub client: ~23 MB) where only this is needed.
+    """
+    linear_step = 200.0 / 3  # Hz per mel below 1 kHz
+    knee = 1000.0 / linear_step  # the mel of 1 kHz
+    log_step = np.log(6.4) / 27.0
+
+    def to_mel(hz: np.ndarray) -> np.ndarray:
+        mel = hz / linear_step
+        above = hz >= 1000.0
+        mel[above] = knee + np.log(hz[above] / 1000.0) / log_step
+        return mel
+
+    def to_hz(mel: np.ndarray) -> np.ndarray:
+        hz = mel * linear_step
+        above = mel >= knee
+        hz[above] = 1000.0 * np.exp(log_step * (mel[above] - knee))
+        return hz
+
+    bins = np.linspace(0.0, rate / 2, 1 + n_fft // 2)
+    edges = to_hz(np.linspace(0.0, to_mel(np.array([rate / 2]))[0], n_mels + 2))
+    widths = np.diff(edges)
+    rising = (bins[None, :] - edges[:-2, None]) / widths[:-1, None]
+    falling = (edges[2:, None] - bins[None, :]) / widths[1:, None]
+    triangles = np.maximum(0.0, np.minimum(rising, falling))
+    return (triangles * (2.0 / (edges[2:] - edges[:-2]))[:, None]).astype(np.float32)
+
+
 def log_mel(waveform: np.ndarray, mel_filters: np.ndarray, n_fft: int, hop_length: int,
             padding: int, block_frames: int = FEATURE_BLOCK_FRAMES) -> np.ndarray:
     """Whisper's log-mel spectrogram (n_mels × frames, float32), one block of frames at a
