@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline.asr.ct2_to_mlx import Ct2Model, Ct2Tensor
 from pipeline.asr.models import folder_fingerprint
+from pipeline.run.logs import get_logger
 
 _INT8 = 1
 _FLOAT32 = 0
@@ -47,7 +48,18 @@ def is_quantized_weight(name: str) -> bool:
 
 def int8_folder(ct2_dir: Path, cache_dir: Path) -> Path:
     """The int8 copy of `ct2_dir` in `cache_dir`, made on first use. A folder whose weights
-    are not float16 or float32 (int8 already, say) is returned as it is."""
+    are not float16 or float32 (int8 already, say) is returned as it is, and so is any
+    folder the copy cannot be made of (a full or read-only cache): the copy saves memory,
+    and its absence costs only that."""
+    try:
+        return _int8_folder(ct2_dir, cache_dir)
+    except (OSError, ValueError) as exc:
+        get_logger().warning("weights loaded as they are stored, not from an int8 copy in "
+                             "%s (%s): the load briefly takes more memory", cache_dir, exc)
+        return Path(ct2_dir)
+
+
+def _int8_folder(ct2_dir: Path, cache_dir: Path) -> Path:
     ct2_dir = Path(ct2_dir).resolve()
     with Ct2Model(ct2_dir / "model.bin") as model:
         if not any(is_quantized_weight(n) and t.type_id in (0, 4)

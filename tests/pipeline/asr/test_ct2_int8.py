@@ -97,3 +97,15 @@ def test_it_is_made_once_and_an_older_install_s_copy_is_retired(tiny: Path,
 def test_a_folder_already_int8_is_used_as_it_is(copy: Path, tmp_path: Path) -> None:
     assert int8_folder(copy, tmp_path / "cache") == copy.resolve()
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_cache_it_cannot_write_to_costs_only_the_saving(tiny: Path, tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root writes through permissions: a file where the cache folder should be stops it
+        blocked = tmp_path / "cache"
+        blocked.write_text("not a folder")
+    else:
+        blocked = tmp_path / "read-only"
+        blocked.mkdir()
+        blocked.chmod(0o500)
+    assert int8_folder(tiny, blocked) == tiny
