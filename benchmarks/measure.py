@@ -49,6 +49,18 @@ class Measurement:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     process_peaks_mb: dict[str, float] = field(default_factory=dict)  # the biggest few
     extra: dict[str, object] = field(default_factory=dict)
+    # The outside sampler's view (benchmarks/outside_memory.py): tree peak RSS and PSS.
+    outside: dict | None = None
+
+    @property
+    def outside_rss_mb(self) -> float | None:
+        return self.outside["peak_rss_mb"] if self.outside else None
+
+    @property
+    def outside_pss_mb(self) -> float | None:
+        if not self.outside or not self.outside.get("pss_available"):
+            return None
+        return self.outside["peak_pss_mb"]
 
     @classmethod
     def from_run(cls, name: str, description: str, audio_s: float, run: ProcRun,
@@ -60,7 +72,7 @@ class Measurement:
         return cls(name, description, audio_s, run.wall_s, run.cpu_s, transcribe_s, mem.peak_mb,
                    mem.largest_process_mb, run.kernel_max_process_mb, mem.hz,
                    mem.sampler_cpu_s, words, dict(mem.phase_peaks_mb),
-                   dict(mem.phase_seconds), processes, dict(extra or {}))
+                   dict(mem.phase_seconds), processes, dict(extra or {}), run.outside)
 
 
 class VariantFailed(RuntimeError):

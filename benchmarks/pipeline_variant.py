@@ -29,7 +29,7 @@ _CHUNK_LINE = re.compile(r": chunk \d+/\d+ \([^,]*, ([\d.]+) s\)")
 def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str,
                  speakers: Path | None = None, engine: str = "faster-whisper",
                  batch_size: int | None = None, settle_seconds: float | None = None,
-                 streams: int | None = None) -> Path:
+                 streams: int | None = None, transcription: dict | None = None) -> Path:
     """A config of its own per run: nothing of the user's config.toml or output is touched.
     `settle_seconds`: the recording was copied in a moment ago, so talks would wait that long
     (10 s by default) for it to settle; a benchmark of the program's work sets it to 0."""
@@ -46,6 +46,7 @@ def write_config(run_dir: Path, chunk_seconds: float, threads: int, model: str,
         config["transcription"]["batch_size"] = batch_size
     if streams is not None:
         config["transcription"]["streams"] = streams
+    config["transcription"].update(transcription or {})  # keys a variant sets
     if settle_seconds is not None:  # a key older checkouts do not know
         config["input"]["settle_seconds"] = settle_seconds
     path = run_dir / "config.toml"
@@ -84,7 +85,8 @@ def run_pipeline(recording: Recording, chunk_seconds: float, *, threads: int = 2
                  model: str = "tiny.en", speakers: Path | None = None,
                  name: str | None = None, engine: str = "faster-whisper",
                  batch_size: int | None = None, code_dir: Path = ROOT,
-                 streams: int | None = None) -> Measurement:
+                 streams: int | None = None,
+                 transcription: dict | None = None) -> Measurement:
     """`speakers`: a speaker library folder, so the identify stage runs too (without one it
     is skipped, as it is for a user with no enrolled speakers)."""
     name = name or f"chunked-{chunk_seconds:g}"
@@ -95,7 +97,8 @@ def run_pipeline(recording: Recording, chunk_seconds: float, *, threads: int = 2
     # any user's recording.
     shutil.copy2(recording.audio, run_dir / "inbox" / recording.audio.name)
     config = write_config(run_dir, chunk_seconds, threads, model, speakers, engine, batch_size,
-                          settle_seconds=0.0 if code_dir == ROOT else None, streams=streams)
+                          settle_seconds=0.0 if code_dir == ROOT else None, streams=streams,
+                          transcription=transcription)
     cmd = [sys.executable, "-m", "tui.cli", "--batch", "--json", "--config", str(config)]
     # code_dir: another checkout of talks (an earlier commit, measured side by side).
     env = child_env()

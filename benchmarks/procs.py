@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +32,14 @@ class ProcRun:
     # User + system CPU of the process and the descendants it waited for (wait4): less
     # swayed than wall time by other work on the machine, so a steadier basis for ratios.
     cpu_s: float | None
+    # The tree as a process of its own saw it (benchmarks/outside_memory.py): peak RSS and
+    # peak PSS (shared pages counted once), and what each process held at those moments.
+    outside: dict | None = None
+
+
+# The outside sampler's rate: at least 20 Hz is asked for; each sample reads smaps_rollup of
+# every process of the tree (the kernel walks its page tables, ~1 ms for a 300 MB worker).
+OUTSIDE_HZ = 50
 
 
 def _pump(stream: IO[str], keep: list[str], hook: LineHook | None,
@@ -63,6 +72,11 @@ def run_sampled(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             bufsize=1)
     sampler = TreeSampler(proc.pid, interval=interval).start()
+    outside_file = Path(f"/tmp/talks-outside-{proc.pid}-{os.getpid()}.json")
+    outside = subprocess.Popen([sys.executable, "-m", "benchmarks.outside_memory",
+                                str(proc.pid), "--hz", str(OUTSIDE_HZ), "--out",
+                                str(outside_file)], cwd=Path(__file__).resolve().parent.parent,
+                               stdin=subprocess.DEVNULL)
     out: list[str] = []
     err: list[str] = []
     assert proc.stdout is not None and proc.stderr is not None
@@ -80,4 +94,21 @@ def run_sampled(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] 
             proc.wait()
         for pump in pumps:
             pump.join()
-    return ProcRun(proc.returncode, wall, "".join(out), "".join(err), memory, kernel_mb, cpu_s)
+        seen = _outside_result(outside, outside_file)
+    return ProcRun(proc.returncode, wall, "".join(out), "".join(err), memory, kernel_mb, cpu_s,
+                   seen)
+
+
+def _outside_result(sampler: subprocess.Popen, path: Path) -> dict | None:
+    """The outside sampler ends by itself once the measured tree is gone."""
+    try:
+        sampler.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        sampler.kill()
+        sampler.wait()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    finally:
+        path.unlink(missing_ok=True)

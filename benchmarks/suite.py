@@ -70,6 +70,14 @@ REAL_MINUTES = (10.0, 30.0)
 # what the default's two streams gain and cost. Another config key goes in both dicts.
 VARIANTS = {"streams": 1}
 VARIANT_MINUTES = 10.0
+# The peers a user after speed would run instead, on the same talks in the same run (issue
+# 34): faster-whisper's BatchedInferencePipeline, its batch size as the key.
+PEERS = {"batched-8": 8, "batched-16": 16}
+PEER_VS = "batched-8"  # the one the targets compare with
+PEER_TIME_RATIO = 1.0  # talks end to end ≤ this × the peer's whole run
+PEER_MEMORY_RATIO = 0.5  # talks' tree peak (outside, PSS) ≤ this × the peer's
+OUTSIDE_PEAK_MB = 300.0  # the tree's peak seen from outside, on the 30- and 60-min talks
+OUTSIDE_PEAK_MINUTES = (30.0, 60.0)
 VARIANT_TEXT = {
     "streams": lambda n: ("each chunk's speech heard as one stream, in order, on all the cores"
                           if n == 1 else f"each chunk's speech cut at pauses into up to {n} "
@@ -129,6 +137,13 @@ def one_run(recording: Recording, label: str, library: Path, engine_first: bool,
         print(f"  {m.name}: wall {m.wall_s:.1f} s, transcribe {m.transcribe_s:.1f} s, "
               f"tree peak {m.peak_tree_mb:.0f} MB, WER {100 * m.words.wer:.1f} %", flush=True)
     raw, ours = done["whole-file"], done[f"suite-{label}"]
+    peers = {}
+    for key, batch in PEERS.items():
+        p = run_whole_file(recording, threads=THREADS, model=MODEL, batch_size=batch)
+        print(f"  {key}: wall {p.wall_s:.1f} s, transcribe {p.transcribe_s:.1f} s, tree peak "
+              f"{p.outside_pss_mb or p.peak_tree_mb:.0f} MB, WER {100 * p.words.wer:.1f} %",
+              flush=True)
+        peers[key] = _figures(p)
     extra = {}
     for key, value in VARIANTS.items() if variant else ():
         b = run_pipeline(recording, CHUNK_SECONDS, threads=THREADS, model=MODEL,
@@ -141,10 +156,9 @@ def one_run(recording: Recording, label: str, library: Path, engine_first: bool,
             "wer": round(b.words.wer, 4),
             "ratio_to_raw": round(b.transcribe_s / raw.transcribe_s, 3),
             "ratio_to_sequential": round(b.transcribe_s / ours.transcribe_s, 3)}
-    return {**extra,
-        "raw": {"wall_s": round(raw.wall_s, 1), "transcribe_s": round(raw.transcribe_s, 1),
-                "peak_tree_mb": round(raw.peak_tree_mb, 1), "wer": round(raw.words.wer, 4)},
-        "program": {"wall_s": round(ours.wall_s, 1),
+    return {**extra, "peers": peers,
+        "raw": _figures(raw),
+        "program": {**_figures(ours), "wall_s": round(ours.wall_s, 1),
                     "transcribe_s": round(ours.transcribe_s, 1),
                     "peak_tree_mb": round(ours.peak_tree_mb, 1),
                     "largest_process_mb": round(ours.largest_process_mb, 1),
@@ -157,6 +171,29 @@ def one_run(recording: Recording, label: str, library: Path, engine_first: bool,
         "end_to_end_ratio": round(ours.wall_s / raw.transcribe_s, 3),
         "reference_words": ours.words.reference_words,
     }
+
+
+def _figures(m: Measurement) -> dict:
+    """What every system on a talk is reported by: whole-run wall time, transcription time,
+    the tree's peak (the in-process sampler's RSS; the outside sampler's RSS and PSS), WER."""
+    return {"wall_s": round(m.wall_s, 1), "transcribe_s": round(m.transcribe_s, 1),
+            "peak_tree_mb": round(m.peak_tree_mb, 1),
+            "outside_rss_mb": m.outside_rss_mb, "outside_pss_mb": m.outside_pss_mb,
+            "outside_hz": (m.outside or {}).get("hz"), "wer": round(m.words.wer, 4)}
+
+
+def mlx_own(recording: Recording, library: Path) -> dict:
+    """On mlx (here its CPU build, ~25x slower than a Mac's GPU): mlx-whisper's own
+    transcribe beside talks with the mlx engine, once, on one talk. Only the ratio means
+    anything: absolute times on a Mac differ."""
+    own = run_whole_file(recording, threads=THREADS, model=MODEL, engine="mlx")
+    ours = run_pipeline(recording, CHUNK_SECONDS, threads=THREADS, model=MODEL,
+                        speakers=library, name="suite-mlx", engine="mlx")
+    print(f"  mlx-whisper's transcribe {own.transcribe_s:.1f} s, talks (mlx) "
+          f"{ours.transcribe_s:.1f} s", flush=True)
+    return {"recording": recording.audio.name, "own": _figures(own), "talks": _figures(ours),
+            "transcribe_ratio": round(ours.transcribe_s / own.transcribe_s, 3),
+            "wall_ratio": round(ours.wall_s / own.wall_s, 3)}
 
 
 def one_talk(recordings: Callable[[int], Recording], kind: str, minutes: float,
@@ -287,6 +324,24 @@ def verdicts(results: dict) -> list[tuple[str, str, bool]]:
         e2e = median(talk, "end_to_end_ratio")
         out.append((f"{name}: end to end ≤ {END_TO_END_RATIO:.2f}× the raw transcription",
                     f"{spread(talk, 'end_to_end_ratio')}×", e2e <= END_TO_END_RATIO))
+        if all(PEER_VS in r.get("peers", {}) for r in talk["runs"]):
+            _peer_ratios(talk)
+            time_ratio = median(talk, "peer_wall_ratio")
+            out.append((f"{name}: end to end ≤ {PEER_TIME_RATIO:.1f}× faster-whisper's "
+                        f"batched pipeline ({PEER_VS}, its whole run)",
+                        f"{spread(talk, 'peer_wall_ratio')}×", time_ratio <= PEER_TIME_RATIO))
+            memory_ratio = median(talk, "peer_memory_ratio")
+            out.append((f"{name}: tree peak ≤ {PEER_MEMORY_RATIO:.1f}× {PEER_VS}'s (outside, "
+                        "PSS)", f"{spread(talk, 'peer_memory_ratio')}×",
+                        memory_ratio <= PEER_MEMORY_RATIO))
+        if talk["kind"] == "espeak" and talk["minutes"] in OUTSIDE_PEAK_MINUTES and all(
+                r["program"].get("outside_pss_mb") for r in talk["runs"]):
+            peak = median(talk, "program.outside_pss_mb")
+            out.append((f"{name}: tree peak seen from outside ≤ {OUTSIDE_PEAK_MB:g} MB (PSS: "
+                        "shared pages once)",
+                        f"{spread(talk, 'program.outside_pss_mb', digits=0)} MB (RSS summed: "
+                        f"{spread(talk, 'program.outside_rss_mb', digits=0)} MB)",
+                        peak <= OUTSIDE_PEAK_MB))
     sixty = next((t for t in espeak if t["minutes"] == 60), None)
     if sixty:
         peak = median(sixty, "program.peak_tree_mb")
@@ -315,6 +370,65 @@ def verdicts(results: dict) -> list[tuple[str, str, bool]]:
                 f"{start['idle_tree_mb']:.0f} MB (process tree)",
                 start["idle_tree_mb"] <= IDLE_RSS_MB))
     return out
+
+
+def _peer_ratios(talk: dict) -> None:
+    """talks against PEER_VS, per run: whole runs' wall time, and the outside tree peaks
+    (PSS where the kernel gives it, else RSS)."""
+    for run in talk["runs"]:
+        peer, ours = run["peers"][PEER_VS], run["program"]
+        run["peer_wall_ratio"] = round(ours["wall_s"] / peer["wall_s"], 3)
+        mine = ours.get("outside_pss_mb") or ours.get("outside_rss_mb") or ours["peak_tree_mb"]
+        theirs = (peer.get("outside_pss_mb") or peer.get("outside_rss_mb")
+                  or peer["peak_tree_mb"])
+        run["peer_memory_ratio"] = round(mine / theirs, 3)
+
+
+def peers_table(talks: list[dict]) -> list[str]:
+    """Every system on every length: wall, transcription, tree peak (outside), WER."""
+    lines = ["", "## talks beside the peers", "",
+             "Each system's whole run (start-up and model load included) on the same talks in "
+             "the same run: faster-whisper sequential (the raw engine) and its "
+             "`BatchedInferencePipeline` (VAD windows of up to 30 s decoded without "
+             "timestamps, N at once), and `talks --batch` end to end (language check, speaker "
+             "stage, title and filing included). Tree peaks as a sampler process of its own "
+             "saw them (benchmarks/outside_memory.py, ≥ 20 Hz): PSS counts a page shared by "
+             "the batch and its worker once, RSS summed counts it in each. WER: all runs' "
+             "words pooled.", "",
+             "| talk | system | wall s | transcribe s | tree peak PSS MB | tree peak RSS MB | "
+             "WER % |", "|---|---|---:|---:|---:|---:|---:|"]
+    for t in talks:
+        if not all("peers" in r for r in t["runs"]):
+            continue
+        systems = [("raw", "faster-whisper sequential"),
+                   *((f"peers.{k}", f"faster-whisper batched, batch {b}")
+                     for k, b in PEERS.items()), ("program", "talks --batch")]
+        for path, label in systems:
+            if path.startswith("peers.") and not all(path[6:] in r["peers"] for r in t["runs"]):
+                continue
+            cells = []
+            for fig, digits in (("wall_s", 1), ("transcribe_s", 1), ("outside_pss_mb", 0),
+                                ("outside_rss_mb", 0)):
+                try:
+                    cells.append(spread(t, f"{path}.{fig}", digits=digits))
+                except (KeyError, TypeError):
+                    cells.append("–")
+            words = [float(r.get("reference_words", t["reference_words"])) for r in t["runs"]]
+            wer = sum(w * e for w, e in zip(words, values(t, f"{path}.wer"), strict=True))
+            lines.append(f"| {_name(t)} | {label} | " + " | ".join(cells) +
+                         f" | {100 * wer / sum(words):.1f} |")
+    return lines
+
+
+def mlx_lines(mlx: dict | None) -> list[str]:
+    if not mlx:
+        return []
+    return ["", "## mlx (on this machine's CPU: ratios only)", "",
+            f"On {mlx['recording']}, once: talks with the mlx engine transcribed in "
+            f"{mlx['transcribe_ratio']:.2f}× the time of mlx-whisper's own `transcribe` "
+            f"(whole runs: {mlx['wall_ratio']:.2f}×); WER {100 * mlx['talks']['wer']:.1f} % "
+            f"against {100 * mlx['own']['wer']:.1f} %. mlx runs here on the CPU, ~25× slower "
+            "than a Mac's GPU: absolute times on a Mac differ, and so may the ratio."]
 
 
 def render(facts: dict, results: dict) -> str:
@@ -348,7 +462,12 @@ def render(facts: dict, results: dict) -> str:
         "- raw engine: faster-whisper given the recording's path (it decodes the file with "
         "PyAV itself), sequential, VAD on, the same decoding options — as a user would run it",
         "- RSS of the whole process tree sampled at ~100 Hz; each sample is put under the "
-        "stage the batch printer had named last", "",
+        "stage the batch printer had named last; and, by a sampler process of its own at 50 "
+        "Hz (benchmarks/outside_memory.py), the tree's RSS and PSS (a page the batch and its "
+        "worker share counted once)",
+        f"- peers: faster-whisper's BatchedInferencePipeline at batch "
+        f"{', '.join(str(b) for b in PEERS.values())} (its defaults: VAD, windows without "
+        "timestamps), given the recording's path, on the same talks in the same run", "",
         "## Targets", "", "| target | measured | verdict |", "|---|---|---|",
         *(f"| {t} | {m} | {'met' if ok else 'NOT met'} |" for t, m, ok in results["verdicts"]),
         "", "## Each talk", "",
@@ -382,6 +501,8 @@ def render(facts: dict, results: dict) -> str:
         kernel_text = f"{statistics.median(kernel):.0f}" if kernel else "–"
         lines.append(f"| {_name(t)} | " + " | ".join(cells) +
                      f" | {median(t, 'program.largest_process_mb'):.0f} / {kernel_text} |")
+    lines += peers_table(talks)
+    lines += mlx_lines(results.get("mlx"))
     for key, value in VARIANTS.items():
         field = f"variant_{key}"
         for t in [t for t in talks if all(field in r for r in t["runs"])]:
@@ -431,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{','.join(f'{m:g}' for m in REAL_MINUTES)}; --quick: 2; '' for none)")
     parser.add_argument("--reps", type=int, default=3, help="runs of each talk (default 3)")
     parser.add_argument("--files", type=int, default=20, help="files for the app (default 20)")
+    parser.add_argument("--mlx", default=None,
+                        help="minutes of the espeak talk on which mlx-whisper's own transcribe "
+                        "runs beside talks' mlx engine, once (default 10 where mlx-whisper is "
+                        "installed, else none; '' for none)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--render", action="store_true",
                         help="write results.md again from results.json, measuring nothing")
@@ -466,6 +591,13 @@ def main(argv: list[str] | None = None) -> int:
             lambda n, length=length: real_recording(length * 60, seed=n), "real", length,
                                          library, reps, index % 2 == 0,
                                          0 if args.quick else WER_WORDS))
+    if args.mlx is None:
+        import importlib.util
+
+        args.mlx = "10" if importlib.util.find_spec("mlx_whisper") else ""
+    if args.mlx:
+        print(f"mlx, {args.mlx} min…", flush=True)
+        results["mlx"] = mlx_own(with_music(long_talk(float(args.mlx) * 60, seed=0)), library)
     print(f"the app over {files} files…", flush=True)
     results["app_files"] = app_over_files(files, library)
     results["help_s"] = help_seconds()

@@ -86,14 +86,17 @@ def _engine_for(config: Config, language: str, model: str,
     least MIN_STREAM_SECONDS, so a worker whose chunks are all shorter hears one stream, on
     all the cores (on two workers of one core each, one would sit idle: a 100 s clip took
     5.8-6.5 s that way, 5.3-6.0 s on both cores)."""
+    from pipeline.asr import pick_engine_name
     from pipeline.asr.windows import MIN_STREAM_SECONDS  # numpy: workers only
+    from pipeline.config.speed import speed_plan
 
     t = config.transcription
-    streams = t.streams
+    plan = speed_plan(t.speed, pick_engine_name(t.engine), t.threads, t.streams, t.batch_size)
+    streams = plan.streams
     if longest_chunk_s is not None:
         streams = min(streams, max(1, int(longest_chunk_s // MIN_STREAM_SECONDS)))
     return create_engine(t.engine, model, t.model_cache, t.allow_download, language, t.threads,
-                         t.compute_type, t.beam_size, t.best_of, t.batch_size, streams)
+                         t.compute_type, t.beam_size, t.best_of, plan.batch_size, streams)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,

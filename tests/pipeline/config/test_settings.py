@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.settings import ConfigError, load_config
+from pipeline.config.speed import SpeedPlan
 from pipeline.config.toml_file import write_new
 from tests.support.paths import ROOT  # noqa: E402
 
@@ -167,3 +168,42 @@ def test_streams_reach_the_engine_and_share_out_its_cores(tmp_path):
     assert engine(longest=300.0).parallel == 2
     more = engine("threads = 1\nstreams = 4\n")
     assert more.parallel == 1  # never more streams than cores
+
+
+def test_one_speed_setting_picks_streams_and_batch_and_the_old_knobs_still_override(tmp_path):
+    # [transcription] speed (issue 34): "fastest" (the default) is two streams on
+    # faster-whisper, "lean" one; streams and batch_size stay as expert overrides, so a
+    # config written by an earlier version (streams = 2, batch_size = 1 written out) loads
+    # and runs as it did.
+    from pipeline.stages.transcribe import _engine_for
+
+    def engine(extra: str = ""):
+        config = load_config(write(tmp_path, '[transcription]\nengine = "faster-whisper"\n'
+                                             'model = "tiny.en"\n' + extra))
+        return _engine_for(config, "en", "tiny.en", 300.0)
+
+    fastest, lean = engine(), engine('speed = "lean"\n')
+    assert (fastest.parallel, fastest.settings.batch_size) == (2, 1)
+    assert (lean.parallel, lean.settings.batch_size) == (1, 1)
+    assert lean.settings.threads == fastest.settings.threads == 2  # the cores stay the user's
+    old = engine("streams = 2\nbatch_size = 1\n")
+    assert (old.parallel, old.settings.batch_size) == (2, 1)
+    expert = engine('speed = "lean"\nstreams = 2\nbatch_size = 3\n')
+    assert (expert.parallel, expert.settings.batch_size) == (2, 3)
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[transcription]\nspeed = "turbo"\n'))
+    assert "transcription.speed" in str(caught.value) and "lean" in str(caught.value)
+
+
+def test_the_speed_plan_of_each_engine():
+    from pipeline.config.speed import speed_plan
+
+    assert speed_plan("fastest", "faster-whisper", 2) == SpeedPlan(2, 1)
+    assert speed_plan("fastest", "faster-whisper", 1) == SpeedPlan(1, 1)  # a stream a core
+    assert speed_plan("lean", "faster-whisper", 8) == SpeedPlan(1, 1)
+    # mlx hears one group of streams on its one device queue: two streams are one batch.
+    assert speed_plan("fastest", "mlx", 2) == SpeedPlan(1, 2)
+    assert speed_plan("lean", "mlx", 2) == SpeedPlan(1, 1)
+    assert speed_plan("lean", "mlx", 2, streams=3, batch_size=4) == SpeedPlan(3, 4)
+    with pytest.raises(ValueError, match="fastest, lean"):
+        speed_plan("turbo", "mlx", 2)
