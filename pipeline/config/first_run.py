@@ -49,7 +49,8 @@ def engine_choices() -> list[str]:
 def model_choices() -> list[tuple[str, str]]:
     """(model, what it costs) for the models installed with talks."""
     return [("tiny.en", "English only, fastest: ~300 MB while transcribing"),
-            ("base", "any language, better: ~350 MB, about twice as slow")]
+            ("base", "any language, better: ~350 MB, about twice as slow"),
+            ("auto", "by each talk's language: tiny.en for English, base for the others")]
 
 
 @dataclass

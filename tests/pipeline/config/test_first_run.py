@@ -57,14 +57,16 @@ def test_plain_setup_checks_folders_and_writes_a_valid_commented_config(tmp_path
     assert config.logging.file == tmp_path / "filed" / "talks.log"
     assert talks("config", "validate", stdin="", cwd=tmp_path).returncode == 0
 
-    # A second setup starts from these answers and keeps the user's own comments.
+    # A second setup starts from these answers and keeps the user's own comments; "auto"
+    # (a model by each talk's language) is one of the models it offers.
     path.write_text("# my note, keep it\n" + text, encoding="utf-8")
-    again = talks("setup", stdin="\n\n\n\ntiny.en\nn\n", cwd=tmp_path)
+    again = talks("setup", stdin="\n\n\n\nauto\nn\n", cwd=tmp_path)
     assert again.returncode == 0, again.stdout
     assert "[tapes, sermons]" in again.stdout
+    assert "auto: by each talk's language" in again.stdout
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# my note, keep it\n")
-    assert tomllib.loads(text)["transcription"]["model"] == "tiny.en"
+    assert tomllib.loads(text)["transcription"]["model"] == "auto"
 
 
 def test_setup_of_a_config_elsewhere_gives_its_config_option_in_the_hints(tmp_path):
