@@ -20,21 +20,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ray
-
 import common
 import pipeline
 import speakers
 from common.errors import Fault
-from pipeline.asr.models import models_of
-from pipeline.cluster.desk import Desk
-from pipeline.cluster.node import Errand, work
-from pipeline.cluster.shipping import Shipment, ship
-from pipeline.config.settings import Config
-from pipeline.ledger import Ledger
-from pipeline.run.logs import get_logger
-from pipeline.run.states import Stage
-from pipeline.run.worker import StopFlag, WorkerResult, WorkerStatus, _at_once
+from common.supported import require
+
+require("ray")  # its driver's printer is replaced below: a version outside is said first
+
+import ray  # noqa: E402
+import ray._private.worker as ray_driver  # noqa: E402
+
+from pipeline.asr.models import models_of  # noqa: E402
+from pipeline.cluster.desk import Desk  # noqa: E402
+from pipeline.cluster.node import Errand, work  # noqa: E402
+from pipeline.cluster.shipping import Shipment, ship  # noqa: E402
+from pipeline.config.settings import Config  # noqa: E402
+from pipeline.ledger import Ledger  # noqa: E402
+from pipeline.run.logs import get_logger  # noqa: E402
+from pipeline.run.states import Stage  # noqa: E402
+from pipeline.run.worker import StopFlag, WorkerResult, WorkerStatus, _at_once  # noqa: E402
 
 MB = 1024 * 1024
 TAKE_WAIT_S = 0.2  # how long one look at the desk waits for news (and so the stop's delay)
@@ -116,6 +121,14 @@ class Cluster:
         return shipped
 
 
+def _notes_to_the_log(data: dict, ignore_prefix: bool) -> None:
+    """Ray's driver prints the cluster's error notes (a worker that died, a task run again)
+    on this process's stdout, where `talks --batch --json` prints its summary: they go to the
+    run's log instead, where the rest of what the cluster did is told."""
+    for line in data.get("lines", []):
+        get_logger().warning("Ray (%s): %s", data.get("pid", "?"), line)
+
+
 _connected: Cluster | None = None
 _connecting = threading.Lock()
 
@@ -141,6 +154,7 @@ def connect(config: Config) -> Cluster:
             address = config.cluster.address
             try:
                 # Quiet: --json prints events on stdout, and Ray's notes are not a person's.
+                ray_driver.print_to_stdstream = _notes_to_the_log
                 ray.init(address=address, namespace="talks", runtime_env=runtime_env(config),
                          log_to_driver=False, logging_level=logging.ERROR)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -193,7 +207,7 @@ def run_on_cluster(config: Config, ledger: Ledger, path: Path, job: Callable[...
     key = uuid.uuid4().hex
     ref = cluster.task.options(num_cpus=needs.cpus, memory=needs.memory_mb * MB,
                                max_retries=config.cluster.max_retries, retry_exceptions=False,
-                               name=f"talks {stage}").remote(cluster.desk, key, job, args,
+                               name=f"talks-{stage}").remote(cluster.desk, key, job, args,
                                                              stage, errand)
     desk = cluster.desk
     result: WorkerResult | None = None
