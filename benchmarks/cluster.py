@@ -122,7 +122,7 @@ def markdown(machine: dict, audio_s: float, talks: int, runs: list[dict]) -> str
                   "On this 2-core machine the cluster's own processes (its GCS server, "
                   "raylet, the desk) share the cores with the transcription, and a talk of "
                   "half a minute pays Ray's per-talk cost against a few seconds of work; on "
-                  "a node of its own and talks of an hour that cost is ~0.1 % of the work."]
+                  "a node of its own and talks of an hour that cost is under 1 % of the work."]
     lines += ["", "- *audio h / h*: hours of audio filed per hour of wall time.",
               "- *engine time*: the transcription's own seconds, summed over the chunks "
               "(the ledger's `chunks.seconds`).",
