@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -74,3 +75,4 @@ def local_cluster(cpus: int) -> Iterator[LocalCluster]:
             process.kill()
             process.wait()
         log.close()
+        shutil.rmtree(temp, ignore_errors=True)  # its sessions' logs and sockets
