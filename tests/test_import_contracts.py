@@ -47,6 +47,7 @@ def copy_of_the_code(tmp_path_factory) -> Path:
     ("tui/commands/status.py", "import speakers.library", "One door"),
     ("pipeline/run/batch.py", "import textual.app", "Only the app imports Textual"),
     ("tui/commands/status.py", "import textual.widgets", "Only the app imports Textual"),
+    ("pipeline/stages/transcribe.py", "import ray", "Only pipeline.cluster imports Ray"),
 ])
 def test_a_forbidden_import_breaks_its_contract(copy_of_the_code: Path, module: str,
                                                  line: str, contract: str) -> None:

@@ -217,6 +217,27 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    address: str = _opt("", "run the heavy stages (transcription, voice embedding) on a Ray "
+                            "cluster: \"\" = on this machine, \"auto\" = the cluster this "
+                            "machine belongs to (`ray start`), \"ray://HOST:10001\" or "
+                            "\"HOST:6379\" = that cluster")
+    shared_paths: dict[str, str] = _opt({}, "folders the nodes see under another path, this "
+                                            "machine's = the nodes': \"/Volumes/Talks\" = "
+                                            "\"/mnt/talks\" (audio outside them is sent to "
+                                            "the node through Ray's object store)")
+    files_at_once: int = _opt(0, "talks in flight at once (0: as many as the cluster's CPUs "
+                                 "hold, one more to keep them busy)", min=0, max=512)
+    transcribe_memory_mb: int = _opt(0, "memory a transcription task declares, so a node "
+                                        "takes no more than fit (0: by the model)",
+                                     min=0, max=262144)
+    speaker_memory_mb: int = _opt(600, "memory a voice-embedding task declares",
+                                  min=100, max=262144)
+    max_retries: int = _opt(3, "times Ray runs a task again when its node or worker dies "
+                               "(chunks already saved are not done again)", min=0, max=20)
+
+
+@dataclass(frozen=True)
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -228,6 +249,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source: Path | None = None  # the file it was read from; relative paths start there
 
 
@@ -343,6 +365,7 @@ def _extension_problems(exts: list[str]) -> list[ConfigProblem]:
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CLUSTER_ADDRESS = re.compile(r"^(ray://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 
 def _language_problems(config: Config) -> list[ConfigProblem]:
@@ -391,6 +414,15 @@ def _feature_problems(config: Config) -> list[ConfigProblem]:
         if not re.match(r"^https?://\S+$", titles.base_url):
             problems.append(ConfigProblem("titles.base_url", titles.base_url,
                                           "must be an http:// or https:// address"))
+    address = config.cluster.address
+    if address and address != "auto" and not _CLUSTER_ADDRESS.match(address):
+        problems.append(ConfigProblem("cluster.address", address,
+                                      "must be \"\" (this machine), \"auto\", "
+                                      "\"ray://HOST:PORT\" or \"HOST:PORT\""))
+    for here, there in config.cluster.shared_paths.items():
+        if not (here.startswith(("/", "~")) and there.startswith(("/", "~"))):
+            problems.append(ConfigProblem("cluster.shared_paths", {here: there},
+                                          "each side must be an absolute folder path"))
     try:
         config.tags.album.format(year=2000, speaker="x")
     except (KeyError, IndexError, ValueError):

@@ -10,6 +10,7 @@ reached.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from common import media
@@ -32,8 +33,11 @@ from pipeline.stages.table import STEPS
 
 def process_file(path: Path, config: Config, on_event: OnEvent,
                  control: StopFlag | None = None, *, ledger: Ledger | None = None,
-                 run_id: int | None = None, full_scan: bool = False) -> Outcome:
+                 run_id: int | None = None, full_scan: bool = False,
+                 head_turn: AbstractContextManager | None = None) -> Outcome:
     """Take one recording as far as it can go; resume where an earlier run stopped.
+    `head_turn`: held around every stage but the heavy ones, when talks are in flight at
+    once (pipeline/run/in_flight.py).
 
     A fault of the machine (full disk, read-only or missing folder, no ffmpeg) raises Fault:
     the next file would meet it too. Anything else ends this file only."""
@@ -63,7 +67,8 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
             ledger.retry(row.id)
         ledger.update(row.id, path=str(path))  # the copy we are working from now
         row = ledger.get(row.id)
-        ctx = StageContext(path, config, ledger, run_id, on_event, control, row)
+        ctx = StageContext(path, config, ledger, run_id, on_event, control, row,
+                           head_turn or nullcontext())
         on_event(checkpoint("file start"))
         while (stage := NEXT_STAGE.get(ctx.row.state)) is not None:
             step = STEPS[stage]
@@ -77,7 +82,8 @@ def process_file(path: Path, config: Config, on_event: OnEvent,
             on_event(StageStarted(name, stage))
             chaos_point(f"stage.{stage}")
             try:
-                step.run(ctx)
+                with nullcontext() if step.heavy else ctx.head_turn:
+                    step.run(ctx)
             except Cancelled:
                 return Outcome(name, OutcomeStatus.CANCELLED, stage=stage)
             except StageError as exc:

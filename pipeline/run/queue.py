@@ -12,8 +12,8 @@ from pipeline.inbox.settle import SettleWatch
 from pipeline.ledger import Ledger
 from pipeline.run.control import RunControl
 from pipeline.run.events import FileFailed, FileQueued, FileSkipped, OnEvent, TalkIndexed
-from pipeline.run.file_flow import file_each
 from pipeline.run.housekeeping import before_the_queue
+from pipeline.run.in_flight import file_them
 from pipeline.run.states import OutcomeStatus, Stage
 from pipeline.run.summary import BatchSummary, Outcome, Refiled
 from pipeline.search.index import catch_up
@@ -35,10 +35,10 @@ def file_the_inbox(config: Config, emit: OnEvent, control: RunControl, ledger: L
         for position, path in enumerate(ready + arriving, start=len(taken) + 1):
             emit(FileQueued(path.name, position, len(taken) + len(paths)))
         taken.update(paths)
-        file_each(ready, config, emit, control, ledger, run_id, full_scan, summary)
+        file_them(ready, config, emit, control, ledger, run_id, full_scan, summary)
         if arriving and not control.is_set():
             late, still = watch.wait(arriving, timeout=2 * config.input.settle_seconds)
-            file_each(late, config, emit, control, ledger, run_id, full_scan, summary)
+            file_them(late, config, emit, control, ledger, run_id, full_scan, summary)
             for path in still:
                 reason = (f"still being copied in (it changed in the last "
                           f"{config.input.settle_seconds:g} s): a later run takes it")

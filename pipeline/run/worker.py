@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from common.errors import Fault, TalksError, is_machine_fault, unexpected
 from pipeline.config.settings import Config
+from pipeline.ledger import Ledger
 from pipeline.run.events import Event, LogLine
 from pipeline.run.fault_place import locate
 from pipeline.run.states import Stage, StageError
@@ -125,6 +126,11 @@ class WorkerLink:
             raise ParentGone
         return bool(self.stop.is_set())
 
+    def ledger(self, config: Config) -> Ledger:
+        """The ledger the job reads and writes: here the file itself, on this machine (a
+        job on a Ray node reaches it through the run instead: pipeline/cluster/node.py)."""
+        return Ledger(config.output.ledger_path)
+
 
 def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: Any,
                 parent_pid: int, stage: Stage) -> None:
@@ -132,6 +138,18 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
     # Ctrl-C in the terminal reaches the whole process group; the parent decides when this
     # worker stops (after its chunk, or at once), so the worker itself ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    link = WorkerLink(conn, stop, parent_pid)
+    try:
+        if not run_job(job, args, link, stage):
+            os._exit(3)
+    finally:
+        conn.close()
+
+
+def run_job(job: Callable[..., None], args: tuple, link: Any, stage: Stage) -> bool:
+    """Run `job(link, *args)` where a worker runs it (a child process here, or a Ray task on
+    a node: pipeline/cluster/node.py), its failure sent up the link as the WorkerResult a
+    stage reads. False: the run that wanted it is gone (nobody left to tell)."""
     from pipeline.run.memory import keep_out_pyav, map_large_blocks, one_heap_for_all_threads
 
     map_large_blocks()
@@ -140,11 +158,10 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
     # tree's highest point on a 10-min talk seen from outside, went 362 -> 331 MB with it.
     one_heap_for_all_threads()
     keep_out_pyav()
-    link = WorkerLink(conn, stop, parent_pid)
     try:
         job(link, *args)
     except ParentGone:
-        os._exit(3)
+        return False
     except StageError as exc:
         link.send(WorkerResult(WorkerStatus.ERROR, exc.stage, str(exc)))
     except Fault as exc:
@@ -156,12 +173,11 @@ def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: A
         if is_machine_fault(exc) and config is not None:
             link.send(WorkerResult(WorkerStatus.FAULT, stage, str(locate(exc, config)),
                                    traceback.format_exc()))
-            return
+            return True
         link.send(WorkerResult(WorkerStatus.ERROR, stage,
                                unexpected(exc),
                                traceback.format_exc()))
-    finally:
-        conn.close()
+    return True
 
 
 def _at_once(control: StopFlag) -> bool:

@@ -8,7 +8,6 @@ someone speaks (speakers.identify.plan_speech_samples).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint
 from pipeline.run.states import FileState, Stage
 from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
-from pipeline.stages.context import StageContext, run_short_worker
+from pipeline.stages.context import StageContext, check, root_pid, run_heavy
 from speakers.calibration import grouping
 from speakers.decisions import SpeakerDecision
 from speakers.embedding import EmbedderSettings, create_embedder, unit
@@ -61,8 +60,13 @@ def identify_stage(ctx: StageContext) -> None:
         ctx.ledger.update(ctx.row.id, speaker_decision=kind, speaker_evidence=None)
         candidates: tuple[tuple[str, float], ...] = ()
     else:
-        run_short_worker(ctx, identify_job, (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0,
-                                             ctx.config, os.getpid()), Stage.IDENTIFY, "speaker")
+        result = run_heavy(ctx, identify_job, (ctx.row.id, str(ctx.path),
+                                               ctx.row.duration or 0.0, ctx.config,
+                                               root_pid(ctx.config)), 600.0, Stage.IDENTIFY,
+                           library=sp.folder)
+        if result.detail:
+            get_logger().error("speaker worker error on %s:\n%s", ctx.path, result.detail)
+        check(result, Stage.IDENTIFY)
         kind = ctx.ledger.get(ctx.row.id).speaker_decision or SpeakerDecision.UNKNOWN
         evidence = ctx.ledger.get(ctx.row.id).speaker_evidence or {}
         candidates = tuple((n, float(s)) for n, s in evidence.get("candidates", []))
@@ -175,7 +179,7 @@ def identify_job(link: WorkerLink, file_id: int, path_str: str, duration: float,
         threads = one_blas_thread()
         link.send(checkpoint(f"speaker model loaded ({threads} BLAS thread"
                              f"{'s' if threads > 1 else ''})", root_pid))
-        with Ledger(config.output.ledger_path) as ledger:
+        with link.ledger(config) as ledger:
             cpu_began = time.process_time()
             unreadable: list[Path] = []
             enrolled, fresh = enrolled_embeddings(SpeakerLibrary(sp.folder).people(),

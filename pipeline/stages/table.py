@@ -22,12 +22,16 @@ class Step:
     run: Callable[[StageContext], None]
     # Asked before the stage starts: a reason means this recording is skipped in this run.
     skip_reason: Callable[[StageContext], str | None] = lambda ctx: None
+    # Its model work may run on a cluster's node, beside other talks' (it holds
+    # ctx.head_turn itself for any part done here); the others run here one talk at a time.
+    heavy: bool = False
 
 
 STEPS: dict[Stage, Step] = {
     Stage.PROBE: Step(probe.probe_stage),
-    Stage.TRANSCRIBE: Step(transcribe.transcribe_stage, transcribe.outside_limits),
-    Stage.IDENTIFY: Step(identify.identify_stage),
+    Stage.TRANSCRIBE: Step(transcribe.transcribe_stage, transcribe.outside_limits,
+                             heavy=True),
+    Stage.IDENTIFY: Step(identify.identify_stage, heavy=True),
     Stage.TITLE: Step(title.title_stage),
     Stage.ORGANIZE: Step(organize.organize_stage),
 }

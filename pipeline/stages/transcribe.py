@@ -8,7 +8,6 @@ A killed run finds the plan and the finished chunks in the ledger and goes on fr
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,14 +19,13 @@ from pipeline.asr.language import DETECTION_MODEL
 from pipeline.asr.models import models_of, resolve_ct2_model
 from pipeline.config.settings import Config
 from pipeline.filing.cues import repair
-from pipeline.ledger import Ledger
 from pipeline.run.events import ChunkDone, ChunkPlanned
 from pipeline.run.logs import get_logger
 from pipeline.run.memory import checkpoint, return_freed_memory
 from pipeline.run.states import FileState, Stage
-from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus, run_in_worker
+from pipeline.run.worker import WorkerLink, WorkerResult, WorkerStatus
 from pipeline.stages.chunking import drop_repetition_loops, plan_chunks, quietest_point
-from pipeline.stages.context import Cancelled, StageContext, check
+from pipeline.stages.context import Cancelled, StageContext, check, root_pid, run_heavy
 from pipeline.stages.talk_language import needs_detection, talk_language
 
 # --- in the run's process -----------------------------------------------------------------
@@ -50,15 +48,21 @@ def transcribe_stage(ctx: StageContext) -> None:
     to chunks_per_worker of them (a fresh one goes on from where the last stopped: see
     transcribe_job)."""
     config = ctx.config
-    spoken = talk_language(ctx)  # before any chunk: the whole talk is heard in it
+    with ctx.head_turn:  # heard on this machine, one talk at a time
+        spoken = talk_language(ctx)  # before any chunk: the whole talk is heard in it
     stall = max(600.0, config.transcription.chunk_seconds * 6)
-    args = (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0, config, ctx.run_id, os.getpid(),
-            spoken.language, spoken.model)
-    result = run_in_worker(transcribe_job, (*args, True), ctx.on_event, ctx.control, stall)
+    args = (ctx.row.id, str(ctx.path), ctx.row.duration or 0.0, config, ctx.run_id,
+            root_pid(config), spoken.language, spoken.model)
+
+    def worker(announce: bool) -> WorkerResult:
+        return run_heavy(ctx, transcribe_job, (*args, announce), stall, Stage.TRANSCRIBE,
+                         model=spoken.model)
+
+    result = worker(True)
     while result.status == WorkerStatus.MORE:  # a fresh worker goes on
         if ctx.stop_asked():
             raise Cancelled
-        result = run_in_worker(transcribe_job, (*args, False), ctx.on_event, ctx.control, stall)
+        result = worker(False)
     if result.detail:
         get_logger().error("worker error on %s:\n%s", ctx.path, result.detail)
     check(result, Stage.TRANSCRIBE)
@@ -152,7 +156,7 @@ def transcribe_job(link: WorkerLink, file_id: int, path_str: str, duration: floa
     name = path.name
     link.forward_logs(name)
     link.send(checkpoint("worker started", root_pid))
-    with Ledger(config.output.ledger_path) as ledger:
+    with link.ledger(config) as ledger:
         chunks = ledger.chunks(file_id)
         if not chunks:
             def find_cut(lo: float, hi: float) -> float:
