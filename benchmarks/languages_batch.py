@@ -59,6 +59,9 @@ def run_engine(engine: str, work: Path) -> dict:
     done = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config), "--batch",
                            "--json"], cwd=ROOT, capture_output=True, text=True, timeout=3600)
     wall = time.perf_counter() - began
+    if not (home / "out" / ".talks" / "ledger.sqlite").is_file():
+        raise SystemExit(f"the {engine} batch filed nothing (exit {done.returncode}):\n"
+                         f"{done.stderr.strip()}")
     files = {f["file"]: f for f in json.loads(done.stdout or '{"files": []}').get("files", [])}
     ledger = sqlite3.connect(home / "out" / ".talks" / "ledger.sqlite")
     transcripts = {Path(path).name: json.loads(made or "[]") for path, made in
