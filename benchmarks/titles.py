@@ -54,7 +54,7 @@ from pipeline.stages.frequent_words import most_frequent
 from pipeline.stages.title import keyword_title, title_words
 from pipeline.stages.title_words import FREQUENT
 from pipeline.stages.word_knowledge import WordKnowledge
-from tests.support.speech import TALKS, TALKS_IN
+from tests.support.speech import TALKS_IN
 from tests.support.written_talks import WRITTEN_TALKS
 
 REFERENCES = BENCH_DIR / "title_references.toml"
@@ -99,11 +99,15 @@ class Scored:
         return bool(self.recalled)
 
 
-def _demo_table() -> list[tuple]:
+def _demo() -> types.ModuleType:
     sys.path.insert(0, str(ROOT))
-    from demo.make_demo import DEMO
+    import demo.make_demo
 
-    return DEMO
+    return demo.make_demo
+
+
+def _demo_table() -> list[tuple]:
+    return _demo().DEMO
 
 
 def load_talks(heard: dict[str, str] | None = None) -> list[Talk]:
@@ -126,7 +130,7 @@ def load_talks(heard: dict[str, str] | None = None) -> list[Talk]:
         elif kind == "demo":
             topic, count = demo[rest]
             talks.append(Talk(entry["source"], "en", entry["reference"],
-                              " ".join(TALKS[topic][:count])))
+                              " ".join(_demo().sentences(topic, count))))
             if heard is not None and rest in heard:
                 talks.append(Talk(f"demo-heard:{rest}", "en", entry["reference"], heard[rest]))
         else:

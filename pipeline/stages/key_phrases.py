@@ -29,6 +29,10 @@ PHRASE_BONUS = 1.5
 # Every word of a phrase is said this much more often in the talk than in the language
 # (its log), so a common word does not ride on a subject's back ("every lighthouse").
 PHRASE_WORD_RATIO = 3.5
+# A word said far more often in the talk than in its language (the log of the ratio: 150
+# times) is one of its subjects; a commoner one is a passing remark, or the talk's manners
+# ("Good morning", "this evening").
+SUBJECT_RATIO = 5.0
 # A word said this often or less, known to no library, is taken for a mishearing.
 MISHEARD_AT_MOST = 2
 
@@ -108,9 +112,10 @@ def key_phrases(text: str, rules: TitleWords) -> KeyPhrases:
 
 
 def least_said(c: Candidate) -> int:
-    """Twice for two words; a longer run of words said together only twice is more likely
-    a roll call or a habit of speech ("Council Member Herbold") than a subject."""
-    return 2 if len(c.key) == 2 else 3
+    """Twice for two words, and for three that are each far more the talk's than the
+    language's ("sour dough bread"); three words of which one is common, said together only
+    twice, are more likely a roll call or a habit of speech ("Council Member Herbold")."""
+    return 2 if len(c.key) == 2 or c.weakest >= SUBJECT_RATIO else 3
 
 
 def phrases(tokens: list[str | None], content: set[str], base: dict[str, str],

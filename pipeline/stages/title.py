@@ -25,6 +25,7 @@ from pipeline.run.states import FileState
 from pipeline.stages.context import StageContext
 from pipeline.stages.key_phrases import (
     PHRASE_WORD_RATIO,
+    SUBJECT_RATIO,
     Candidate,
     KeyPhrases,
     key_phrases,
@@ -35,11 +36,9 @@ from pipeline.stages.title_words import TitleWords, rules_for
 UNTITLED = "Untitled Talk"
 
 # A further subject joins the title when the talk weighs it at least this share of the
-# first one's weight, says it twice at least, and says it far more often than the language
-# does (the log of the ratio: 150 times): less is a passing remark, or the talk's manners
-# ("Good morning", "this evening").
+# first one's weight, says it twice at least, and it is a subject (SUBJECT_RATIO).
 SHARE = 0.25
-FURTHER_RATIO = 5.0
+EXTEND_SHARE = 0.6  # a longer phrase said at least this share as often says more
 SHORTEST = 2  # words, whenever the talk gives a second subject
 
 
@@ -104,15 +103,29 @@ def _choose(found: KeyPhrases, max_words: int, joiner: bool) -> list[Candidate]:
             continue
         if top is None:
             top = c.score
-        elif c.score < SHARE * top or c.count < 2 or c.weakest < FURTHER_RATIO:
+        elif c.score < SHARE * top or c.count < 2 or c.weakest < SUBJECT_RATIO:
             break  # what is left is not a subject of the talk
-        title.take(c)
+        title.take(_longest(c, ranked, found, title))
         # After a phrase, one more subject at most: "Suspension Bridges and Cables".
         if len(title.parts) == (2 if len(title.parts[0].words) > 1 else 3):
             break
     if title.parts and title.length < SHORTEST:
         _second_word(found, title, ranked)
     return title.parts
+
+
+def _longest(c: Candidate, ranked: list[Candidate], found: KeyPhrases,
+             title: _Title) -> Candidate:
+    """The candidate, or a longer phrase around it that the talk says nearly as often: "Sour
+    Dough Bread" (twice) rather than "Sour Dough" (three times)."""
+    def around(d: Candidate) -> bool:
+        n = len(c.key)
+        return len(d.key) > n and any(d.key[i:i + n] == c.key
+                                      for i in range(len(d.key) - n + 1))
+
+    longer = [d for d in ranked if around(d) and d.count >= EXTEND_SHARE * c.count
+              and title.fits(d) and not found.misheard(d)]
+    return longer[0] if longer else c
 
 
 def _second_word(found: KeyPhrases, title: _Title, ranked: list[Candidate]) -> None:
@@ -123,9 +136,9 @@ def _second_word(found: KeyPhrases, title: _Title, ranked: list[Candidate]) -> N
     said = [c for c in found.phrases_with(only.key[0])
             if not found.misheard(c) and len(c.words) <= title.max_words]
     repeated = [c for c in said if c.count >= least_said(c) and c.weakest >= PHRASE_WORD_RATIO]
-    once = [c for c in said if len(c.words) == 2 and c.weakest >= FURTHER_RATIO]
+    once = [c for c in said if len(c.words) == 2 and c.weakest >= SUBJECT_RATIO]
     others = [c for c in ranked if c.count >= 2 and title.fits(c) and not found.misheard(c)]
-    subjects = [c for c in others if c.weakest >= FURTHER_RATIO]
+    subjects = [c for c in others if c.weakest >= SUBJECT_RATIO]
     uncommon = [c for c in others if c.weakest >= PHRASE_WORD_RATIO]
     if repeated or (once and not subjects):
         title.parts, title.used, title.length = [], set(), 0
