@@ -136,7 +136,11 @@ def _second_word(found: KeyPhrases, title: _Title, ranked: list[Candidate]) -> N
     said = [c for c in found.phrases_with(only.key[0])
             if not found.misheard(c) and len(c.words) <= title.max_words]
     repeated = [c for c in said if c.count >= least_said(c) and c.weakest >= PHRASE_WORD_RATIO]
-    once = [c for c in said if len(c.words) == 2 and c.weakest >= SUBJECT_RATIO]
+    # Said once, a phrase is more likely a name for a thing when its other word is said in
+    # its base form ("café owner", "gratitude journal") than in another ("café opens").
+    once = sorted((c for c in said if len(c.words) == 2 and c.weakest >= SUBJECT_RATIO),
+                  key=lambda c: any(found.base_of(w) != w for w in c.words
+                                    if w not in only.words))
     others = [c for c in ranked if c.count >= 2 and title.fits(c) and not found.misheard(c)]
     subjects = [c for c in others if c.weakest >= SUBJECT_RATIO]
     uncommon = [c for c in others if c.weakest >= PHRASE_WORD_RATIO]
