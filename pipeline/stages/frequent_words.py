@@ -1,7 +1,9 @@
-"""The most frequent words of a language, from the word lists the `wordfreq` package ships.
+"""How common words are in a language, from the word lists the `wordfreq` package ships.
 
 A language's few hundred most frequent words are its function words (articles, pronouns,
-prepositions, the commonest verbs): what a keyword title must leave out. wordfreq's wheel
+prepositions, the commonest verbs): what a keyword title must leave out (`most_frequent`);
+every other word of a talk is weighed by how common it is (`frequencies`, for the talk's own
+words only). wordfreq's wheel
 holds a list for each of about forty languages; its data is read here straight from the
 package's files, in their documented "cBpack" form (wordfreq's `read_cBpack`: a gzipped
 msgpack list, a header, then one list of words per centibel of frequency, most frequent
