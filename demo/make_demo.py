@@ -46,7 +46,22 @@ SPEAKER_CLIPS: list[tuple[str, str, slice, str]] = [
     ("Sarah Lane_1.mp3", "kayaking", slice(0, 3), "slt"),
     ("Robert Moss.mp3", "forgiveness", slice(3, 6), "rms"),
     ("Robert Moss_1.mp3", "kayaking", slice(3, 6), "rms"),
+    # A third clip each, so each person has over 30 s of speech: with less, `talks speakers
+    # list` asks for more ("under 30 s: add more") on the first run.
+    ("Sarah Lane_2.mp3", "forgiveness", slice(6, 9), "slt"),
+    ("Robert Moss_2.mp3", "kayaking", slice(6, 9), "rms"),
 ]
+
+
+def sentences(topic: str, count: int) -> list[str]:
+    """A demo talk's sentences: the first `count` of the topic's, as flite should say them.
+    tiny.en hears flite's "sourdough" as "Sardo" ("Sardobred" in a title, issue 33), and
+    "sour dough" as it is said; the written words of TALKS stay as they are for the tests."""
+    chosen = TALKS[topic][:count]
+    if topic == "sourdough":
+        chosen = [s.replace("Sourdough", "Sour dough").replace("sourdough", "sour dough")
+                  for s in chosen]
+    return chosen
 
 
 def make_speakers() -> int:
@@ -67,7 +82,7 @@ def main() -> int:
     total += make_speakers()
     for name, topic, count, tool, voice, year in DEMO:
         path = INBOX / name
-        make_talk(path, TALKS[topic][:count], tool=tool, voice=voice, year=year)
+        make_talk(path, sentences(topic, count), tool=tool, voice=voice, year=year)
         info = probe(path)
         if info is None:
             print(f"ffprobe cannot read {path}", file=sys.stderr)

@@ -265,6 +265,8 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         _say("stopped. Run again to resume where it stopped.")
         return ExitCode.SIGINT
+    except BrokenPipeError:
+        raise  # the reader of a pipe left (`talks speakers list | head`): main ends quietly
     except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal
         if is_machine_fault(exc):
             _say(describe(exc, "a file", getattr(exc, "filename", None) or "?"))

@@ -1,12 +1,15 @@
 """A title for a talk from its own words, offline.
 
-The most repeated phrase and the most repeated content words usually name the subject of a
-talk ("Honey Bees, Pollination and Hives"). Forms of one word count as one ("bridge",
-"bridges"), so a title never says a thing twice. `[titles] method = "llm"` asks a language
-model instead (pipeline/stages/llm_title.py), and falls back to this one.
+The talk's key phrases (pipeline/stages/key_phrases.py: the words and phrases it says far more
+often than its language does) name its subject: the best one first, then one or two more
+subjects when the talk dwells on them too, joined by the language's "and" ("Suspension
+Bridges and Cables", "Bees, Pollination and Honey"). A title never says a word twice in any
+of its forms, never shows a word that is likely a mishearing, and has two words at least
+whenever the talk has two subjects to give. `[titles] method = "llm"` asks a language model
+instead (pipeline/stages/llm_title.py), and falls back to this one.
 
-A talk in another language is titled from that language's words: its own stop words, forms
-and "and" (pipeline/stages/title_words.py), read from the talk's language in the ledger.
+The words are a language's own: its function words, base forms and "and"
+(pipeline/stages/title_words.py), for the talk's language in the ledger.
 """
 
 from __future__ import annotations
@@ -20,162 +23,176 @@ from pipeline.run.events import LogLine
 from pipeline.run.logs import get_logger
 from pipeline.run.states import FileState
 from pipeline.stages.context import StageContext
+from pipeline.stages.key_phrases import (
+    PHRASE_WORD_RATIO,
+    SUBJECT_RATIO,
+    Candidate,
+    KeyPhrases,
+    key_phrases,
+    least_said,
+)
 from pipeline.stages.title_words import TitleWords, rules_for
 
 UNTITLED = "Untitled Talk"
 
-STOPWORDS = frozenset("""
-a about above after again against all almost also although always am among an and another
-any anyone anything are aren't around as at away back be became because become been before
-being below between both but by came can can't cannot come could couldn't did didn't do does
-doesn't doing don't done down during each either else enough even ever every everyone
-everything few first for from further get gets getting give given go goes going gone good got
-great had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
-herself him himself his how how's however i i'd i'll i'm i've if in into is isn't it it's its
-itself just keep kind know last least less let let's like little look lot lots made make makes
-making many may maybe me might mine more most much must mustn't my myself near need never new
-next no nor not nothing now of off often oh ok okay old on once one ones only onto or other
-others otherwise our ours ourselves out over own part people per perhaps put quite rather
-really right said same say says see seem seems several shall shan't she she'd she'll she's
-should shouldn't since so some someone something sometimes still such sure take than that
-that's the their theirs them themselves then there there's these they they'd they'll they're
-they've thing things think this those though through thus till time times to today together
-too toward towards two under until up upon us use used uses using very want wants was wasn't
-way ways we we'd we'll we're we've well went were weren't what what's when when's where
-where's whether which while who who's whole whom whose why why's will with within without
-won't would wouldn't yes yet you you'd you'll you're you've your yours yourself yourselves
-also actually get got going gonna yeah thank thanks along across around behind beyond
-talk talks lecture lectures sermon speech tonight morning evening welcome everyone friends
-""".split())
-
-# Letters of any alphabet, so a word such as "café" is one word, not "caf".
-_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower().replace("’", "'").strip("'-") for w in _WORD.findall(text)]
-
-
-def _is_content(word: str) -> bool:
-    return len(word) > 2 and word not in STOPWORDS
-
-
-def fold(word: str) -> str:
-    """One key for the forms of a word: plurals and the commonest endings folded, so
-    "bridge", "bridges" and "bridging" count as one word ("bridg")."""
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 4 and word.endswith(("sses", "ches", "shes", "xes", "zes")):
-        word = word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for ending in ("ing", "ed"):
-        if len(word) - len(ending) >= 4 and word.endswith(ending):
-            word = word[:-len(ending)]
-            break
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-class _Counted:
-    """Counts of a key (a folded word or phrase) and of the forms it was spoken in."""
-
-    def __init__(self) -> None:
-        self.counts: Counter = Counter()
-        self.forms: dict[tuple[str, ...], Counter] = {}
-
-    def add(self, key: tuple[str, ...], form: tuple[str, ...]) -> None:
-        self.counts[key] += 1
-        self.forms.setdefault(key, Counter())[form] += 1
-
-    def form(self, key: tuple[str, ...]) -> tuple[str, ...]:
-        return self.forms[key].most_common(1)[0][0]
-
-
-ENGLISH = TitleWords(_words, _is_content, fold, "and")
+# A further subject joins the title when the talk weighs it at least this share of the
+# first one's weight, says it twice at least, and it is a subject (SUBJECT_RATIO).
+SHARE = 0.25
+EXTEND_SHARE = 0.6  # a longer phrase said at least this share as often says more
+SHORTEST = 2  # words, whenever the talk gives a second subject
 
 
 def title_words(language: str | None) -> TitleWords:
     """The rules for a talk's language (Whisper's code; None, from before languages were
     kept, is English)."""
-    if language is None or language == "en":
-        return ENGLISH
-    return rules_for(language)
+    return rules_for(language or "en")
 
 
-def _phrases(words: list[str], size: int, rules: TitleWords) -> _Counted:
-    counted = _Counted()
-    for i in range(len(words) - size + 1):
-        form = tuple(words[i:i + size])
-        if not all(rules.is_content(w) for w in form):
-            continue
-        key = tuple(rules.fold(w) for w in form)
-        if len(set(key)) == size:  # "bees bees" is a stammer, not a phrase
-            counted.add(key, form)
-    return counted
-
-
-def _near(a: str, b: str) -> bool:
-    """Two folded words that are one word to a reader: one inside the other ("light",
-    "lighthouse"), or the same first five letters ("patience", "patient")."""
+def near(a: str, b: str) -> bool:
+    """Two base forms that are one word to a reader: the same, one inside the other
+    ("light", "lighthouse"), or the same beginning ("patience", "patient"; "gratitude",
+    "grateful")."""
     if a == b:
         return True
     if min(len(a), len(b)) < 4:
         return False
-    return a in b or b in a or (min(len(a), len(b)) >= 5 and a[:5] == b[:5])
+    same = len(_common_start(a, b))
+    return a in b or b in a or same >= 5 or (same >= 4 and min(len(a), len(b)) >= 7)
+
+
+def _common_start(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def _overlaps(key: tuple[str, ...], used: set[str]) -> bool:
-    """A word already said in the title, or a near-repeat of one."""
-    return any(_near(k, u) for k in key for u in used)
+    return any(near(k, u) for k in key for u in used)
+
+
+class _Title:
+    """The parts of a title as it is built, and the words they take."""
+
+    def __init__(self, max_words: int, joiner: bool) -> None:
+        self.parts: list[Candidate] = []
+        self.used: set[str] = set()
+        self.length = 0
+        self.max_words = max_words
+        self.joiner = joiner
+
+    def _extra(self) -> int:
+        return 1 if self.parts and self.joiner else 0  # the "and" before the last part
+
+    def fits(self, c: Candidate) -> bool:
+        return (self.length + len(c.words) + self._extra() <= self.max_words
+                and not _overlaps(c.key, self.used))
+
+    def take(self, c: Candidate) -> None:
+        self.length += len(c.words) + self._extra()
+        self.parts.append(c)
+        self.used.update(c.key)
+
+
+def _choose(found: KeyPhrases, max_words: int, joiner: bool) -> list[Candidate]:
+    ranked = [c for c in found.candidates if c.score > 0]
+    title = _Title(max_words, joiner)
+    top = None
+    for c in ranked:
+        if not title.fits(c) or found.misheard(c):
+            continue
+        if top is None:
+            top = c.score
+        elif c.score < SHARE * top or c.count < 2 or c.weakest < SUBJECT_RATIO:
+            break  # what is left is not a subject of the talk
+        title.take(_longest(c, ranked, found, title))
+        # After a phrase, one more subject at most: "Suspension Bridges and Cables".
+        if len(title.parts) == (2 if len(title.parts[0].words) > 1 else 3):
+            break
+    if title.parts and title.length < SHORTEST:
+        _second_word(found, title, ranked)
+    return title.parts
+
+
+def _longest(c: Candidate, ranked: list[Candidate], found: KeyPhrases,
+             title: _Title) -> Candidate:
+    """The candidate, or a longer phrase around it that the talk says nearly as often: "Sour
+    Dough Bread" (twice) rather than "Sour Dough" (three times)."""
+    def around(d: Candidate) -> bool:
+        n = len(c.key)
+        return len(d.key) > n and any(d.key[i:i + n] == c.key
+                                      for i in range(len(d.key) - n + 1))
+
+    longer = [d for d in ranked if around(d) and d.count >= EXTEND_SHARE * c.count
+              and title.fits(d) and not found.misheard(d)]
+    return longer[0] if longer else c
+
+
+def _second_word(found: KeyPhrases, title: _Title, ranked: list[Candidate]) -> None:
+    """One word says too little: a phrase the talk repeats with it, else the talk's next
+    subject, else a phrase of two it says once with a rare word ("Gratitude Journal"), else
+    a word it says twice that is merely uncommon."""
+    only = title.parts[0]
+    said = [c for c in found.phrases_with(only.key[0])
+            if not found.misheard(c) and len(c.words) <= title.max_words]
+    repeated = [c for c in said if c.count >= least_said(c) and c.weakest >= PHRASE_WORD_RATIO]
+    # Said once, a phrase is more likely a name for a thing when its other word is said in
+    # its base form ("café owner", "gratitude journal") than in another ("café opens").
+    once = sorted((c for c in said if len(c.words) == 2 and c.weakest >= SUBJECT_RATIO),
+                  key=lambda c: any(found.base_of(w) != w for w in c.words
+                                    if w not in only.words))
+    others = [c for c in ranked if c.count >= 2 and title.fits(c) and not found.misheard(c)]
+    subjects = [c for c in others if c.weakest >= SUBJECT_RATIO]
+    uncommon = [c for c in others if c.weakest >= PHRASE_WORD_RATIO]
+    if repeated or (once and not subjects):
+        title.parts, title.used, title.length = [], set(), 0
+        title.take((repeated or once)[0])
+    elif subjects or uncommon:
+        title.take((subjects or uncommon)[0])
+
+
+_SPELLINGS_READ = 5  # times each title word is looked up in the text, about
+
+
+def _spellings(words: set[str], text: str) -> dict[str, str]:
+    """Each of a title's words as the talk writes it: an acronym kept ("HSD", "iPhone"), any
+    other word capitalized. One pass over the text for all of them."""
+    said: dict[str, Counter] = {w: Counter() for w in words}
+    if words:
+        pattern = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        seen = 0
+        for match in re.finditer(rf"(?<!\w)(?:{pattern})(?!\w)", text, re.IGNORECASE):
+            said.setdefault(match[0].lower(), Counter())[match[0]] += 1
+            seen += 1
+            if seen >= _SPELLINGS_READ * len(words):
+                break  # enough to know how the talk writes them
+    shown = {}
+    for w in words:
+        spelling = said[w].most_common(1)[0][0] if said[w] else w
+        keep = len(spelling) > 1 and spelling[1:] != spelling[1:].lower()
+        shown[w] = spelling if keep else w[:1].upper() + w[1:]
+    return shown
+
+
+def _phrase(c: Candidate, rules: TitleWords, spelled: dict[str, str]) -> str:
+    shown = ""
+    for i, w in enumerate(c.words):
+        inner = 0 < i < len(c.words) - 1 and not rules.is_content(w)
+        word = w if inner else spelled[w]
+        shown += word if not shown or shown.endswith("'") else " " + word
+    return shown
 
 
 def keyword_title(text: str, max_words: int, language: str | None = None) -> str:
-    """The subject from the talk's own words: its most repeated phrase first (a phrase says
-    more than its words apart), then at most one or two other subjects, each word said once
-    whatever form it was spoken in; in the talk's language (None: English)."""
+    """The subject from the talk's own key phrases, in at most `max_words` words (the
+    "and" counted), in the talk's language (None: English)."""
     rules = title_words(language)
-    words = rules.words(text)
-    unigrams = _phrases(words, 1, rules)
-    if not unigrams.counts:
-        return UNTITLED
-    top_word = unigrams.counts.most_common(1)[0][1]
-    candidates: list[tuple[float, tuple[str, ...], int]] = []
-    for size in (3, 2):
-        counted = _phrases(words, size, rules)
-        for key, count in counted.counts.items():
-            # A phrase repeated at least twice, and a real share of its words' use, names
-            # the subject better than a list of its words.
-            if count >= 2 and count >= 0.3 * min(unigrams.counts[(k,)] for k in key):
-                candidates.append((count * size * 1.5, counted.form(key), count))
-    for key, count in unigrams.counts.items():
-        candidates.append((float(count), unigrams.form(key), count))
-    candidates.sort(key=lambda c: (-c[0], c[1]))
-    parts: list[tuple[str, ...]] = []
-    used: set[str] = set()
-    total = 0
-    lead = candidates[0][2]
-    for _score, form, count in candidates:
-        key = tuple(rules.fold(w) for w in form)
-        if _overlaps(key, used):
-            continue
-        if parts and (count < max(2, 0.4 * lead) or count < 0.25 * top_word):
-            break  # what is left is not a subject of the talk
-        joiner = 1 if parts and rules.joiner else 0  # the "and" joining the last part
-        if total + len(form) + joiner > max_words:
-            continue
-        parts.append(form)
-        used.update(key)
-        total += len(form) + joiner
-        # After a phrase, one more subject at most: "Suspension Bridges and Cables", not a list.
-        if len(parts) == (2 if len(parts[0]) > 1 else 3):
-            break
+    found = key_phrases(text, rules)
+    parts = _choose(found, max_words, rules.joiner is not None)
     if not parts:
-        parts = [candidates[0][1][:max_words]]
-    return rules.join([" ".join(w.capitalize() for w in p) for p in parts])
+        return UNTITLED
+    spelled = _spellings({w for p in parts for w in p.words}, text)
+    return rules.join([_phrase(p, rules, spelled) for p in parts])
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,14 @@
-"""A title's words in the talk's own language: which words may name its subject, which
-spoken forms are one word, and the word that joins the last two subjects.
+"""A title's words in the talk's own language: how its text splits into words, which words
+are function words (never a subject), the base form that makes the spoken forms of a word
+one ("bridges" and "bridge", "abeilles" and "abeille"), and the word that joins the last two
+subjects of a title.
 
-English has its own hand-made rules (pipeline/stages/title.py). Any other language leaves
-out its most frequent words (wordfreq's lists, pipeline/stages/frequent_words.py: the
-function words, and a few very common nouns such as "temps" or "Zeit" that name no
-subject), the words a speaker says about the talk itself ("conférence", "Vortrag"), and
-elided articles ("l'", "dell'"); its plurals and endings are folded by a few plain rules
-so that "abeilles" and "abeille" count as one word. A language wordfreq has no list for
-keeps only words of four letters or more; one whose "and" is not in JOINERS joins its
-subjects with commas.
+Nothing here is a hand-made list of words: the function words are the language's most
+frequent words in wordfreq's lists (pipeline/stages/frequent_words.py), the base forms are
+simplemma's (pipeline/stages/word_knowledge.py). A language wordfreq has no list for keeps
+only words of four letters or more as subjects; one simplemma has no data for counts each
+spelling as a word of its own; one whose "and" is not in JOINERS joins its subjects with
+commas.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-# How many of a language's most frequent words are left out. In English the 100 most
-# frequent are all in title.py's hand-made list and the first words that could name a
-# subject ("work", "year", "life", "love", "home") come between 100 and 150.
+# How many of a language's most frequent words are its function words: never a subject, and
+# the words at which a key phrase ends. In English the first words that could name a subject
+# ("work", "year", "life", "home") come between 100 and 150.
 FREQUENT = 150
 
 # The word for "and" (Whisper's language codes). Arabic and Hebrew write it as a prefix of
@@ -35,15 +36,13 @@ JOINERS = {
     "sw": "na", "tl": "at", "fa": "و", "ur": "اور", "hi": "और",
 }
 
-# What a speaker says about the talk rather than its subject (English's are in title.py).
-TALK_WORDS = {
-    "fr": "conférence exposé sermon discours soir matin bienvenue amis parler parlons "
-          "aujourd'hui quelqu'un",
-    "de": "vortrag vorträge predigt rede abend morgen willkommen freunde sprechen",
-    "es": "charla conferencia sermón discurso noche mañana bienvenidos amigos hablar",
-    "it": "conferenza discorso predica sera mattina benvenuti amici parlare parliamo",
-    "pt": "palestra conferência sermão discurso noite manhã bem-vindos amigos falar",
-    "nl": "lezing preek toespraak avond ochtend welkom vrienden praten spreken",
+# The words that make one subject of two ("the history OF bridges", "l'olio D'oliva"),
+# followed at most by one more function word (an article: "history of THE lighthouse").
+# A language missing here makes phrases of words side by side only.
+LINKS = {
+    "en": "of", "fr": "de du des d'", "de": "der des von vom", "es": "de del",
+    "it": "di del della dello dei degli delle d'", "pt": "de do da dos das", "nl": "van",
+    "ca": "de del d'", "ro": "de", "sv": "av", "da": "af", "no": "av", "pl": "z",
 }
 
 # Languages that elide a short word into the next with an apostrophe: "l'abeille",
@@ -51,32 +50,24 @@ TALK_WORDS = {
 _ELIDING = frozenset({"fr", "it", "ca", "pt"})
 _LONGEST_ELIDED = 5  # "jusqu'", "quest'", "dell'"
 
-# Endings of plurals and other forms, taken off longest first for as long as one is left,
-# then (Romance languages) one final vowel: "abeilles" -> "abeille" -> "abeill",
-# "api"/"ape" -> "ap", "Bienen"/"Biene" -> "bien". A key only counts forms as one word.
-_ENDINGS = {
-    "fr": ("s", "x"), "es": ("s",), "pt": ("s",), "it": (), "ca": ("s",), "ro": (),
-    "de": ("en", "er", "e", "n", "s"), "nl": ("en", "s"),
-}
-_ROMANCE = frozenset({"fr", "es", "pt", "it", "ca", "ro", "gl"})
-_VOWELS = "aeiouàèéìíòóùú"
-# Endings stop at four letters: "bienen" and "biene" stay "bien", which a title still sees
-# inside "bienenstock" (title.py's _near), where "bie" would be a word of its own.
-_SHORTEST_STEM = 4
-_SHORTEST_KEY = 3
-
 # A word: letters, with apostrophes or hyphens inside ("aujourd'hui", "arc-en-ciel").
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
+# The punctuation that ends a clause, where no phrase runs on.
+_CLAUSE_END = re.compile(r"[.,;:!?()\[\]{}\"“”„«»…—–]+|\s-\s")
 
 
 @dataclass(frozen=True)
 class TitleWords:
     """How a title is made from one language's words."""
 
+    language: str                      # Whisper's code
     words: Callable[[str], list[str]]  # the text's words, lowercase, in order
-    is_content: Callable[[str], bool]  # may name the subject
-    fold: Callable[[str], str]         # one key for the forms of a word
+    tokens: Callable[[str], list[str | None]]  # the same, None where a clause ends
+    is_content: Callable[[str], bool]  # not a function word: may name the subject
+    is_function: Callable[[str], bool]  # one of the language's most frequent words
+    base: Callable[[str], str]         # one key for the forms of a word (lowercase)
     joiner: str | None                 # "and" in the language; None: commas only
+    links: frozenset[str] = frozenset()  # "of" in the language (LINKS)
 
     def join(self, parts: list[str]) -> str:
         """'A', 'A and B', 'A, B and C' in the language."""
@@ -97,18 +88,24 @@ def _spanish_i_sound(part: str) -> bool:
     return first.startswith(("i", "í", "hi", "hí"))
 
 
+@lru_cache(maxsize=8)
 def rules_for(language: str) -> TitleWords:
-    """The title rules of a language other than English."""
+    """The title rules of a language (Whisper's code)."""
     from pipeline.stages.frequent_words import most_frequent
+    from pipeline.stages.word_knowledge import lemmatizer
 
     frequent = most_frequent(language, FREQUENT)
-    stop = frozenset(TALK_WORDS.get(language, "").split()) | (frequent or frozenset())
+    stop = frequent or frozenset()
     shortest = 3 if frequent is not None else 4
     eliding = language in _ELIDING
+    lemmas = lemmatizer(language)
+
+    def base(word: str) -> str:
+        return lemmas.base(word) if lemmas else word
 
     def is_stop(word: str) -> bool:
         # wordfreq spells German's ß as "ss" ("grosse").
-        return word in stop or word.replace("ß", "ss") in stop
+        return word in stop or ("ß" in word and word.replace("ß", "ss") in stop)
 
     def one(word: str) -> bool:
         return len(word) >= shortest and not word.endswith("'") and not is_stop(word)
@@ -119,40 +116,37 @@ def rules_for(language: str) -> TitleWords:
             return not is_stop(word) and any(one(piece) for piece in word.split("-"))
         return one(word)
 
-    def words(text: str) -> list[str]:
-        found: list[str] = []
+    def tokens(text: str) -> list[str | None]:
+        """The text's words, lowercase, in order, with None where a clause ends."""
+        found: list[str | None] = []
         # Composed letters: a combining accent is no letter to the word pattern.
-        for raw in _WORD.findall(unicodedata.normalize("NFC", text)):
-            word = raw.lower().replace("’", "'").strip("'-")
-            if eliding and "'" in word and not is_stop(word):
-                # "l'abeille" -> "l'", "abeille": the article stays as a word of its own
-                # (never content), so no phrase runs across it. Only short words elide:
-                # "aujourd'hui" and "presqu'île" are one word each.
-                *elided, last = word.split("'")
-                if all(len(piece) <= _LONGEST_ELIDED for piece in elided):
-                    found += [piece + "'" for piece in elided if piece]
-                    word = last
-            if word:
-                found.append(word)
+        text = unicodedata.normalize("NFC", text).lower()
+        for clause in _CLAUSE_END.split(text):
+            said = _WORD.findall(clause)
+            if not said:
+                continue
+            if "'" in clause or "’" in clause or "-" in clause:
+                said = [w for raw in said for w in _one_word(raw)]
+            found += said
+            found.append(None)
         return found
 
-    endings = sorted(_ENDINGS.get(language, ()), key=len, reverse=True)
-    romance = language in _ROMANCE
+    def _one_word(raw: str) -> list[str]:
+        """A word with an apostrophe or a hyphen: a possessive, an elision, a compound."""
+        word = raw.replace("’", "'").strip("'-")
+        if language == "en" and word.endswith("'s"):
+            word = word[:-2]  # "Seattle's" is Seattle
+        if eliding and "'" in word and not is_stop(word):
+            # "l'abeille" -> "l'", "abeille": the article stays as a word of its own
+            # (never content), so no phrase runs across it. Only short words elide:
+            # "aujourd'hui" and "presqu'île" are one word each.
+            *elided, last = word.split("'")
+            if all(len(piece) <= _LONGEST_ELIDED for piece in elided):
+                return [piece + "'" for piece in elided if piece] + ([last] if last else [])
+        return [word] if word else []
 
-    def fold(word: str) -> str:
-        word = word.removesuffix("'s")
-        # Ending after ending, until none is left: a plural and its singular reach the same
-        # key even when the singular itself ends like a plural ("molens", "molen" -> "mol").
-        stripped = True
-        while stripped:
-            stripped = False
-            for ending in endings:
-                if word.endswith(ending) and len(word) - len(ending) >= _SHORTEST_STEM:
-                    word = word[:-len(ending)]
-                    stripped = True
-                    break
-        if romance and len(word) > _SHORTEST_KEY and word[-1] in _VOWELS:
-            word = word[:-1]
-        return word
+    def words(text: str) -> list[str]:
+        return [w for w in tokens(text) if w is not None]
 
-    return TitleWords(words, is_content, fold, JOINERS.get(language))
+    return TitleWords(language, words, tokens, is_content, is_stop, base, JOINERS.get(language),
+                      frozenset(LINKS.get(language, "").split()))

@@ -187,3 +187,28 @@ def test_speakers_list_counts_clips_people_and_vectors_truly(tmp_path):
         "Robert Moss: 1 clip, 0 s in all — under 30 s: add more; 0 embedded with campplus, "
         "1 cannot be read",
         "    Robert Moss.wav  — cannot be read as audio: replace it or remove it"]
+
+
+def test_the_demo_library_asks_for_no_more_speech(tmp_path):
+    """Issue 33: the first run's `talks speakers list` shows the bundled people without an
+    "under 30 s: add more" (each has three clips of demo/make_demo.py)."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[output]\nroot = "{tmp_path / "out"}"\n'
+                      f'[speakers]\nfolder = "{ROOT / "demo" / "speakers"}"\n', encoding="utf-8")
+    done = talks("--config", str(config), "speakers", "list")
+    assert done.returncode == 0, done.stderr
+    people = [line for line in done.stdout.splitlines() if not line.startswith(" ")]
+    assert [line.split(":")[0] for line in people] == ["Robert Moss", "Sarah Lane"]
+    assert not [line for line in people if "add more" in line], people
+    assert all(int(line.split(", ")[1].split(" s ")[0]) >= 30 for line in people), people
+
+
+def test_a_listing_piped_into_a_reader_that_leaves_ends_quietly(home):
+    """`talks speakers list | head -3`: the pipe closes before everything is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--config", str(home),
+                             "speakers", "list"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the first line: the child's write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "talks:" not in err and "Broken pipe" not in err and "Traceback" not in err, err
