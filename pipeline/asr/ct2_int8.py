@@ -27,13 +27,12 @@ from typing import BinaryIO
 import numpy as np
 
 from pipeline.asr.ct2_to_mlx import Ct2Model, Ct2Tensor
-from pipeline.asr.models import folder_fingerprint
+from pipeline.asr.models import folder_fingerprint, note_source, retire_older_copies
 from pipeline.run.logs import get_logger
 
 _INT8 = 1
 _FLOAT32 = 0
 _BLOCK_BYTES = 8 << 20  # float32 rows quantized at once
-_SOURCE_NOTE = ".int8-of"  # the source folder a copy was made from, to retire older copies
 
 # Which of a Whisper model's tensors CTranslate2 keeps as int8 (see the module's docstring).
 _QUANTIZED = re.compile(
@@ -77,7 +76,7 @@ def _int8_folder(ct2_dir: Path, cache_dir: Path) -> Path:
             if item.is_file() and item.name != "model.bin" and not item.name.startswith("."):
                 shutil.copyfile(item, partial / item.name)
         write_int8_model(ct2_dir / "model.bin", partial / "model.bin")
-        (partial / _SOURCE_NOTE).write_text(str(ct2_dir), encoding="utf-8")
+        note_source(partial, ct2_dir)
         try:
             partial.rename(target)  # atomic: the copy is whole or not there
         except OSError:
@@ -87,23 +86,8 @@ def _int8_folder(ct2_dir: Path, cache_dir: Path) -> Path:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    _retire_older_copies(cache_dir, ct2_dir, keep=target)
+    retire_older_copies(cache_dir, "ct2-int8-*", ct2_dir, keep=target)
     return target
-
-
-def _retire_older_copies(cache_dir: Path, source: Path, keep: Path) -> None:
-    """Copies made from an earlier install of the same folder (a new venv gives the package's
-    files new times, so a new fingerprint) are 70+ MB each that nothing reads again."""
-    for other in cache_dir.glob("ct2-int8-*"):
-        note = other / _SOURCE_NOTE
-        if other == keep or not note.is_file():
-            continue
-        try:
-            made_from = note.read_text(encoding="utf-8")
-        except OSError:
-            continue
-        if made_from == str(source) or not Path(made_from).is_dir():
-            shutil.rmtree(other, ignore_errors=True)
 
 
 def write_int8_model(source: Path, target: Path) -> None:

@@ -28,7 +28,12 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pipeline.asr.models import folder_fingerprint, require_local_folder
+from pipeline.asr.models import (
+    folder_fingerprint,
+    note_source,
+    require_local_folder,
+    retire_older_copies,
+)
 
 _SUPPORTED_BINARY_VERSION = 6  # what ctranslate2 4.x writes; other layouts are not known here
 
@@ -423,6 +428,7 @@ def ensure_mlx_model(ct2_dir: Path, cache_dir: Path, float16: bool = False) -> P
     partial.mkdir()
     try:
         write_mlx_folder(ct2_dir, partial, float16)
+        note_source(partial, ct2_dir)
         try:
             # A folder rename is atomic: the target either does not exist or is complete.
             partial.rename(target)
@@ -433,4 +439,5 @@ def ensure_mlx_model(ct2_dir: Path, cache_dir: Path, float16: bool = False) -> P
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    retire_older_copies(cache_dir, "mlx-*-f16" if float16 else "mlx-*", ct2_dir, keep=target)
     return target.resolve()

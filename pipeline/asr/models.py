@@ -176,3 +176,28 @@ def folder_fingerprint(folder: Path) -> str:
             st = p.stat()
             h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
     return h.hexdigest()[:16]
+
+
+_SOURCE_NOTE = ".made-from"  # in a converted copy: the folder it was made from
+
+
+def note_source(copy: Path, source: Path) -> None:
+    """Remember in a converted copy (int8, mlx) which weights folder it was made from."""
+    (copy / _SOURCE_NOTE).write_text(str(source), encoding="utf-8")
+
+
+def retire_older_copies(cache_dir: Path, pattern: str, source: Path, keep: Path) -> None:
+    """Remove the copies matching `pattern` that were made from `source` before `keep`, or
+    from a folder that is gone. A new install of a model's package gives its files new times,
+    so a new fingerprint and a new copy; the old one (70-300 MB) would never be read again."""
+    for other in cache_dir.glob(pattern):
+        note = other / _SOURCE_NOTE
+        # Another kind of copy of the same weights (mlx-FP-f16 beside mlx-FP) is still used.
+        if other == keep or other.name.count("-") != keep.name.count("-") or not note.is_file():
+            continue
+        try:
+            made_from = note.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if made_from == str(source) or not Path(made_from).is_dir():
+            shutil.rmtree(other, ignore_errors=True)

@@ -14,7 +14,7 @@ import pytest
 from common.media import decode_range
 from pipeline.asr.ct2_int8 import int8_folder, is_quantized_weight
 from pipeline.asr.ct2_to_mlx import Ct2Model
-from pipeline.asr.models import resolve_ct2_model
+from pipeline.asr.models import note_source, resolve_ct2_model, retire_older_copies
 from tests.support.speech import TALKS, make_talk
 
 pytestmark = [pytest.mark.models]
@@ -109,3 +109,28 @@ def test_a_cache_it_cannot_write_to_costs_only_the_saving(tiny: Path, tmp_path: 
         blocked.mkdir()
         blocked.chmod(0o500)
     assert int8_folder(tiny, blocked) == tiny
+
+
+def test_only_older_copies_of_the_same_kind_and_source_are_retired(tmp_path: Path) -> None:
+    source, elsewhere = tmp_path / "tiny", tmp_path / "other-model"
+    source.mkdir()
+    elsewhere.mkdir()
+    cache = tmp_path / "cache"
+
+    def made(name: str, made_from: Path | None) -> Path:
+        folder = cache / name
+        folder.mkdir(parents=True)
+        if made_from is not None:
+            note_source(folder, made_from)
+        return folder
+
+    old = made("mlx-1111", source)
+    other_kind = made("mlx-1111-f16", source)
+    other_source = made("mlx-2222", elsewhere)
+    gone_source = made("mlx-3333", tmp_path / "uninstalled")
+    unnoted = made("mlx-4444", None)  # made before copies kept a note: left alone
+    new = made("mlx-5555", source)
+    retire_older_copies(cache, "mlx-*", source, keep=new)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        p.name for p in (other_kind, other_source, unnoted, new))
+    assert not old.exists() and not gone_source.exists()
