@@ -11,26 +11,32 @@ ledger, which stays on the head, reached call by call (LedgerByDesk).
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import ray
 
 from common.errors import Fault
+from pipeline.cluster.child import LedgerCall
 from pipeline.cluster.shipping import Shipment, shared_path, unpack
 from pipeline.config.settings import Config
 from pipeline.run.states import Stage
-from pipeline.run.worker import ParentGone, run_job
+from pipeline.run.worker import ParentGone, WorkerResult, WorkerStatus, run_job
 
 ANSWER_WAIT_S = 30.0  # asked again after this: the head may be busy filing another talk
+STOP_LOOK_S = 0.5  # how often the desk is asked whether the run wants this job to stop
 
 # Ray lends a task's CPUs to the node's next task while the task's main thread waits in
 # ray.get (so that nested tasks cannot deadlock). A job waits on the desk at every event and
@@ -206,7 +212,76 @@ def _on_node(link: DeskLink, job: Callable[..., None], args: tuple, config: Conf
         here = replace(here, speakers=replace(here.speakers, folder=library))
     args = tuple(str(audio) if a == errand.audio.head_path else here if a is config else a
                  for a in args)
-    job(link, *args)
+    run_in_child(link, job, args, stage, here)
+
+
+def run_in_child(link: DeskLink, job: Callable[..., None], args: tuple, stage: Stage,
+                 config: Config) -> None:
+    """`job(link, *args)` in a fresh child process (pipeline/cluster/child.py), its events
+    and result relayed to the desk and its ledger calls answered through it."""
+    events_r, events_w = os.pipe()
+    stop_r, stop_w = os.pipe()
+    answers_r, answers_w = os.pipe()
+    receiver = Connection(events_r, writable=False)
+    stopper = Connection(stop_w, readable=False)
+    answers = Connection(answers_w, readable=False)
+    # This process's import path (Ray's copy of the head's code first) is the child's.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cluster.child_main",
+                                 str(events_w), str(stop_r), str(answers_r)],
+                                stdin=subprocess.PIPE, pass_fds=(events_w, stop_r, answers_r),
+                                env=env)
+    finally:
+        for fd in (events_w, stop_r, answers_r):
+            os.close(fd)
+    try:
+        assert proc.stdin is not None
+        with proc.stdin:
+            pickle.dump((job, args, os.getpid(), stage), proc.stdin)
+    except (BrokenPipeError, OSError):
+        pass  # it ended at once: said below
+    ledger = link.ledger(config)
+    reported = False
+    stop_sent = False
+    next_look = time.monotonic() + STOP_LOOK_S
+    try:
+        while True:
+            if receiver.poll(0.2):
+                try:
+                    item = receiver.recv()
+                except EOFError:
+                    break
+                if isinstance(item, LedgerCall):
+                    try:
+                        reply: tuple[bool, Any] = (True, getattr(ledger, item.method)(
+                            *item.args, **item.kwargs))
+                    except ParentGone:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - raised again in the job
+                        reply = (False, exc)
+                    answers.send(reply)
+                    continue
+                link.send(item)
+                reported = reported or isinstance(item, WorkerResult)
+            elif proc.poll() is not None:
+                break
+            if not stop_sent and time.monotonic() >= next_look:
+                next_look = time.monotonic() + STOP_LOOK_S
+                if link.should_stop():
+                    stop_sent = True
+                    stopper.send_bytes(b"stop")
+    finally:
+        if proc.poll() is None and not reported:
+            proc.kill()  # the run is gone (or this task is): its job goes too
+        proc.wait()
+        for conn in (receiver, stopper, answers):
+            conn.close()
+    if not reported:
+        code = proc.returncode
+        link.send(WorkerResult(WorkerStatus.ERROR, stage,
+                               f"The worker process on Ray node {node_name()} ended without "
+                               f"finishing (exit code {code}); run again to resume."))
 
 
 def work(desk: Any, key: str, job: Callable[..., None], args: tuple, stage: Stage,
