@@ -197,7 +197,9 @@ def kill_markdown(trials: list[dict]) -> list[str]:
              "of ~10 s) on a 2-CPU local cluster; in each, one Ray worker process "
              "transcribing is killed with SIGKILL at a moment the trial's seed picks (after "
              "0-3 chunks saved, then up to 1.5 s more). Ray runs the task again; the chunks "
-             "already saved are not done again.", "",
+             "already saved are not done again. *Task run again* is the run's log saying so; "
+             "a kill before the task had said where it started leaves no such line (its "
+             "second start is its first word).", "",
              "| trial | seed | kill after | chunks saved at the kill | task run again | "
              "exit | filed | lost | doubled | chunks done twice | wall |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -211,6 +213,51 @@ def kill_markdown(trials: list[dict]) -> list[str]:
               f"{landed} of {len(trials)} kills landed on a transcribing worker; {lost} talks "
               f"lost and {doubled} doubled in all: "
               f"{'met' if lost == 0 and doubled == 0 and landed == len(trials) else 'NOT met'}."]
+    return lines
+
+
+# Where a 1-worker cluster's extra time went, measured before and after the two changes that
+# cut it (same machine, same benchmark at a smaller scale where said): kept here because the
+# code they measured is gone.
+EARLIER = [
+    {"when": "before (a fresh Ray worker per task, waits on the main thread)",
+     "talks": "8 x ~32 s", "load": "4.9-5.8", "local_s": 49.5, "cluster_1_s": 65.1,
+     "engine_local_s": 21.7, "engine_cluster_s": 38.2},
+    {"when": "before, again", "talks": "4 x ~32 s", "load": "2.0-2.7", "local_s": 13.1,
+     "cluster_1_s": 21.9, "engine_local_s": 6.7, "engine_cluster_s": 13.3},
+    {"when": "the task keeps its CPUs (waits off the main thread)", "talks": "4 x ~32 s",
+     "load": "2.0-2.4", "local_s": 13.1, "cluster_1_s": 16.8, "engine_local_s": 6.7,
+     "engine_cluster_s": 5.6},
+    {"when": "and Ray's workers reused, the job in a fresh child", "talks": "4 x ~32 s",
+     "load": "5.0-5.2", "local_s": 13.9, "cluster_1_s": 16.7, "engine_local_s": 6.7,
+     "engine_cluster_s": 6.4},
+]
+
+
+def earlier_markdown() -> list[str]:
+    lines = ["", "## Where the 1-worker cluster's extra time went", "",
+             "Two causes, found in the run's log (each task's start, model load and chunk "
+             "times) and a bare Ray task timed alone:", "",
+             "1. **Two transcriptions on one CPU.** Ray lends a task's CPUs to the node's "
+             "next task while the task's main thread waits in `ray.get`, and a job waits on "
+             "the desk at every event and ledger call: a 1-CPU cluster ran two talks at once, "
+             "each at half speed (engine time doubled). The task now waits from a thread of "
+             "its own, which keeps its CPUs.",
+             "2. **A fresh Ray worker per task** (`max_calls=1`): ~0.7 s each (an "
+             "interpreter, Ray, its connection; a reused worker takes a task in ~2 ms), "
+             "~1.1 s from one talk's last chunk to the next talk's start. Ray's workers are "
+             "now reused and the job runs in a fresh child process of the task (~0.3 s, "
+             "as a local worker): its model's memory still goes back after each talk, and "
+             "that child holds 123 MB with tiny.en loaded, not 183 MB (no Ray in it).", "",
+             "What is left is per run, not per talk: joining the cluster (~1 s) and its "
+             "first worker (~1.2 s with the code shipped once).", "",
+             "| when | talks | load | local | 1-worker cluster | vs local | engine time "
+             "local / cluster |", "|---|---|---|---|---|---|---|"]
+    for e in EARLIER:
+        lines.append(f"| {e['when']} | {e['talks']} | {e['load']} | {e['local_s']:.1f} s | "
+                     f"{e['cluster_1_s']:.1f} s | "
+                     f"{e['cluster_1_s'] / e['local_s'] - 1:+.0%} | "
+                     f"{e['engine_local_s']:.1f} / {e['engine_cluster_s']:.1f} s |")
     return lines
 
 
@@ -228,8 +275,8 @@ def markdown(machine: dict, audio_s: float, talks: int, runs: list[dict],
         f"{machine.get('load_before', '?')} before, {machine.get('load_after', '?')} after), "
         "so the 4-worker cluster has twice the processes of the cores and "
         "the curve stops where the cores do. Short talks make the per-talk costs (a fresh "
-        "process and model per task, the audio shipped) weigh more than on real talks of "
-        "30-90 minutes.", "",
+        "process and model per task, the audio shipped) and the run's own (joining the "
+        "cluster) weigh more than on real talks of 30-90 minutes.", "",
         "| run | wall | audio h / h | vs local | engine time | Ray's cost per talk | "
         "head peak |", "|---|---|---|---|---|---|---|"]
     for r in runs:
@@ -248,6 +295,8 @@ def markdown(machine: dict, audio_s: float, talks: int, runs: list[dict],
                   f"run (target: at most +10 %; "
                   f"{'met' if slower <= 0.10 else 'not met at this scale'}), the head's peak "
                   f"{peak:.0f} MB (target 150 MB: {'met' if peak <= 150 else 'not met'}). "
+                  "One run of each on a shared machine: a few seconds either way is its "
+                  "noise (the section below has the overhead's causes, timed apart). "
                   "On this 2-core machine the cluster's own processes (its GCS server, "
                   "raylet, the desk) share the cores with the transcription, and a talk of "
                   "half a minute pays Ray's per-talk cost against a few seconds of work; on "
@@ -256,10 +305,12 @@ def markdown(machine: dict, audio_s: float, talks: int, runs: list[dict],
               "- *engine time*: the transcription's own seconds, summed over the chunks "
               "(the ledger's `chunks.seconds`).",
               "- *Ray's cost per talk*: (the 1-worker cluster's wall time − the local run's) "
-              "/ talks: a fresh Ray worker per task (the runtime env, imports), the audio "
-              "through the object store, the desk's round trips.",
+              "/ talks: the run's joining the cluster and its first worker, spread over the "
+              "talks, and per talk the job's fresh child process, the audio through the "
+              "object store, the desk's round trips.",
               "- *head peak*: the `talks` process's high-water mark (VmHWM), which with a "
               "cluster includes Ray's driver (~60-70 MB); target 150 MB."]
+    lines += earlier_markdown()
     lines += kill_markdown(trials or [])
     return "\n".join(lines + [""])
 

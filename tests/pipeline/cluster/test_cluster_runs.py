@@ -193,7 +193,7 @@ def test_the_head_killed_mid_run_resumes_and_leaves_no_orphan(cluster: LocalClus
     ledger is reached only through it), and the next run files every talk once without
     doing the saved chunks again."""
     home = tmp_path
-    make_long_talk(home / "inbox" / "long bread.mp3", 30, topics=["sourdough"], year=2022)
+    make_long_talk(home / "inbox" / "long bread.mp3", 20, topics=["sourdough"], year=2022)
     make_talk(home / "inbox" / "bees.mp3", TALKS["bees"][:2], year=2019)
     (home / "people").mkdir()
     config = write_config(home, cluster.address)
