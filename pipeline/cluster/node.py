@@ -11,25 +11,45 @@ ledger, which stays on the head, reached call by call (LedgerByDesk).
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import ray
 
 from common.errors import Fault
+from pipeline.cluster.child import LedgerCall
 from pipeline.cluster.shipping import Shipment, shared_path, unpack
 from pipeline.config.settings import Config
 from pipeline.run.states import Stage
-from pipeline.run.worker import ParentGone, run_job
+from pipeline.run.worker import ParentGone, WorkerResult, WorkerStatus, run_job
 
 ANSWER_WAIT_S = 30.0  # asked again after this: the head may be busy filing another talk
+STOP_LOOK_S = 0.5  # how often the desk is asked whether the run wants this job to stop
+
+# Ray lends a task's CPUs to the node's next task while the task's main thread waits in
+# ray.get (so that nested tasks cannot deadlock). A job waits on the desk at every event and
+# ledger call, so a node of one CPU ran two transcriptions at once, each at half speed (a
+# 1-worker cluster 31 % slower than this machine alone, its engine time doubled). A wait
+# from another thread keeps the CPUs the task declared: every wait of a job goes through
+# this one thread.
+_waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="talks-desk")
+
+
+def wait_for(ref: Any) -> Any:
+    """ray.get(ref), waited for off the main thread: the task keeps its CPUs meanwhile."""
+    return _waiter.submit(ray.get, ref).result()
 
 
 @dataclass(frozen=True)
@@ -82,11 +102,11 @@ class LedgerByDesk:
             call_id = uuid.uuid4().hex
             args = tuple(self._home_path(a) for a in args)
             try:
-                ray.get(self._desk.post.remote(self._key, ("call", call_id, method, args,
-                                                           kwargs)))
+                wait_for(self._desk.post.remote(self._key, ("call", call_id, method, args,
+                                                            kwargs)))
                 while True:
-                    done, reply = ray.get(self._desk.answer_to.remote(self._key, call_id,
-                                                                      ANSWER_WAIT_S))
+                    done, reply = wait_for(self._desk.answer_to.remote(self._key, call_id,
+                                                                       ANSWER_WAIT_S))
                     if done:
                         break
             except ray.exceptions.RayActorError:
@@ -109,7 +129,7 @@ class DeskLink:
 
     def send(self, item: object) -> None:
         try:
-            ray.get(self.desk.post.remote(self.key, ("event", item)))
+            wait_for(self.desk.post.remote(self.key, ("event", item)))
         except ray.exceptions.RayActorError:
             raise ParentGone from None
 
@@ -120,7 +140,7 @@ class DeskLink:
 
     def should_stop(self) -> bool:
         try:
-            return bool(ray.get(self.desk.stopping.remote(self.key)))
+            return bool(wait_for(self.desk.stopping.remote(self.key)))
         except ray.exceptions.RayActorError:
             raise ParentGone from None
 
@@ -148,7 +168,7 @@ def _receive(shipment: Shipment, into: Path, node: str) -> Path:
                         f"{shipment.head_path} there): mount the shared folder on that node, "
                         "or take the folder out of shared_paths so its audio is sent.")
         return local
-    return unpack(shipment, into, ray.get)
+    return unpack(shipment, into, wait_for)
 
 
 def _check_node(stage: Stage, config: Config, errand: Errand, node: str) -> None:
@@ -192,7 +212,76 @@ def _on_node(link: DeskLink, job: Callable[..., None], args: tuple, config: Conf
         here = replace(here, speakers=replace(here.speakers, folder=library))
     args = tuple(str(audio) if a == errand.audio.head_path else here if a is config else a
                  for a in args)
-    job(link, *args)
+    run_in_child(link, job, args, stage, here)
+
+
+def run_in_child(link: DeskLink, job: Callable[..., None], args: tuple, stage: Stage,
+                 config: Config) -> None:
+    """`job(link, *args)` in a fresh child process (pipeline/cluster/child.py), its events
+    and result relayed to the desk and its ledger calls answered through it."""
+    events_r, events_w = os.pipe()
+    stop_r, stop_w = os.pipe()
+    answers_r, answers_w = os.pipe()
+    receiver = Connection(events_r, writable=False)
+    stopper = Connection(stop_w, readable=False)
+    answers = Connection(answers_w, readable=False)
+    # This process's import path (Ray's copy of the head's code first) is the child's.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cluster.child_main",
+                                 str(events_w), str(stop_r), str(answers_r)],
+                                stdin=subprocess.PIPE, pass_fds=(events_w, stop_r, answers_r),
+                                env=env)
+    finally:
+        for fd in (events_w, stop_r, answers_r):
+            os.close(fd)
+    try:
+        assert proc.stdin is not None
+        with proc.stdin:
+            pickle.dump((job, args, os.getpid(), stage), proc.stdin)
+    except (BrokenPipeError, OSError):
+        pass  # it ended at once: said below
+    ledger = link.ledger(config)
+    reported = False
+    stop_sent = False
+    next_look = time.monotonic() + STOP_LOOK_S
+    try:
+        while True:
+            if receiver.poll(0.2):
+                try:
+                    item = receiver.recv()
+                except EOFError:
+                    break
+                if isinstance(item, LedgerCall):
+                    try:
+                        reply: tuple[bool, Any] = (True, getattr(ledger, item.method)(
+                            *item.args, **item.kwargs))
+                    except ParentGone:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - raised again in the job
+                        reply = (False, exc)
+                    answers.send(reply)
+                    continue
+                link.send(item)
+                reported = reported or isinstance(item, WorkerResult)
+            elif proc.poll() is not None:
+                break
+            if not stop_sent and time.monotonic() >= next_look:
+                next_look = time.monotonic() + STOP_LOOK_S
+                if link.should_stop():
+                    stop_sent = True
+                    stopper.send_bytes(b"stop")
+    finally:
+        if proc.poll() is None and not reported:
+            proc.kill()  # the run is gone (or this task is): its job goes too
+        proc.wait()
+        for conn in (receiver, stopper, answers):
+            conn.close()
+    if not reported:
+        code = proc.returncode
+        link.send(WorkerResult(WorkerStatus.ERROR, stage,
+                               f"The worker process on Ray node {node_name()} ended without "
+                               f"finishing (exit code {code}); run again to resume."))
 
 
 def work(desk: Any, key: str, job: Callable[..., None], args: tuple, stage: Stage,
@@ -200,7 +289,7 @@ def work(desk: Any, key: str, job: Callable[..., None], args: tuple, stage: Stag
     """The Ray task: what it has to say (events, then its WorkerResult) goes to the desk."""
     link = DeskLink(desk, key)
     # Which node and process took it (a retry is another): the head's log says so.
-    ray.get(desk.post.remote(key, ("started", node_name(), os.getpid(), time.time())))
+    wait_for(desk.post.remote(key, ("started", node_name(), os.getpid(), time.time())))
     config = next(a for a in args if isinstance(a, Config))
     with tempfile.TemporaryDirectory(prefix="talks-node-") as scratch:
         run_job(_on_node, (job, args, config, stage, errand, Path(scratch)), link, stage)

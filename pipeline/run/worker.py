@@ -133,12 +133,13 @@ class WorkerLink:
 
 
 def _child_main(job: Callable[..., None], args: tuple, conn: Connection, stop: Any,
-                parent_pid: int, stage: Stage) -> None:
+                parent_pid: int, stage: Stage, link_type: type[WorkerLink] = WorkerLink) -> None:
+    """`link_type`: a job on a Ray node has a link of its own (pipeline/cluster/child.py)."""
     _die_with_parent()
     # Ctrl-C in the terminal reaches the whole process group; the parent decides when this
     # worker stops (after its chunk, or at once), so the worker itself ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    link = WorkerLink(conn, stop, parent_pid)
+    link = link_type(conn, stop, parent_pid)
     try:
         if not run_job(job, args, link, stage):
             os._exit(3)

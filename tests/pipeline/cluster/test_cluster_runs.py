@@ -177,3 +177,51 @@ def test_a_worker_killed_mid_transcription_costs_only_its_chunk(cluster: LocalCl
     assert len({r[1] for r in rows}) == 2  # two talks, each filed once
     assert all(count == done for _f, count, done in chunks)
     assert len(list((home / "out" / "talks").rglob("*.mp3"))) == 2
+
+
+def saved_chunks(ledger: Path) -> dict[tuple[int, int], tuple[int, str]]:
+    with sqlite3.connect(ledger, timeout=5) as db:
+        rows = db.execute("SELECT file_id, idx, run_id, text FROM chunks "
+                          "WHERE text IS NOT NULL").fetchall()
+    return {(f, i): (r, t) for f, i, r, t in rows}
+
+
+def test_the_head_killed_mid_run_resumes_and_leaves_no_orphan(cluster: LocalCluster,
+                                                               tmp_path: Path):
+    """kill -9 of `talks --batch` itself while the cluster transcribes: Ray ends the run's
+    tasks (their job's driver is gone), nothing is written after the head's death (the
+    ledger is reached only through it), and the next run files every talk once without
+    doing the saved chunks again."""
+    home = tmp_path
+    make_long_talk(home / "inbox" / "long bread.mp3", 20, topics=["sourdough"], year=2022)
+    make_talk(home / "inbox" / "bees.mp3", TALKS["bees"][:2], year=2019)
+    (home / "people").mkdir()
+    config = write_config(home, cluster.address)
+    batch = run(config, cluster.env, wait=False)
+    ledger = home / "out" / ".talks" / "ledger.sqlite"
+    deadline = time.monotonic() + 120
+    while chunks_done(ledger) < 1 and time.monotonic() < deadline and batch.poll() is None:
+        time.sleep(0.05)
+    assert cluster.task_processes("talks-transcribe"), "no task was running to leave behind"
+    batch.kill()
+    batch.communicate(timeout=30)
+    at_kill = saved_chunks(ledger)
+    assert at_kill
+    deadline = time.monotonic() + 30
+    while cluster.task_processes("talks-transcribe") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not cluster.task_processes("talks-transcribe"), "a task outlived its run's head"
+    assert saved_chunks(ledger) == at_kill  # nothing written for the dead run meanwhile
+
+    again = run(config, cluster.env)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["filed"] == 2 and summary["failed"] == 0
+    after = saved_chunks(ledger)
+    assert {k: after[k] for k in at_kill} == at_kill  # same run, same words: not done again
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT state, destination FROM files").fetchall()
+        chunks = db.execute("SELECT COUNT(*), COUNT(text) FROM chunks").fetchone()
+    assert sorted(r[0] for r in rows) == ["filed", "filed"] and len({r[1] for r in rows}) == 2
+    assert chunks[0] == chunks[1] == len(after)
+    assert len(list((home / "out" / "talks").rglob("*.mp3"))) == 2
