@@ -41,7 +41,7 @@ ENGINE_PARAMS = ["faster-whisper", pytest.param("mlx", marks=pytest.mark.mlx)]
 # mlx runs here on the CPU with a reference BLAS, about 3 s for each second of audio, so its
 # inbox holds shorter talks (still a multi-chunk one); the tests and their checks are the same.
 MATERIAL = {"faster-whisper": {"sentences": 11, "long_s": 55, "chunk_s": 20, "kill_talk_s": 90},
-            "mlx": {"sentences": 2, "long_s": 26, "chunk_s": 10, "kill_talk_s": 25}}
+            "mlx": {"sentences": 2, "long_s": 26, "chunk_s": 10}}
 
 
 def write_config(folder: Path, **overrides: str) -> Path:
@@ -233,7 +233,10 @@ def ledger_chunks(ledger: Path) -> list[tuple[int, int | None]]:
         db.close()
 
 
-@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+# faster-whisper only: what a kill and a resume test (the worker dies with its parent, the
+# ledger's saved chunks are kept and not redone) is the run's, the same whatever engine the
+# worker holds; mlx's whole batch is heard through above (its kill cost 70-85 s here).
+@pytest.mark.parametrize("engine", ["faster-whisper"])
 def test_killed_batch_resumes_at_the_next_chunk_without_duplicates(tmp_path, engine):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -274,8 +277,7 @@ def test_killed_batch_resumes_at_the_next_chunk_without_duplicates(tmp_path, eng
     assert len(talks) == 1
     assert len(files_under(tmp_path / "out" / "transcripts")) == 4
     text = next(p for p in files_under(tmp_path / "out" / "transcripts") if p.suffix == ".txt")
-    # mlx gets a 25 s talk here: one misheard phrase moves its WER by 3 points.
-    assert wer(spoken, text.read_text(encoding="utf-8")) <= (MAX_WER if engine != "mlx" else 0.2)
+    assert wer(spoken, text.read_text(encoding="utf-8")) <= MAX_WER
 
 
 def backup_of(home: Path) -> Path:
