@@ -5,6 +5,7 @@ real engines (tiny.en), each loaded once for the module."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -301,6 +302,11 @@ def test_a_window_no_strategy_rescues_is_kept_named_and_repeatable(
     monkeypatch.setattr(logging.getLogger("talks"), "propagate", True)
     if engine.name == "mlx":
         monkeypatch.setattr(engine._windows, "ladder", engine._windows.ladder[:2])
+        # and at most 48 tokens a try: nonsense runs to Whisper's 224 otherwise, ~10 s each
+        import mlx_whisper.decoding as decoding
+
+        monkeypatch.setattr(decoding, "DecodingOptions",
+                            functools.partial(decoding.DecodingOptions, sample_len=48))
     audio = clip[: (4 if engine.name == "mlx" else 45) * R]
     runs = []
     for _ in range(2):
