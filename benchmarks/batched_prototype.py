@@ -14,6 +14,7 @@ the model already loaded:
   CUE_SECONDS. `1by1`: each window through the encoder alone (the engine's way, for
   memory); `enc8`: 8 windows through the encoder at once; `align1`: as `1by1`, but each
   window aligned on its own (the alignment's cross-attention held for one window);
+  `b4-align1`: as `align1`, 4 windows decoded at once;
 - `fw-batched`: faster-whisper's BatchedInferencePipeline, batch 8, on the file, as a user
   runs it (benchmarks/engine_whole.py's settings).
 
@@ -190,7 +191,7 @@ def encode_together(decoder, mels: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def prototype_chunk(decoder, pcm: np.ndarray, offset: float, together: bool,
-                    phases: Phases, align_batch: int = BATCH) -> list:
+                    phases: Phases, align_batch: int = BATCH, batch_size: int = BATCH) -> list:
     """A chunk's cues, the prototype's way."""
     import ctranslate2
 
@@ -214,9 +215,9 @@ def prototype_chunk(decoder, pcm: np.ndarray, offset: float, together: bool,
         at += n
     began = phases.add("vad_and_mels", began)
     cues = []
-    for first in range(0, len(windows), BATCH):
-        batch = windows[first:first + BATCH]
-        mels = [mel[a:b] for a, b in spans[first:first + BATCH]]
+    for first in range(0, len(windows), batch_size):
+        batch = windows[first:first + batch_size]
+        mels = [mel[a:b] for a, b in spans[first:first + batch_size]]
         encoded = encode_together(decoder, mels) if together else decoder.encode(mels)
         began = phases.add("encode", began)
         attempts = decoder.decode(encoded, decoder.ladder[0], 0)
@@ -295,7 +296,7 @@ def run_engine(engine, audio: Path, chunks) -> tuple[list, Phases | None]:
 
 
 def run_prototype(decoder, audio: Path, chunks, together: bool,
-                  align_batch: int = BATCH) -> tuple[list, Phases]:
+                  align_batch: int = BATCH, batch_size: int = BATCH) -> tuple[list, Phases]:
     from common.media import decode_range
 
     phases = Phases(_hwm_kb=_status_kb("VmHWM"))
@@ -304,7 +305,8 @@ def run_prototype(decoder, audio: Path, chunks, together: bool,
         began = time.perf_counter()
         pcm = decode_range(audio, start, end - start)
         phases.add("audio", began)
-        segments += prototype_chunk(decoder, pcm, start, together, phases, align_batch)
+        segments += prototype_chunk(decoder, pcm, start, together, phases, align_batch,
+                                    batch_size)
     return segments, phases
 
 
@@ -390,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         ("fw-batched", lambda: run_fw_batched(model, audio)),
         ("nots-align1", lambda: run_prototype(decoder, audio, chunks, together=False,
                                               align_batch=1)),
+        ("nots-b4-align1", lambda: run_prototype(decoder, audio, chunks, together=False,
+                                                 align_batch=1, batch_size=4)),
     ]
     if args.variants:
         variants = [v for v in variants if v[0] in args.variants.split(",")]
