@@ -60,14 +60,14 @@ def int8_folder(ct2_dir: Path, cache_dir: Path) -> Path:
 
 def _int8_folder(ct2_dir: Path, cache_dir: Path) -> Path:
     ct2_dir = Path(ct2_dir).resolve()
+    cache_dir = Path(os.path.expanduser(str(cache_dir)))
+    target = cache_dir / f"ct2-int8-{folder_fingerprint(ct2_dir)}"
+    if (target / "model.bin").is_file():
+        return target  # every load after the first: no need to read the model's index
     with Ct2Model(ct2_dir / "model.bin") as model:
         if not any(is_quantized_weight(n) and t.type_id in (0, 4)
                    for n, t in model.tensors.items()):
             return ct2_dir
-    cache_dir = Path(os.path.expanduser(str(cache_dir)))
-    target = cache_dir / f"ct2-int8-{folder_fingerprint(ct2_dir)}"
-    if (target / "model.bin").is_file():
-        return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache_dir / f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     partial.mkdir()
