@@ -198,7 +198,7 @@ def prototype_chunk(decoder, pcm: np.ndarray, offset: float, together: bool,
     from pipeline.asr.base import SAMPLE_RATE
     from pipeline.asr.faster_whisper_engine import _one_array
     from pipeline.asr.lean_frontend import speech_stretches
-    from pipeline.asr.windows import HOP, WINDOW_SECONDS, Window, _fall_back
+    from pipeline.asr.windows import HOP, WINDOW_SECONDS, Window, fall_back
 
     began = time.perf_counter()
     stretches = speech_stretches(pcm, max_speech_s=WINDOW_SECONDS)
@@ -224,7 +224,7 @@ def prototype_chunk(decoder, pcm: np.ndarray, offset: float, together: bool,
         for i, attempt in enumerate(attempts):
             if not attempt.passes(decoder_checks()):
                 phases.fallbacks += 1
-                attempts[i] = _fall_back(decoder, batch[i], encoded[i], offset, attempt,
+                attempts[i] = fall_back(decoder, batch[i], encoded[i], offset, attempt,
                                          decoder_checks())
         began = phases.add("generate", began)
         spoken = [i for i, a in enumerate(attempts)

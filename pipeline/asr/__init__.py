@@ -61,7 +61,8 @@ def check_model(configured: str, model: str, cache_dir: Path, allow_download: bo
 
 def create_engine(configured: str, model: str, cache_dir: Path, allow_download: bool,
                   language: str, threads: int, compute_type: str, beam_size: int,
-                  best_of: int = 1, batch_size: int = 1, streams: int = 1) -> Engine:
+                  best_of: int = 1, batch_size: int = 1, streams: int = 1,
+                  windows: str = "cursor") -> Engine:
     """An engine for one talk, in the talk's language (decided before its chunks, in
     pipeline/stages/talk_language.py): a chunk is never heard as another language."""
     if not is_language_code(language):
@@ -74,5 +75,6 @@ def create_engine(configured: str, model: str, cache_dir: Path, allow_download: 
     class_name = REGISTRY[name].split(":")[1]
     settings = EngineSettings(model_dir=ct2_dir, language=language,
                               threads=threads, compute_type=compute_type, beam_size=beam_size,
-                              best_of=best_of, batch_size=batch_size, streams=streams)
+                              best_of=best_of, batch_size=batch_size, streams=streams,
+                              windows=windows)
     return getattr(module, class_name)(settings, cache_dir)

@@ -28,6 +28,10 @@ class EngineSettings:
     best_of: int = 1
     batch_size: int = 1  # windows decoded side by side
     streams: int = 1  # faster-whisper: streams heard at once, on threads of their own
+    # How a chunk's speech is cut into windows: "cursor", each window from where the last
+    # one's text ended (pipeline/asr/windows.py), or "pauses", independent windows ending at
+    # pauses, decoded in batches without timestamps (pipeline/asr/pause_windows.py).
+    windows: str = "cursor"
 
 
 class Engine(Protocol):

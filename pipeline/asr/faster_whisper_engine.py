@@ -24,6 +24,7 @@ from pipeline.asr.windows import (
     WindowedEngine,
     stream_features,
 )
+from pipeline.asr.word_times import Word, words_from_path
 from pipeline.run.memory import return_freed_memory
 
 # WhisperModel's parts (its CTranslate2 model, tokenizer, prompt) are used one by one here.
@@ -85,8 +86,8 @@ class _Ct2Windows:
         # share of the time; decoding, where the streams gain, goes on beside it.
         self._encode_lock = threading.Lock()
 
-    def _prompts(self, count: int) -> list[list[int]]:
-        prompt = self.model.get_prompt(self.tokenizer, [], without_timestamps=False)
+    def _prompts(self, count: int, timestamps: bool = True) -> list[list[int]]:
+        prompt = self.model.get_prompt(self.tokenizer, [], without_timestamps=not timestamps)
         return [list(prompt) for _ in range(count)]
 
     def features(self, audio: np.ndarray) -> np.ndarray:
@@ -117,8 +118,8 @@ class _Ct2Windows:
             del output
         return list(batch) if batch is not None else []
 
-    def decode(self, encoded: Sequence[np.ndarray], strategy: Strategy,
-               seed: int) -> list[Attempt]:
+    def decode(self, encoded: Sequence[np.ndarray], strategy: Strategy, seed: int,
+               timestamps: bool = True) -> list[Attempt]:
         import ctranslate2
 
         encoder_output = ctranslate2.StorageView.from_array(_one_array(encoded))
@@ -129,7 +130,7 @@ class _Ct2Windows:
             how.update(beam_size=1, num_hypotheses=self.settings.best_of, sampling_topk=0,
                        sampling_temperature=strategy.temperature)
         results = self.model.model.generate(
-            encoder_output, self._prompts(len(encoded)),
+            encoder_output, self._prompts(len(encoded), timestamps),
             max_length=self.model.max_length, return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=self.suppress,
             max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / 0.02), **how)
@@ -142,6 +143,18 @@ class _Ct2Windows:
             attempts.append(Attempt(tokens, self.text_of(tokens).strip(), avg_logprob,
                                     result.no_speech_prob, strategy))
         return attempts
+
+    def word_times(self, encoded: np.ndarray, tokens: Sequence[int], frames: int) -> list[Word]:
+        import ctranslate2
+
+        # One window at a time: the alignment holds the cross-attention of every window it
+        # is given (~25 MB a window for tiny.en), and one at a time was faster as well
+        # (benchmarks/batched_prototype.md).
+        with self._encode_lock:  # CTranslate2 runs it on a worker, as it runs the encoder
+            found = self.model.model.align(
+                ctranslate2.StorageView.from_array(_one_array([encoded])),
+                self.tokenizer.sot_sequence, [list(tokens)], [frames])[0]
+        return words_from_path(self.tokenizer, tokens, found.alignments)
 
     def text_of(self, tokens: Sequence[int]) -> str:
         return self.tokenizer.decode([t for t in tokens if t < self.eot])

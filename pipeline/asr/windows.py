@@ -46,6 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pipeline.asr.base import SAMPLE_RATE, EngineSettings, Segment
+from pipeline.asr.word_times import Word
 
 WINDOW_SECONDS = 30.0
 TIME_PRECISION = 0.02  # seconds per timestamp token
@@ -133,9 +134,15 @@ class WindowDecoder(Protocol):
         """The encoder's output for each window of ≤ WINDOW_FRAMES frames (one pass over the
         batch); a fallback decodes a window again from it without encoding it again."""
 
-    def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int) -> list[Attempt]:
-        """Decode encoded windows with timestamps. A strategy that samples draws from a
-        generator seeded by `seed` alone."""
+    def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int,
+               timestamps: bool = True) -> list[Attempt]:
+        """Decode encoded windows, with timestamps or (pause_windows.py) text only. A
+        strategy that samples draws from a generator seeded by `seed` alone."""
+
+    def word_times(self, encoded: Any, tokens: Sequence[int], frames: int) -> list[Word]:
+        """The times of a window's words from the decoder's cross-attention: `encoded` is one
+        window's encoder output, `tokens` its text tokens, `frames` how many of its log-mel
+        frames are audio (the rest is padding)."""
 
     def text_of(self, tokens: Sequence[int]) -> str:
         """The text of some text tokens."""
@@ -235,12 +242,14 @@ def _span(window: Window, offset: float) -> str:
     return f"{offset + window.first / SAMPLE_RATE:.2f}–{offset + window.last / SAMPLE_RATE:.2f} s"
 
 
-def _fall_back(decoder: WindowDecoder, window: Window, features: Any, offset: float,
-               first_try: Attempt, checks: Checks) -> Attempt:
+def fall_back(decoder: WindowDecoder, window: Window, features: Any, offset: float,
+              first_try: Attempt, checks: Checks, timestamps: bool = True) -> Attempt:
+    """A window decoded again down the engine's ladder, from its encoder output, until an
+    attempt passes Whisper's checks; else the most probable attempt (best_attempt)."""
     attempts = [first_try]
     for strategy in decoder.ladder[1:]:
         seed = window_seed(window, offset, strategy)
-        attempt = decoder.decode([features], strategy, seed)[0]
+        attempt = decoder.decode([features], strategy, seed, timestamps=timestamps)[0]
         if attempt.passes(checks):
             log.info("window %s: decoded again (%s) after %s", _span(window, offset),
                      strategy, _why(first_try, checks))
@@ -433,7 +442,7 @@ def _decode_group(decoder: WindowDecoder, streams: Sequence[Stream], offset: flo
                                                           strict=True):
             chosen = attempt
             if not attempt.passes(checks):
-                chosen = _fall_back(decoder, window, features, offset, attempt, checks)
+                chosen = fall_back(decoder, window, features, offset, attempt, checks)
             if on_window is not None:
                 on_window(window, chosen)
             stream.take(window, chosen, decoder, offset, checks)
@@ -469,6 +478,15 @@ class WindowedEngine:
     def transcribe(self, pcm: np.ndarray, offset: float) -> list[Segment]:
         self.load()
         assert self._windows is not None
+        if self.settings.windows == "pauses":
+            from pipeline.asr.pause_windows import decode_paused, paused_speech
+
+            speech = paused_speech(pcm, self._windows.features)
+            del pcm  # the windows' frames hold all of the speech from here
+            self.last_speech = [(offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
+                                for w in speech.windows for a, b in w.pieces]
+            return decode_paused(self._windows, speech, offset, self.settings.batch_size,
+                                 self.parallel)
         streams, self.last_speech = chunk_streams(
             self._windows, pcm, offset, self.settings.batch_size, self.parallel)
         del pcm  # the caller kept no reference: only the streams' speech is held from here

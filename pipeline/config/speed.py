@@ -30,13 +30,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SPEEDS = ("fastest", "lean")
+# Windows at pauses decoded at once by "fastest". Four hold the peak where the cursor loop's
+# two streams held it; eight rose ~100 MB more (their keys and values, ~15-18 MB a window for
+# tiny.en) for no time gained on 2 cores (benchmarks/window_modes.md).
+PAUSE_BATCH = 4
 MEMORY_TARGET_MB = 300  # the whole process tree, a talk of any length
 
 
 @dataclass(frozen=True)
 class SpeedPlan:
     streams: int  # faster-whisper: streams heard at once, each on threads/streams cores
-    batch_size: int  # streams decoded side by side in one batch
+    batch_size: int  # streams (or, at pauses, windows) decoded side by side in one batch
+    windows: str = "cursor"  # "cursor" (asr/windows.py) or "pauses" (asr/pause_windows.py)
 
 
 def speed_plan(speed: str, engine: str, threads: int, streams: int = 0,
@@ -46,8 +51,17 @@ def speed_plan(speed: str, engine: str, threads: int, streams: int = 0,
     if speed not in SPEEDS:
         raise ValueError(f"speed must be one of {', '.join(SPEEDS)}, not {speed!r}")
     lean = speed == "lean"
-    if engine == "mlx":
-        plan = SpeedPlan(streams=1, batch_size=1 if lean else 2)
-    else:
-        plan = SpeedPlan(streams=1 if lean or threads < 2 else 2, batch_size=1)
-    return SpeedPlan(streams=streams or plan.streams, batch_size=batch_size or plan.batch_size)
+    if streams or batch_size:
+        # The expert knobs are the cursor loop's, as earlier versions ran it: a config that
+        # wrote them out runs as it did.
+        if engine == "mlx":
+            plan = SpeedPlan(streams=1, batch_size=1 if lean else 2)
+        else:
+            plan = SpeedPlan(streams=1 if lean or threads < 2 else 2, batch_size=1)
+        return SpeedPlan(streams=streams or plan.streams,
+                         batch_size=batch_size or plan.batch_size)
+    if lean:
+        return SpeedPlan(streams=1, batch_size=1)
+    # Both engines: windows at pauses, PAUSE_BATCH through the decoder at once, one worker on
+    # all the cores.
+    return SpeedPlan(streams=1, batch_size=PAUSE_BATCH, windows="pauses")

@@ -100,7 +100,8 @@ def _engine_for(config: Config, language: str, model: str,
     if longest_chunk_s is not None:
         streams = min(streams, max(1, int(longest_chunk_s // MIN_STREAM_SECONDS)))
     return create_engine(t.engine, model, t.model_cache, t.allow_download, language, t.threads,
-                         t.compute_type, t.beam_size, t.best_of, plan.batch_size, streams)
+                         t.compute_type, t.beam_size, t.best_of, plan.batch_size, streams,
+                         plan.windows)
 
 
 def _transcribe_range(engine: Engine, config: Config, path: Path, start: float,

@@ -156,25 +156,25 @@ def test_streams_reach_the_engine_and_share_out_its_cores(tmp_path):
                                              'model = "tiny.en"\n' + extra))
         return _engine_for(config, "en", "tiny.en", longest)
 
-    default = engine()
-    assert default.parallel == 2 and default.settings.threads == 2
-    assert default.settings.language == "en"
-    one = engine("streams = 1\n")
-    assert one.parallel == 1
+    default = engine()  # windows at pauses, one worker on both cores
+    assert default.parallel == 1 and default.settings.threads == 2
+    assert default.settings.windows == "pauses" and default.settings.language == "en"
+    two = engine("streams = 2\n")
+    assert two.parallel == 2 and two.settings.windows == "cursor"
     # A stream needs a minute of speech: a worker whose chunks are shorter than two minutes
     # hears one stream on all the cores.
-    short = engine(longest=100.0)
+    short = engine("streams = 2\n", longest=100.0)
     assert short.parallel == 1 and short.settings.threads == 2
-    assert engine(longest=300.0).parallel == 2
+    assert engine("streams = 2\n", longest=300.0).parallel == 2
     more = engine("threads = 1\nstreams = 4\n")
     assert more.parallel == 1  # never more streams than cores
 
 
 def test_one_speed_setting_picks_streams_and_batch_and_the_old_knobs_still_override(tmp_path):
-    # [transcription] speed (issue 34): "fastest" (the default) is two streams on
-    # faster-whisper, "lean" one; streams and batch_size stay as expert overrides, so a
-    # config written by an earlier version (streams = 2, batch_size = 1 written out) loads
-    # and runs as it did.
+    # [transcription] speed (issue 34): "fastest" (the default) is windows at pauses decoded
+    # four at once, "lean" the cursor loop one window at a time; streams and batch_size stay
+    # as the cursor loop's expert overrides, so a config written by an earlier version
+    # (streams = 2, batch_size = 1 written out) loads and runs as it did.
     from pipeline.stages.transcribe import _engine_for
 
     def engine(extra: str = ""):
@@ -183,11 +183,12 @@ def test_one_speed_setting_picks_streams_and_batch_and_the_old_knobs_still_overr
         return _engine_for(config, "en", "tiny.en", 300.0)
 
     fastest, lean = engine(), engine('speed = "lean"\n')
-    assert (fastest.parallel, fastest.settings.batch_size) == (2, 1)
+    assert (fastest.parallel, fastest.settings.batch_size) == (1, 4)
+    assert (fastest.settings.windows, lean.settings.windows) == ("pauses", "cursor")
     assert (lean.parallel, lean.settings.batch_size) == (1, 1)
     assert lean.settings.threads == fastest.settings.threads == 2  # the cores stay the user's
     old = engine("streams = 2\nbatch_size = 1\n")
-    assert (old.parallel, old.settings.batch_size) == (2, 1)
+    assert (old.parallel, old.settings.batch_size, old.settings.windows) == (2, 1, "cursor")
     expert = engine('speed = "lean"\nstreams = 2\nbatch_size = 3\n')
     assert (expert.parallel, expert.settings.batch_size) == (2, 3)
     with pytest.raises(ConfigError) as caught:
@@ -196,14 +197,21 @@ def test_one_speed_setting_picks_streams_and_batch_and_the_old_knobs_still_overr
 
 
 def test_the_speed_plan_of_each_engine():
-    from pipeline.config.speed import speed_plan
+    from pipeline.config.speed import PAUSE_BATCH, speed_plan
 
-    assert speed_plan("fastest", "faster-whisper", 2) == SpeedPlan(2, 1)
-    assert speed_plan("fastest", "faster-whisper", 1) == SpeedPlan(1, 1)  # a stream a core
-    assert speed_plan("lean", "faster-whisper", 8) == SpeedPlan(1, 1)
-    # mlx hears one group of streams on its one device queue: two streams are one batch.
-    assert speed_plan("fastest", "mlx", 2) == SpeedPlan(1, 2)
-    assert speed_plan("lean", "mlx", 2) == SpeedPlan(1, 1)
-    assert speed_plan("lean", "mlx", 2, streams=3, batch_size=4) == SpeedPlan(3, 4)
+    # fastest: windows at pauses, a batch of them through the decoder, one worker on all
+    # the cores, on both engines; lean: Whisper's own loop from a cursor, one window at once.
+    at_pauses = SpeedPlan(1, PAUSE_BATCH, "pauses")
+    assert speed_plan("fastest", "faster-whisper", 2) == at_pauses
+    assert speed_plan("fastest", "faster-whisper", 1) == at_pauses
+    assert speed_plan("fastest", "mlx", 2) == at_pauses
+    assert speed_plan("lean", "faster-whisper", 8) == SpeedPlan(1, 1, "cursor")
+    assert speed_plan("lean", "mlx", 2) == SpeedPlan(1, 1, "cursor")
+    # The expert overrides are the cursor loop's, with what an earlier version's speed
+    # picked for the one not given: a config that wrote them out runs as it did.
+    assert speed_plan("lean", "mlx", 2, streams=3, batch_size=4) == SpeedPlan(3, 4, "cursor")
+    assert speed_plan("fastest", "faster-whisper", 2, streams=2) == SpeedPlan(2, 1, "cursor")
+    assert speed_plan("fastest", "faster-whisper", 2, batch_size=1) == SpeedPlan(2, 1)
+    assert speed_plan("fastest", "mlx", 2, streams=1) == SpeedPlan(1, 2, "cursor")
     with pytest.raises(ValueError, match="fastest, lean"):
         speed_plan("turbo", "mlx", 2)

@@ -1,0 +1,171 @@
+"""The two ways to hear a chunk, side by side, with the batched pipeline beside them (issue 34).
+
+`python -m benchmarks.window_modes [--espeak 8] [--real 8] [--reps 1]` (`make bench-windows`):
+one process, tiny.en int8 on 2 cores, each talk's 300-s chunks planned and heard as the worker
+hears them (decoded, transcribed, repetition loops dropped, cues repaired), model loaded
+before any timing, on the bench's 10-min espeak talks with their music bed (seeds 0..) and its
+10-min real-speech talks (seeds 0..; reference: a whole-file base run, benchmarks/real_talks.py):
+
+- `cursor`: windows from a cursor with timestamps (pipeline/asr/windows.py), two streams of one
+  core each: `speed = "fastest"` before issue 34;
+- `pauses-bN-pP`: windows cut at pauses, N decoded at once without timestamps, cue times by
+  alignment (pipeline/asr/pause_windows.py), on P CTranslate2 workers of 2/P cores each;
+- `batched-8`: faster-whisper's BatchedInferencePipeline, batch 8, on the file (the peer).
+
+Per variant: WER pooled over all the talks of a kind (≥ 10,000 words is what a ±0.5-point
+band needs, benchmarks/suite.py), transcription time summed, the peak RSS above the process's
+RSS before the variant (the kernel's high-water mark, reset per variant), and the cues the
+validator still finds wrong after repair. The order of the variants alternates by talk, so
+drift in the machine's load falls on all of them. Writes benchmarks/window_modes.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import machine
+from benchmarks.batched_prototype import peak_delta_mb, plan, run_engine, start_peak
+from benchmarks.measure import score
+from benchmarks.paths import BENCH_DIR
+
+MODEL = "tiny.en"
+THREADS = 2
+PEER_BATCH = 8
+MODES = {  # name: (windows, batch, workers)
+    "cursor": ("cursor", 1, 2),
+    "pauses-b4-p1": ("pauses", 4, 1),
+    "pauses-b4-p2": ("pauses", 4, 2),
+    "pauses-b8-p1": ("pauses", 8, 1),
+    "pauses-b2-p2": ("pauses", 2, 2),
+}
+
+
+def engines(names: list[str]) -> dict[str, object]:
+    from pipeline.asr import create_engine
+
+    cache = Path("~/.cache/talks/models").expanduser()
+    made = {}
+    for name in names:
+        windows, batch, workers = MODES[name]
+        engine = create_engine("faster-whisper", MODEL, cache, False, "en", THREADS, "int8", 1,
+                               1, batch_size=batch, streams=workers)
+        engine.settings = dataclasses.replace(engine.settings, windows=windows)
+        engine.load()
+        made[name] = engine
+    return made
+
+
+def peer(engine) -> Callable[[Path], list]:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from pipeline.asr.base import Segment
+
+    model = WhisperModel(engine._weights(), device="cpu", compute_type="int8",
+                         cpu_threads=THREADS, num_workers=1, local_files_only=True)
+
+    def run(audio: Path) -> list:
+        found, _ = BatchedInferencePipeline(model).transcribe(
+            str(audio), language="en", beam_size=1, best_of=1, batch_size=PEER_BATCH)
+        return [Segment(s.start, s.end, s.text.strip()) for s in found]
+
+    return run
+
+
+def one(name: str, work: Callable[[], list], spoken: str, duration: float) -> dict:
+    from pipeline.filing.cues import check, repair
+
+    rss = start_peak()
+    load = os.getloadavg()[0]
+    began = time.perf_counter()
+    segments = work()
+    seconds = time.perf_counter() - began
+    peak = peak_delta_mb(rss)
+    errors = score(spoken, " ".join(s.text for s in segments))
+    repaired = repair(segments, duration=duration)
+    return {"variant": name, "seconds": round(seconds, 2), "peak_rise_mb": round(peak, 1),
+            "errors": errors.substitutions + errors.deletions + errors.insertions,
+            "words": errors.reference_words, "cues": len(segments),
+            "repaired": len(repaired.notes),
+            "problems": len(check(repaired.segments, duration)),
+            "longest_cue_s": round(max((s.end - s.start for s in repaired.segments),
+                                       default=0.0), 2),
+            "load": round(load, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--espeak", type=int, default=8, help="10-min espeak talks")
+    parser.add_argument("--real", type=int, default=8, help="10-min real-speech talks")
+    parser.add_argument("--variants", default=",".join([*MODES, "batched-8"]))
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "window_modes.json")
+    args = parser.parse_args(argv)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+
+    from benchmarks.real_talks import real_recording
+    from benchmarks.recordings import long_talk, with_music
+    from common.media import measure_duration
+
+    talks = [("espeak", lambda n=n: with_music(long_talk(600, seed=n)))
+             for n in range(args.espeak)]
+    talks += [("real", lambda n=n: real_recording(600, seed=n)) for n in range(args.real)]
+    names = [v for v in args.variants.split(",") if v in MODES]
+    made = engines(names)
+    runs: list[tuple[str, Callable[[Path, list], list]]] = [
+        (n, lambda audio, chunks, e=made[n]: run_engine(e, audio, chunks)[0]) for n in names]
+    if "batched-8" in args.variants.split(","):
+        batched = peer(next(iter(made.values())))
+        runs.append(("batched-8", lambda audio, _chunks: batched(audio)))
+    results = []
+    for index, (kind, make) in enumerate(talks):
+        recording = make()
+        duration = measure_duration(recording.audio)
+        chunks = plan(recording.audio, duration)
+        order = runs if index % 2 == 0 else runs[::-1]
+        for name, run in order:
+            found = one(name, lambda run=run: run(recording.audio, chunks),
+                        recording.spoken_text, duration)
+            found |= {"talk": recording.audio.name, "kind": kind}
+            print(json.dumps(found), flush=True)
+            results.append(found)
+    args.out.write_text(json.dumps({"machine": machine.describe(), "model": MODEL,
+                                    "threads": THREADS, "results": results}, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(render(results))
+    return 0
+
+
+def render(results: list[dict]) -> str:
+    lines = ["# Windows from a cursor and windows at pauses, pooled (benchmarks/window_modes.py)",
+             "", "| talks | variant | words | WER % | time (s, summed) | time vs cursor | "
+             "peak rise MB (max) | cue problems after repair | longest cue s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    kinds = sorted({r["kind"] for r in results})
+    for kind in kinds:
+        mine = [r for r in results if r["kind"] == kind]
+        base = sum(r["seconds"] for r in mine if r["variant"] == "cursor") or None
+        for variant in dict.fromkeys(r["variant"] for r in mine):
+            rows = [r for r in mine if r["variant"] == variant]
+            words = sum(r["words"] for r in rows)
+            errors = sum(r["errors"] for r in rows)
+            seconds = sum(r["seconds"] for r in rows)
+            ratio = f"{seconds / base:.2f}×" if base else "–"
+            lines.append(
+                f"| {kind} ×{len(rows)} | {variant} | {words:,} | "
+                f"{100 * errors / max(1, words):.2f} | {seconds:.1f} | {ratio} | "
+                f"{max(r['peak_rise_mb'] for r in rows):.0f} | "
+                f"{sum(r['problems'] for r in rows)} | "
+                f"{max(r['longest_cue_s'] for r in rows):.1f} |")
+    loads = [r["load"] for r in results]
+    lines += ["", f"Machine load (1-min average) at each variant's start: "
+              f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

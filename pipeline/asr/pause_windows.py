@@ -1,0 +1,165 @@
+"""The second way to hear a chunk: windows cut at pauses, decoded in batches without timestamps.
+
+windows.py hears a chunk's speech from a cursor: each window's place depends on where the one
+before it ended, so windows follow one another. Here the VAD's stretches of speech (a stretch
+over 30 s split at its longest inner pause) are packed, neighbours together, into windows of
+up to 30 s of speech, each ending at a pause the VAD heard. Such windows do not depend on each
+other, so `batch_size` of them go through the decoder at once (the encoder still takes one at a
+time: its attention is the largest thing a worker holds, and a batch there gained no time,
+benchmarks/batched_prototype.md).
+
+Each window's text is taken whole, so it is decoded without timestamps: with timestamps,
+Whisper leaves a sentence that runs to the window's end for the next window (it was trained
+to), and with no cursor to hear it again those words were lost (WER 23 % against 16 %,
+benchmarks/speed_levers.md). Cue times come from the decoder's cross-attention over the
+window's frames instead (the engine's `word_times`, one window at a time: a batch's
+attention weighs ~25 MB a window), and cues are made of words (word_times.py).
+
+What stays the same as the cursor loop: one log-mel floor for the chunk's speech (windows are
+slices of its frames), Whisper's checks on each window and the engine's ladder of fallbacks
+(greedy, then repeatable strategies), and the text of a window whatever it is batched with.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.asr.base import SAMPLE_RATE, Segment
+from pipeline.asr.windows import (
+    HOP,
+    WHISPER_CHECKS,
+    WINDOW_SECONDS,
+    Attempt,
+    Checks,
+    Window,
+    WindowDecoder,
+    fall_back,
+)
+from pipeline.asr.word_times import cues_of
+
+log = logging.getLogger("talks")
+
+# A window's speech, in samples: one frame short of 30 s, so its frames never reach the
+# encoder's 3000 (Whisper pads a window to exactly that).
+WINDOW_LIMIT = round(WINDOW_SECONDS * SAMPLE_RATE) - HOP
+
+
+def pause_windows(stretches: Sequence[tuple[int, int]],
+                  limit: int = WINDOW_LIMIT) -> list[Window]:
+    """Neighbouring stretches together while their speech fits in `limit` samples (the
+    pauses between them are not heard, so they do not count). A stretch longer than the limit
+    (the VAD was asked to split them, so only by its padding) is cut into pieces of it."""
+    windows: list[list[tuple[int, int]]] = []
+    held = 0
+    for a, b in stretches:
+        while b - a > limit:
+            windows.append([(a, a + limit)])
+            a += limit
+            held = limit
+        if windows and held + (b - a) <= limit:
+            windows[-1].append((a, b))
+            held += b - a
+        else:
+            windows.append([(a, b)])
+            held = b - a
+    return [Window(tuple(w)) for w in windows]
+
+
+@dataclass
+class PausedSpeech:
+    """A chunk's speech as windows cut at pauses, with the log-mel frames of all of it."""
+
+    windows: list[Window]
+    mel: np.ndarray  # frames × mels of the windows' samples end to end, one floor
+    spans: list[tuple[int, int]]  # each window's rows of `mel`
+
+    def frames(self, k: int) -> np.ndarray:
+        a, b = self.spans[k]
+        return self.mel[a:b]
+
+
+def paused_speech(pcm: np.ndarray, features: Callable[[np.ndarray], np.ndarray]
+                  ) -> PausedSpeech:
+    """Where the VAD hears speech in a chunk, as windows cut at its pauses (see module doc).
+    The frames are computed once over all the speech, so every window has the same floor."""
+    from pipeline.asr.lean_frontend import speech_stretches
+
+    stretches = speech_stretches(pcm, max_speech_s=WINDOW_SECONDS)
+    windows = pause_windows(stretches)
+    if not windows:
+        return PausedSpeech([], np.zeros((0, 0), np.float32), [])
+    all_speech = Window(tuple(p for w in windows for p in w.pieces))
+    mel = features(all_speech.audio(pcm))
+    spans, before = [], 0
+    for w in windows:
+        after = before + w.samples
+        spans.append((min(before // HOP, len(mel)), min(after // HOP, len(mel))))
+        before = after
+    return PausedSpeech(windows, mel, spans)
+
+
+def decode_paused(decoder: WindowDecoder, speech: PausedSpeech, offset: float,
+                  batch_size: int, parallel: int = 1, checks: Checks = WHISPER_CHECKS,
+                  on_window: Callable[[Window, Attempt], None] | None = None
+                  ) -> list[Segment]:
+    """The cues of a chunk's speech, in order, times from the recording's start (`offset`:
+    where the chunk starts). The windows are dealt into `parallel` runs of neighbours, each
+    heard on a thread of its own, `batch_size` windows through the decoder at a time."""
+    order = list(range(len(speech.windows)))
+    count = max(1, min(parallel, len(order)))
+    size, extra = divmod(len(order), count)
+    groups, at = [], 0
+    for k in range(count):
+        n = size + (1 if k < extra else 0)
+        groups.append(order[at:at + n])
+        at += n
+    found: dict[int, list[Segment]] = {}
+
+    def hear(group: list[int]) -> None:
+        for first in range(0, len(group), max(1, batch_size)):
+            batch = group[first:first + max(1, batch_size)]
+            found.update(_decode_batch(decoder, speech, batch, offset, checks, on_window))
+
+    if count == 1:
+        hear(order)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(count, thread_name_prefix="talks-windows") as pool:
+            for done in [pool.submit(hear, g) for g in groups if g]:
+                done.result()  # a failure in any group is the chunk's failure
+    return [cue for k in order for cue in found.get(k, [])]
+
+
+def _decode_batch(decoder: WindowDecoder, speech: PausedSpeech, batch: list[int],
+                  offset: float, checks: Checks,
+                  on_window: Callable[[Window, Attempt], None] | None
+                  ) -> dict[int, list[Segment]]:
+    encoded = decoder.encode([speech.frames(k) for k in batch])
+    first_try = decoder.decode(encoded, decoder.ladder[0], 0, timestamps=False)
+    out: dict[int, list[Segment]] = {}
+    for k, features, attempt in zip(batch, encoded, first_try, strict=True):
+        window = speech.windows[k]
+        chosen = attempt
+        if not attempt.passes(checks):
+            chosen = fall_back(decoder, window, features, offset, attempt, checks,
+                               timestamps=False)
+        if on_window is not None:
+            on_window(window, chosen)
+        tokens = [t for t in chosen.tokens if t < decoder.eot]
+        if chosen.is_silence(checks) or not tokens:
+            continue
+        words = decoder.word_times(features, tokens, len(speech.frames(k)))
+        if words:
+            out[k] = cues_of(words, window.chunk_time, offset)
+        else:  # no alignment (it found no path): the window's text as one cue, not lost
+            log.info("window %.2f–%.2f s: no word times; its text is one cue",
+                     offset + window.first / SAMPLE_RATE, offset + window.last / SAMPLE_RATE)
+            out[k] = [Segment(offset + window.chunk_time(0.0),
+                              offset + window.chunk_time(window.samples / SAMPLE_RATE, True),
+                              decoder.text_of(tokens).strip())]
+    return out

@@ -1,0 +1,159 @@
+"""Windows cut at pauses, decoded in batches without timestamps (pipeline/asr/pause_windows.py).
+
+The packing, the word times and the cues are checked on numbers; the path as a whole with
+faster-whisper's tiny.en, loaded once for the module (mlx's side: test_mlx_alignment.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.media import decode_range
+from pipeline.asr.base import SAMPLE_RATE
+from pipeline.asr.pause_windows import (
+    WINDOW_LIMIT,
+    decode_paused,
+    pause_windows,
+    paused_speech,
+)
+from pipeline.asr.windows import Window
+from pipeline.asr.word_times import CUE_SECONDS, Word, cues_of, words_from_path
+from pipeline.filing.cues import check
+from tests.support.speech import TALKS, make_talk, normalize_words
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+R = SAMPLE_RATE
+
+
+def test_stretches_are_packed_with_their_neighbours_while_their_speech_fits() -> None:
+    stretches = [(0, 10 * R), (12 * R, 25 * R), (30 * R, 40 * R), (41 * R, 45 * R)]
+    windows = pause_windows(stretches, limit=30 * R)
+    # 10 + 13 s fit; the next 10 s would make 33: a new window, which the last 4 s join.
+    assert [w.pieces for w in windows] == [((0, 10 * R), (12 * R, 25 * R)),
+                                           ((30 * R, 40 * R), (41 * R, 45 * R))]
+    assert all(w.samples <= 30 * R for w in windows)
+
+
+def test_a_stretch_longer_than_a_window_is_cut_into_windows_and_loses_no_sample() -> None:
+    stretches = [(0, 5 * R), (6 * R, 6 * R + 2 * WINDOW_LIMIT + R)]
+    windows = pause_windows(stretches)
+    assert all(w.samples <= WINDOW_LIMIT for w in windows)
+    heard = [p for w in windows for p in w.pieces]
+    assert sum(b - a for a, b in heard) == sum(b - a for a, b in stretches)
+    assert heard == sorted(heard)
+
+
+class SplitTokenizer:
+    """Whisper's word split for tokens that are each one word (what the code reads of it)."""
+
+    eot = 99
+
+    def split_to_word_tokens(self, tokens: list[int]) -> tuple[list[str], list[list[int]]]:
+        words = [f" w{t}" if t != self.eot else "<|endoftext|>" for t in tokens]
+        return words, [[t] for t in tokens]
+
+
+def test_a_word_runs_from_where_the_path_first_reaches_it_to_the_next_word() -> None:
+    # Path over tokens 0..2 and the end of text (index 3), in encoder positions (20 ms).
+    path = [(0, 0), (0, 10), (1, 25), (1, 30), (2, 50), (3, 100), (3, 120)]
+    words = words_from_path(SplitTokenizer(), [5, 6, 7], path)
+    assert words == [Word(0.0, 0.5, " w5"), Word(0.5, 1.0, " w6"), Word(1.0, 2.0, " w7")]
+
+
+def test_a_token_the_path_skips_takes_the_time_before_it() -> None:
+    path = [(0, 0), (2, 40), (3, 60)]
+    words = words_from_path(SplitTokenizer(), [5, 6, 7], path)
+    assert [w.start for w in words] == [0.0, 0.0, 0.8]
+    assert all(w.end >= w.start for w in words)
+    assert words_from_path(SplitTokenizer(), [5], []) == []
+
+
+def test_cues_end_at_a_sentence_or_before_they_overrun() -> None:
+    window = Window(((0, 60 * R),))
+    words = [Word(0.0, 0.5, " One"), Word(0.5, 2.0, " sentence."),
+             *(Word(2.0 + k, 3.0 + k, f" w{k}") for k in range(10))]
+    cues = cues_of(words, window.chunk_time, offset=100.0)
+    assert cues[0].text == "One sentence." and (cues[0].start, cues[0].end) == (100.0, 102.0)
+    assert all(c.end - c.start <= CUE_SECONDS for c in cues)
+    assert " ".join(c.text for c in cues) == "".join(w.text for w in words).strip()
+    assert check(cues, 200.0) == []
+
+
+def test_cue_times_cross_the_pause_the_window_left_out() -> None:
+    window = Window(((2 * R, 5 * R), (9 * R, 11 * R)))  # 3 s, a 4-s pause, 2 s
+    cues = cues_of([Word(0.0, 2.9, " Before."), Word(3.0, 4.5, " After.")],
+                   window.chunk_time, offset=0.0)
+    assert [(c.start, c.end) for c in cues] == [(2.0, 4.9), (9.0, 10.5)]
+
+
+# --- with faster-whisper's tiny.en -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """About 45 s of speech with pauses: more than one 30-s window."""
+    path = tmp_path_factory.mktemp("clip") / "talk.wav"
+    make_talk(path, TALKS["bees"][:6] + TALKS["forgiveness"][:3], pause_s=1.0)
+    return decode_range(path, 0.0, 120.0)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from pipeline.asr import create_engine
+
+    cache = Path(os.path.expanduser("~/.cache/talks/models"))
+    made = create_engine("faster-whisper", "tiny.en", cache, False, "en", 2, "int8", 1, 1, 4)
+    made.settings = dataclasses.replace(made.settings, windows="pauses")
+    made.load()
+    yield made
+    made.unload()
+
+
+@pytest.mark.models
+def test_a_chunk_heard_at_pauses_keeps_every_sentence_with_valid_cues(engine, clip) -> None:
+    speech = paused_speech(clip, engine._windows.features)
+    assert len(speech.windows) >= 2, "the clip makes more than one window"
+    seen = []
+    cues = decode_paused(engine._windows, speech, 300.0, batch_size=4,
+                         on_window=lambda w, a: seen.append(a))
+    assert len(seen) == len(speech.windows)
+    assert all(not any(t >= engine._windows.timestamp_begin for t in a.tokens) for a in seen)
+    assert check(cues, 300.0 + len(clip) / R) == []
+    assert cues[0].start >= 300.0 and all(c.end - c.start <= CUE_SECONDS for c in cues)
+    heard = normalize_words(" ".join(c.text for c in cues)).split()
+    # Each sentence's last word is heard: windows end at pauses, so none is cut off.
+    for sentence in TALKS["bees"][:6] + TALKS["forgiveness"][:3]:
+        last = normalize_words(sentence).split()[-1]
+        assert last in heard, f"{last!r} of {sentence!r}"
+    # The engine's own entry point hears the same, and the compact copy gets the speech.
+    assert engine.transcribe(clip.copy(), offset=300.0) == cues
+    assert engine.last_speech and engine.last_speech[0][0] >= 300.0
+
+
+@pytest.mark.models
+def test_a_window_says_the_same_whatever_it_is_batched_with(engine, clip) -> None:
+    speech = paused_speech(clip, engine._windows.features)
+    together = decode_paused(engine._windows, speech, 0.0, batch_size=4)
+    alone = decode_paused(engine._windows, speech, 0.0, batch_size=1)
+    on_two_threads = decode_paused(engine._windows, speech, 0.0, batch_size=1, parallel=2)
+    assert together and together == alone == on_two_threads
+
+
+@pytest.mark.models
+def test_cue_starts_fall_where_the_sentences_begin(engine, tmp_path: Path) -> None:
+    # Two sentences with a known 2-s pause between them: the second cue starts after it.
+    from tests.support.speech import sentence_times
+
+    sentences = TALKS["bees"][:2]
+    path = tmp_path / "two.wav"
+    make_talk(path, sentences, pause_s=2.0)
+    times = sentence_times(sentences, pause_s=2.0)
+    pcm = decode_range(path, 0.0, 60.0)
+    cues = decode_paused(engine._windows, paused_speech(pcm, engine._windows.features), 0.0,
+                         batch_size=4)
+    assert len(cues) == 2
+    for cue, (start, _end) in zip(cues, times, strict=True):
+        assert abs(cue.start - start) <= 1.0, (cue, start)
