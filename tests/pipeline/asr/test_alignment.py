@@ -135,7 +135,9 @@ def test_mlx_word_times_agree_with_ctranslate2_s(tmp_path: Path) -> None:
     audio = decode_range(CLIP, 0.0, 30.0)
     seconds = len(audio) / SAMPLE_RATE
     mlx = create_engine("mlx", "tiny.en", cache, False, "en", 2, "int8", 1)
-    fw = create_engine("faster-whisper", "tiny.en", cache, False, "en", 2, "int8", 1)
+    # float32 on both: the same weights computed alike, so the alignments can be compared
+    # closely when the encoder output is the same too.
+    fw = create_engine("faster-whisper", "tiny.en", cache, False, "en", 2, "float32", 1)
     try:
         mlx.load()
         windows = mlx._windows
@@ -165,6 +167,12 @@ def test_mlx_word_times_agree_with_ctranslate2_s(tmp_path: Path) -> None:
                                         tokenizer.sot_sequence, [list(plain.tokens)],
                                         [frames])[0]
         reference = words_from_path(tokenizer, list(plain.tokens), aligned.alignments)
+        # And mlx's alignment of CTranslate2's encoder output: the same method on the same
+        # numbers gives the same path (here exactly; a rounding-level tie may move a word by
+        # one encoder position, 0.02 s).
+        import mlx.core as mx
+
+        on_theirs = windows.word_times(mx.array(theirs), plain.tokens, frames)
     finally:
         mlx.unload()
         fw.unload()
@@ -176,3 +184,8 @@ def test_mlx_word_times_agree_with_ctranslate2_s(tmp_path: Path) -> None:
     # Typically the same to a position or two (0.02 s each): a path read one token off would
     # move most words by a word's length.
     assert float(np.median(gaps)) <= 0.1
+    assert [w.text for w in on_theirs] == [w.text for w in reference]
+    same = [(a.start, a.end) == (b.start, b.end) for a, b in zip(on_theirs, reference, strict=True)]
+    assert sum(same) >= 0.9 * len(same)
+    assert all(abs(a.start - b.start) <= 0.021 and abs(a.end - b.end) <= 0.021
+               for a, b in zip(on_theirs, reference, strict=True))
