@@ -106,15 +106,18 @@ def token_path(scores: np.ndarray, sot_length: int,
     only those of real audio (the padding's left out). Returns (token index, position) pairs
     over the text tokens and then the end of text: row k is the input position whose output
     is text token k (the end of text for the last), as Whisper reads it."""
-    heads, length, positions = scores.shape
+    _heads, length, positions = scores.shape
     if positions == 0 or length < sot_length + 2:
         return []
     weights = scores.astype(np.float32)
     weights -= weights.max(axis=-1, keepdims=True)
     np.exp(weights, out=weights)
     weights /= weights.sum(axis=-1, keepdims=True)
-    # Each head standardised over the decoder input at each position, so that a position a
-    # head looks at from every token (a loud frame) does not pull the path.
+    # Each head standardised over the whole decoder input at each position (the start
+    # sequence's rows too, as Whisper and CTranslate2 do: on one 30-s window, given the same
+    # encoder output, this path was CTranslate2's `align` cell for cell, 1,589 cells; over
+    # the text rows alone, 13 differed), so that a position a head looks at from every token
+    # (a loud frame) does not pull the path.
     mean = weights.mean(axis=-2, keepdims=True)
     std = weights.std(axis=-2, keepdims=True)
     # A position no token tells apart (std 0) would be 0/0; it stays neutral at 0 instead.
