@@ -3,6 +3,7 @@ alignment of a real clip against CTranslate2's (tiny.en on both, from the same w
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -141,6 +142,9 @@ def test_mlx_word_times_agree_with_ctranslate2_s(tmp_path: Path) -> None:
     try:
         mlx.load()
         windows = mlx._windows
+        # The converted model carries CTranslate2's alignment heads (not mlx's guess).
+        config = json.loads((Path(mlx.settings.model_dir) / "config.json").read_text())
+        assert windows.alignment_heads == [tuple(pair) for pair in config["alignment_heads"]]
         mel = windows.features(audio)
         frames = len(mel)
         assert frames == len(audio) // HOP
