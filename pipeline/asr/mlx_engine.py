@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from common.supported import require
+from pipeline.asr.alignment import token_path
 from pipeline.asr.base import EngineSettings
 from pipeline.asr.ct2_to_mlx import ensure_mlx_model
 from pipeline.asr.windows import (
@@ -32,6 +33,7 @@ from pipeline.asr.windows import (
     WindowedEngine,
     stream_features,
 )
+from pipeline.asr.word_times import Word, words_from_path
 
 MLX_CACHE_LIMIT_MB = 64
 
@@ -163,6 +165,17 @@ def install_decoding_fixes() -> None:
     decoding.categorical = SAMPLER
 
 
+def alignment_heads(model: Any) -> list[tuple[int, int]]:
+    """The (decoder layer, head) pairs whose cross-attention follows the audio: the model's
+    own, which ct2_to_mlx carries over from CTranslate2's config.json; else, as Whisper
+    guesses for a model that names none, every head of the last half of the layers."""
+    layers, heads = model.dims.n_text_layer, model.dims.n_text_head
+    pairs = [(int(layer), int(head)) for layer, head in np.array(model.alignment_heads).tolist()]
+    if pairs and all(0 <= layer < layers and 0 <= head < heads for layer, head in pairs):
+        return pairs
+    return [(layer, head) for layer in range(layers // 2, layers) for head in range(heads)]
+
+
 class _MlxWindows:
     """Windows through mlx-whisper's decoder: a batch of log-mel windows at once."""
 
@@ -189,6 +202,10 @@ class _MlxWindows:
         # temperatures, from a generator seeded per window so that a rerun samples the same.
         self.ladder = TEMPERATURE_LADDER
         self.mel_filters = np.array(mel_filters(model.dims.n_mels), dtype=np.float32)
+        self.sot_sequence = tuple(self.tokenizer.sot_sequence)
+        # Without timestamps: mlx-whisper's usual suppressions (-1) and every timestamp.
+        self._text_only = [-1, *range(self.timestamp_begin, model.dims.n_vocab)]
+        self.alignment_heads = alignment_heads(model)
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         # Computed with numpy, a block of frames at a time, rather than with mlx-whisper's
@@ -207,7 +224,10 @@ class _MlxWindows:
         mx.eval(features)
         return [features[i] for i in range(len(mels))]
 
-    def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int) -> list[Attempt]:
+    def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int,
+               timestamps: bool = True) -> list[Attempt]:
+        """Decode encoded windows; without `timestamps`, after <|notimestamps|>, the text
+        alone (word times then come from `word_times`)."""
         import mlx.core as mx
         from mlx_whisper.decoding import DecodingOptions, decode
 
@@ -217,12 +237,41 @@ class _MlxWindows:
         options = DecodingOptions(
             task="transcribe", language=self.language, temperature=strategy.temperature,
             best_of=self.best_of if sampling and self.best_of > 1 else None,
-            without_timestamps=False, fp16=self.fp16)
+            without_timestamps=not timestamps, fp16=self.fp16,
+            # mlx-whisper leaves timestamp tokens allowed after <|notimestamps|> (rare but
+            # possible): forbidden here, so the tokens are text alone, as the caller reads them.
+            **({} if timestamps else {"suppress_tokens": self._text_only}))
         # Given encoded windows, mlx-whisper's decoder skips its encoder. beam_size is not
         # passed: mlx-whisper 0.4 has no beam search (it raises).
         results = decode(self.model, mx.stack(list(encoded)), options)
         return [Attempt(tuple(r.tokens), r.text, r.avg_logprob, r.no_speech_prob, strategy)
                 for r in results]
+
+    def word_times(self, encoded: Any, tokens: Sequence[int], frames: int) -> list[Word]:
+        """The words of one window's text tokens (decoded without timestamps) with their
+        times in the window's audio, from the alignment heads' cross-attention while the
+        decoder reads the text once more (pipeline/asr/alignment.py). `encoded` is the
+        window's encoder output, `frames` how many of its log-mel frames are real audio."""
+        import mlx.core as mx
+
+        text = [int(t) for t in tokens]
+        positions = min(frames // 2, int(encoded.shape[0]))
+        if not text or positions < 1:
+            return []
+        sequence = [*self.sot_sequence, self.tokenizer.no_timestamps, *text, self.eot]
+        if len(sequence) > self.model.dims.n_text_ctx:
+            raise ValueError(f"{len(text)} tokens are more than the decoder reads at once")
+        # The decoder alone, on the encoder output the window already has (the model's
+        # forward_with_cross_qk would run the encoder again). mlx computes lazily: only the
+        # alignment heads' scores are asked for, so the logits over the vocabulary (~20 MB
+        # for 100 tokens) and whatever follows the last alignment head are never computed.
+        _logits, _cache, cross_qk = self.model.decoder(mx.array([sequence]), encoded[None])
+        scores = mx.stack([cross_qk[layer][0, head, :, :positions]
+                           for layer, head in self.alignment_heads]).astype(mx.float32)
+        scores = np.array(scores)
+        del _logits, _cache, cross_qk
+        path = token_path(scores, len(self.sot_sequence))
+        return words_from_path(self.tokenizer, text, path)
 
     def text_of(self, tokens: Sequence[int]) -> str:
         return self.tokenizer.decode([t for t in tokens if t < self.eot])
