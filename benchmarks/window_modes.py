@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         chunks = plan(recording.audio, duration)
         order = runs if index % 2 == 0 else runs[::-1]
         for name, run in order:
-            found = one(name, lambda run=run: run(recording.audio, chunks),
+            found = one(name, lambda run=run, r=recording, c=chunks: run(r.audio, c),
                         recording.spoken_text, duration)
             found |= {"talk": recording.audio.name, "kind": kind}
             print(json.dumps(found), flush=True)

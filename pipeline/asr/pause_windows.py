@@ -39,13 +39,18 @@ from pipeline.asr.windows import (
     WindowDecoder,
     fall_back,
 )
-from pipeline.asr.word_times import cues_of
+from pipeline.asr.word_times import Word, cues_of
 
 log = logging.getLogger("talks")
 
 # A window's speech, in samples: one frame short of 30 s, so its frames never reach the
 # encoder's 3000 (Whisper pads a window to exactly that).
 WINDOW_LIMIT = round(WINDOW_SECONDS * SAMPLE_RATE) - HOP
+# A stretch of a window this long with no words is heard again on its own (see unheard), at
+# most MAX_REHEARINGS times a window: a VAD stretch holds pauses under 0.7 s and 0.4 s of
+# padding at its ends, so 3 s without a word is speech the decoding left out.
+UNHEARD_S = 3.0
+MAX_REHEARINGS = 4
 
 
 def pause_windows(stretches: Sequence[tuple[int, int]],
@@ -143,23 +148,64 @@ def _decode_batch(decoder: WindowDecoder, speech: PausedSpeech, batch: list[int]
     first_try = decoder.decode(encoded, decoder.ladder[0], 0, timestamps=False)
     out: dict[int, list[Segment]] = {}
     for k, features, attempt in zip(batch, encoded, first_try, strict=True):
-        window = speech.windows[k]
-        chosen = attempt
-        if not attempt.passes(checks):
-            chosen = fall_back(decoder, window, features, offset, attempt, checks,
-                               timestamps=False)
-        if on_window is not None:
-            on_window(window, chosen)
-        tokens = [t for t in chosen.tokens if t < decoder.eot]
-        if chosen.is_silence(checks) or not tokens:
-            continue
-        words = decoder.word_times(features, tokens, len(speech.frames(k)))
-        if words:
-            out[k] = cues_of(words, window.chunk_time, offset)
-        else:  # no alignment (it found no path): the window's text as one cue, not lost
-            log.info("window %.2f–%.2f s: no word times; its text is one cue",
-                     offset + window.first / SAMPLE_RATE, offset + window.last / SAMPLE_RATE)
-            out[k] = [Segment(offset + window.chunk_time(0.0),
-                              offset + window.chunk_time(window.samples / SAMPLE_RATE, True),
-                              decoder.text_of(tokens).strip())]
+        out[k] = _hear(decoder, speech.windows[k], speech.frames(k), features, attempt,
+                       offset, checks, on_window)
     return out
+
+
+def _hear(decoder: WindowDecoder, window: Window, frames: np.ndarray, features: object,
+          attempt: Attempt | None, offset: float, checks: Checks,
+          on_window: Callable[[Window, Attempt], None] | None) -> list[Segment]:
+    """One window's cues from its first decoding, and any long stretch of its audio that
+    the text left out (see unheard) heard again on its own, MAX_REHEARINGS at most."""
+    cues: list[Segment] = []
+    todo: list[tuple[Window, np.ndarray, object, Attempt | None]] = [
+        (window, frames, features, attempt)]
+    heard = 0
+    while todo and heard <= MAX_REHEARINGS:
+        window, frames, features, attempt = todo.pop(0)
+        if attempt is None:  # a stretch left out: through the encoder on its own
+            features = decoder.encode([frames])[0]
+            attempt = decoder.decode([features], decoder.ladder[0], 0, timestamps=False)[0]
+        heard += 1
+        if not attempt.passes(checks):
+            attempt = fall_back(decoder, window, features, offset, attempt, checks,
+                                timestamps=False)
+        if on_window is not None:
+            on_window(window, attempt)
+        tokens = [t for t in attempt.tokens if t < decoder.eot]
+        if attempt.is_silence(checks) or not tokens:
+            continue
+        seconds = window.samples / SAMPLE_RATE
+        words = decoder.word_times(features, tokens, len(frames))
+        if not words:  # no alignment (it found no path): the text as one cue, not lost
+            log.info("window %s: no word times; its text is one cue", _span(window, offset))
+            cues.append(Segment(offset + window.chunk_time(0.0),
+                                offset + window.chunk_time(seconds, True),
+                                decoder.text_of(tokens).strip()))
+            continue
+        cues += cues_of(words, window.chunk_time, offset)
+        for a, b in unheard(words, seconds):
+            part = window.after(a).first_seconds(b - a)
+            rows = frames[round(a * SAMPLE_RATE / HOP):round(b * SAMPLE_RATE / HOP)]
+            if part.samples >= HOP and len(rows):
+                log.info("window %s: %.1f s of it has no words; heard again",
+                         _span(window, offset), b - a)
+                todo.append((part, rows, None, None))
+    return sorted(cues, key=lambda cue: cue.start)
+
+
+def unheard(words: list[Word], seconds: float) -> list[tuple[float, float]]:
+    """Stretches of a window's audio (seconds in it) of at least UNHEARD_S that none of its
+    words covers: at its start, between two words, or after the last. A window ends at
+    pauses and holds speech throughout (the VAD left out pauses over 0.7 s), so such a
+    stretch is speech the decoding left out: a fallback that may not repeat itself where the
+    speech does repeat, or a model that ended early. With no cursor to hear it in the next
+    window, it is heard again here."""
+    edges = [0.0, *(t for w in words for t in (w.start, w.end)), seconds]
+    return [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= UNHEARD_S]
+
+
+def _span(window: Window, offset: float) -> str:
+    return (f"{offset + window.first / SAMPLE_RATE:.2f}–"
+            f"{offset + window.last / SAMPLE_RATE:.2f} s")

@@ -18,6 +18,7 @@ from pipeline.asr.base import Segment
 ENCODER_POSITIONS_PER_SECOND = 50  # Whisper's encoder: 100 mel frames a second, stride 2
 CUE_SECONDS = 7.0  # a cue is cut before the word that would make it longer
 SENTENCE_CUE_SECONDS = 1.5  # a sentence's end closes a cue at least this long
+MEDIAN_WORD_CAP_S = 0.7
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,19 @@ def words_from_path(tokenizer: Any, tokens: Sequence[int],
         after = min(first + len(pieces), len(times) - 1)
         out.append(Word(times[first], max(times[first], times[after]), text))
         first += len(pieces)
-    return out
+    return _without_pauses(out)
+
+
+def _without_pauses(words: list[Word]) -> list[Word]:
+    """A word's end is where the next word starts, so a pause after it counts as the word:
+    a cue would then hold the pause, and the speaker stage, which samples voices from the
+    cues' time, would take silence for speech. As Whisper's own word timestamps do, a word
+    is held to twice the median word's length (that median taken as at most 0.7 s)."""
+    lengths = sorted(w.end - w.start for w in words if w.end > w.start)
+    if not lengths:
+        return words
+    longest = 2 * min(MEDIAN_WORD_CAP_S, lengths[len(lengths) // 2])
+    return [Word(w.start, min(w.end, w.start + longest), w.text) for w in words]
 
 
 def cues_of(words: Sequence[Word], to_chunk: Callable[[float, bool], float], offset: float,

@@ -15,10 +15,12 @@ import pytest
 from common.media import decode_range
 from pipeline.asr.base import SAMPLE_RATE
 from pipeline.asr.pause_windows import (
+    UNHEARD_S,
     WINDOW_LIMIT,
     decode_paused,
     pause_windows,
     paused_speech,
+    unheard,
 )
 from pipeline.asr.windows import Window
 from pipeline.asr.word_times import CUE_SECONDS, Word, cues_of, words_from_path
@@ -90,6 +92,14 @@ def test_cue_times_cross_the_pause_the_window_left_out() -> None:
     assert [(c.start, c.end) for c in cues] == [(2.0, 4.9), (9.0, 10.5)]
 
 
+def test_long_stretches_without_words_are_found_at_the_start_between_and_at_the_end() -> None:
+    words = [Word(4.0, 5.0, " a"), Word(5.0, 6.0, " b"), Word(10.0, 11.0, " c")]
+    assert unheard(words, 20.0) == [(0.0, 4.0), (6.0, 10.0), (11.0, 20.0)]
+    # Gaps under UNHEARD_S are pauses inside speech, not words left out.
+    close = [Word(1.0, 2.0, " a"), Word(2.0 + UNHEARD_S / 2, 9.0, " b")]
+    assert unheard(close, 9.0 + UNHEARD_S / 2) == []
+
+
 # --- with faster-whisper's tiny.en -------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -157,3 +167,22 @@ def test_cue_starts_fall_where_the_sentences_begin(engine, tmp_path: Path) -> No
     assert len(cues) == 2
     for cue, (start, _end) in zip(cues, times, strict=True):
         assert abs(cue.start - start) <= 1.0, (cue, start)
+
+
+@pytest.mark.models
+def test_speech_that_repeats_itself_is_heard_to_the_end(engine, tmp_path: Path) -> None:
+    # The same sentence five times: greedy decoding loops, and the fallback that may not
+    # repeat itself writes it once and stops. The rest of the window is heard again, so the
+    # cues reach the end of the speech (and the speaker stage, which samples voices from
+    # the cues' time, hears all of it).
+    path = tmp_path / "again.wav"
+    make_talk(path, [TALKS["bees"][1]] * 5, pause_s=0.5)
+    pcm = decode_range(path, 0.0, 60.0)
+    speech = paused_speech(pcm, engine._windows.features)
+    cues = decode_paused(engine._windows, speech, 0.0, batch_size=4)
+    said = normalize_words(TALKS["bees"][1]).split()
+    heard = normalize_words(" ".join(c.text for c in cues)).split()
+    assert len(heard) >= 3 * len(said), heard
+    last = speech.windows[-1].last / R
+    assert cues[-1].end >= last - UNHEARD_S, (cues[-1], last)
+    assert check(cues, len(pcm) / R) == []
