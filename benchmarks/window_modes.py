@@ -10,7 +10,9 @@ before any timing, on the bench's 10-min espeak talks with their music bed (seed
   core each: `speed = "fastest"` before issue 34;
 - `pauses-bN-pP`: windows cut at pauses, N decoded at once without timestamps, cue times by
   alignment (pipeline/asr/pause_windows.py), on P CTranslate2 workers of 2/P cores each;
-- `batched-8`: faster-whisper's BatchedInferencePipeline, batch 8, on the file (the peer).
+- `batched-8`: faster-whisper's BatchedInferencePipeline, batch 8, on the file (the peer);
+- `mlx-cursor`, `mlx-pauses-b4`, `mlx-own`: the mlx engine both ways, and mlx-whisper's own
+  transcribe on the file (on this CPU mlx is ~25x slower than on a Mac: ratios only).
 
 Per variant: WER pooled over all the talks of a kind (≥ 10,000 words is what a ±0.5-point
 band needs, benchmarks/suite.py), transcription time summed, the peak RSS above the process's
@@ -38,8 +40,10 @@ from benchmarks.paths import BENCH_DIR
 MODEL = "tiny.en"
 THREADS = 2
 PEER_BATCH = 8
-MODES = {  # name: (windows, batch, workers)
+MODES = {  # name: (windows, batch, workers); mlx-*: the mlx engine
     "cursor": ("cursor", 1, 2),
+    "mlx-cursor": ("cursor", 2, 1),
+    "mlx-pauses-b4": ("pauses", 4, 1),
     "pauses-b4-p1": ("pauses", 4, 1),
     "pauses-b4-p2": ("pauses", 4, 2),
     "pauses-b8-p1": ("pauses", 8, 1),
@@ -54,8 +58,9 @@ def engines(names: list[str]) -> dict[str, object]:
     made = {}
     for name in names:
         windows, batch, workers = MODES[name]
-        engine = create_engine("faster-whisper", MODEL, cache, False, "en", THREADS, "int8", 1,
-                               1, batch_size=batch, streams=workers)
+        engine = create_engine("mlx" if name.startswith("mlx") else "faster-whisper", MODEL,
+                               cache, False, "en", THREADS, "int8", 1, 1, batch_size=batch,
+                               streams=workers)
         engine.settings = dataclasses.replace(engine.settings, windows=windows)
         engine.load()
         made[name] = engine
@@ -74,6 +79,28 @@ def peer(engine) -> Callable[[Path], list]:
         found, _ = BatchedInferencePipeline(model).transcribe(
             str(audio), language="en", beam_size=1, best_of=1, batch_size=PEER_BATCH)
         return [Segment(s.start, s.end, s.text.strip()) for s in found]
+
+    return run
+
+
+def mlx_own() -> Callable[[Path], list]:
+    """mlx-whisper's own transcribe, as benchmarks/engine_whole.py runs it (a user's way)."""
+    import mlx_whisper
+
+    from common.media import decode_range
+    from pipeline.asr.base import Segment
+    from pipeline.asr.ct2_to_mlx import ensure_mlx_model
+    from pipeline.asr.models import resolve_ct2_model
+
+    cache = Path("~/.cache/talks/models").expanduser()
+    folder = ensure_mlx_model(Path(resolve_ct2_model(MODEL, cache, False)), cache,
+                              float16=False)
+
+    def run(audio: Path) -> list:
+        pcm = decode_range(audio, 0.0, 24 * 3600.0)
+        found = mlx_whisper.transcribe(pcm, path_or_hf_repo=str(folder), language="en",
+                                       fp16=False, condition_on_previous_text=False)
+        return [Segment(s["start"], s["end"], s["text"].strip()) for s in found["segments"]]
 
     return run
 
@@ -103,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--espeak", type=int, default=8, help="10-min espeak talks")
     parser.add_argument("--real", type=int, default=8, help="10-min real-speech talks")
-    parser.add_argument("--variants", default=",".join([*MODES, "batched-8"]))
+    parser.add_argument("--variants", default="cursor,pauses-b4-p1,batched-8",
+                        help=f"any of {', '.join([*MODES, 'batched-8', 'mlx-own'])}")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "window_modes.json")
     args = parser.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -120,8 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[tuple[str, Callable[[Path, list], list]]] = [
         (n, lambda audio, chunks, e=made[n]: run_engine(e, audio, chunks)[0]) for n in names]
     if "batched-8" in args.variants.split(","):
-        batched = peer(next(iter(made.values())))
+        batched = peer(next(e for e in made.values() if e.name == "faster-whisper"))
         runs.append(("batched-8", lambda audio, _chunks: batched(audio)))
+    if "mlx-own" in args.variants.split(","):
+        own = mlx_own()
+        runs.append(("mlx-own", lambda audio, _chunks: own(audio)))
     results = []
     for index, (kind, make) in enumerate(talks):
         recording = make()
@@ -142,13 +173,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(results: list[dict]) -> str:
     lines = ["# Windows from a cursor and windows at pauses, pooled (benchmarks/window_modes.py)",
-             "", "| talks | variant | words | WER % | time (s, summed) | time vs cursor | "
+             "", "| talks | variant | words | WER % | time (s, summed) | time vs batched-8 | "
              "peak rise MB (max) | cue problems after repair | longest cue s |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     kinds = sorted({r["kind"] for r in results})
     for kind in kinds:
         mine = [r for r in results if r["kind"] == kind]
-        base = sum(r["seconds"] for r in mine if r["variant"] == "cursor") or None
+        base = sum(r["seconds"] for r in mine if r["variant"] == "batched-8") or None
         for variant in dict.fromkeys(r["variant"] for r in mine):
             rows = [r for r in mine if r["variant"] == variant]
             words = sum(r["words"] for r in rows)

@@ -1,5 +1,8 @@
 """Whisper's decoding loop over the speech of a chunk, the same for every engine.
 
+This is one of the two ways a chunk is heard, `speed = "lean"`'s (and the expert `streams`
+and `batch_size`'s); pause_windows.py is `"fastest"`'s, and WindowedEngine below picks.
+
 The voice activity detector finds the speech and the pauses between its stretches go: the
 stretches, end to end, are the audio Whisper hears (its times are mapped back through the
 pauses). It is heard as Whisper's own transcribe hears a recording: 30 s from a cursor,
@@ -464,8 +467,10 @@ def chunk_streams(decoder: WindowDecoder, pcm: np.ndarray, offset: float, batch_
 
 
 class WindowedEngine:
-    """What both engines share: a chunk heard through this module's loop. An engine sets
-    `settings` and `parallel` (stream groups heard at once), and `_windows` in `load`."""
+    """What both engines share: a chunk heard through this module's loop, or windows at
+    pauses (pause_windows.py) when settings.windows says so. An engine sets `settings` and
+    `parallel` (stream groups, or runs of windows, heard at once), and `_windows` in
+    `load`."""
 
     settings: EngineSettings
     parallel: int = 1
