@@ -111,22 +111,6 @@ class Word:
     text: str
 
 
-def pack_windows(stretches: Sequence[tuple[int, int]], limit_samples: int
-                 ) -> list[list[tuple[int, int]]]:
-    """Neighbouring stretches together while their speech fits in one window (pauses
-    between them are not heard, so they do not count)."""
-    windows: list[list[tuple[int, int]]] = []
-    held = 0
-    for a, b in stretches:
-        if windows and held + (b - a) <= limit_samples:
-            windows[-1].append((a, b))
-            held += b - a
-        else:
-            windows.append([(a, b)])
-            held = b - a
-    return windows
-
-
 def words_of(tokenizer, tokens: Sequence[int], alignment) -> list[Word]:
     """Word times from one window's alignment: a token's time is where the alignment path
     first reaches it; a word runs from its first token's time to the next word's."""
@@ -195,15 +179,14 @@ def prototype_chunk(decoder, pcm: np.ndarray, offset: float, together: bool,
     """A chunk's cues, the prototype's way."""
     import ctranslate2
 
-    from pipeline.asr.base import SAMPLE_RATE
     from pipeline.asr.faster_whisper_engine import _one_array
     from pipeline.asr.lean_frontend import speech_stretches
+    from pipeline.asr.pause_windows import pause_windows
     from pipeline.asr.windows import HOP, WINDOW_SECONDS, Window, fall_back
 
     began = time.perf_counter()
     stretches = speech_stretches(pcm, max_speech_s=WINDOW_SECONDS)
-    windows = [Window(tuple(w)) for w in
-               pack_windows(stretches, round(WINDOW_SECONDS * SAMPLE_RATE) - HOP)]
+    windows = pause_windows(stretches)  # what the pipeline now does (pause_windows.py)
     # One floor for the chunk's speech (as a stream's frames are computed), each window a
     # slice of the frames: per-window floors let faint noise through (windows.py).
     mel = decoder.features(Window(tuple(stretches)).audio(pcm)) if stretches else None

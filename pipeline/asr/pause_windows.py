@@ -38,6 +38,7 @@ from pipeline.asr.windows import (
     Window,
     WindowDecoder,
     fall_back,
+    neighbour_runs,
 )
 from pipeline.asr.word_times import Word, cues_of
 
@@ -115,13 +116,7 @@ def decode_paused(decoder: WindowDecoder, speech: PausedSpeech, offset: float,
     where the chunk starts). The windows are dealt into `parallel` runs of neighbours, each
     heard on a thread of its own, `batch_size` windows through the decoder at a time."""
     order = list(range(len(speech.windows)))
-    count = max(1, min(parallel, len(order)))
-    size, extra = divmod(len(order), count)
-    groups, at = [], 0
-    for k in range(count):
-        n = size + (1 if k < extra else 0)
-        groups.append(order[at:at + n])
-        at += n
+    groups = neighbour_runs(order, parallel)
     found: dict[int, list[Segment]] = {}
 
     def hear(group: list[int]) -> None:
@@ -129,13 +124,13 @@ def decode_paused(decoder: WindowDecoder, speech: PausedSpeech, offset: float,
             batch = group[first:first + max(1, batch_size)]
             found.update(_decode_batch(decoder, speech, batch, offset, checks, on_window))
 
-    if count == 1:
+    if len(groups) <= 1:
         hear(order)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(count, thread_name_prefix="talks-windows") as pool:
-            for done in [pool.submit(hear, g) for g in groups if g]:
+        with ThreadPoolExecutor(len(groups), thread_name_prefix="talks-windows") as pool:
+            for done in [pool.submit(hear, g) for g in groups]:
                 done.result()  # a failure in any group is the chunk's failure
     return [cue for k in order for cue in found.get(k, [])]
 

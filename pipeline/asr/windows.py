@@ -44,7 +44,7 @@ import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -58,6 +58,7 @@ N_FFT = 400
 WINDOW_FRAMES = round(WINDOW_SECONDS * SAMPLE_RATE) // HOP
 
 log = logging.getLogger("talks")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -409,7 +410,7 @@ def decode_streams(decoder: WindowDecoder, streams: Sequence[Stream], offset: fl
     groups of neighbouring streams, each heard on a thread of its own (the decoder must
     take calls from several threads at once); a group's next windows are decoded side by
     side until each of its streams has been heard to its end."""
-    groups = _groups(list(streams), parallel)
+    groups = neighbour_runs(list(streams), parallel)
     if len(groups) <= 1:
         for group in groups:
             _decode_group(decoder, group, offset, checks, on_window)
@@ -423,14 +424,15 @@ def decode_streams(decoder: WindowDecoder, streams: Sequence[Stream], offset: fl
     return sorted((seg for s in streams for seg in s.segments), key=lambda seg: seg.start)
 
 
-def _groups(streams: list[Stream], parallel: int) -> list[list[Stream]]:
-    """`parallel` runs of neighbouring streams, as even in count as they can be."""
-    count = max(1, min(parallel, len(streams)))
-    size, extra = divmod(len(streams), count)
+def neighbour_runs(items: list[T], parallel: int) -> list[list[T]]:
+    """`parallel` runs of neighbouring items (streams, or windows), as even in count as they
+    can be."""
+    count = max(1, min(parallel, len(items)))
+    size, extra = divmod(len(items), count)
     groups, at = [], 0
     for k in range(count):
         n = size + (1 if k < extra else 0)
-        groups.append(streams[at:at + n])
+        groups.append(items[at:at + n])
         at += n
     return [g for g in groups if g]
 

@@ -141,16 +141,19 @@ class TranscriptionConfig:
     compute_type: str = _opt("int8", "faster-whisper precision",
                              choices=["int8", "int8_float32", "float32", "float16", "default"])
     threads: int = _opt(2, "CPU cores the engine uses", min=1, max=64)
-    speed: str = _opt("fastest", "fastest: the quickest way to use the cores that stays "
-                                 "within ~300 MB (tiny.en); lean: the least memory (~30 MB "
-                                 "less, ~1.5x the time)", choices=["fastest", "lean"])
-    streams: int = _opt(0, "expert: streams of a chunk's speech heard at once, each on "
-                        "threads/streams cores (0: as speed picks)", min=0, max=16)
+    speed: str = _opt("fastest", "fastest: windows cut at pauses, four decoded at once, "
+                                 "within ~300 MB (tiny.en); lean: Whisper's own loop, one "
+                                 "window at a time, the least memory (~1.5-2x the time)",
+                      choices=["fastest", "lean"])
+    streams: int = _opt(0, "expert: streams of a chunk's speech heard at once in Whisper's "
+                        "own loop, each on threads/streams cores (0: as speed picks)",
+                        min=0, max=16)
     beam_size: int = _opt(1, "1 = greedy decoding (fast); 5 = beam search", min=1, max=10)
     best_of: int = _opt(1, "candidates sampled when a window is decoded again at a higher "
                         "temperature (each costs memory)", min=1, max=10)
     batch_size: int = _opt(0, "expert: streams of a chunk's speech decoded side by side in "
-                           "one batch (0: as speed picks)", min=0, max=16)
+                           "one batch in Whisper's own loop (0: as speed picks)", min=0,
+                           max=16)
     allow_download: bool = _opt(False, "fetch a model from the Hugging Face hub when not local")
     model_cache: Path = _opt(Path("~/.cache/talks/models"), "where joined/converted weights go")
 

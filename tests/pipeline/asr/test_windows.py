@@ -98,14 +98,14 @@ def test_streams_are_cut_in_the_longest_pause_near_an_equal_share() -> None:
     assert len(three) == 3 and [p for s in three for p in s.speech.pieces] == stretches
 
 
-def test_groups_of_streams_heard_at_once_are_neighbours_as_even_as_can_be() -> None:
-    from pipeline.asr.windows import _groups
+def testneighbour_runs_of_streams_heard_at_once_are_neighbours_as_even_as_can_be() -> None:
+    from pipeline.asr.windows import neighbour_runs
 
     streams = list(range(5))
-    assert _groups(streams, 2) == [[0, 1, 2], [3, 4]]
-    assert _groups(streams, 1) == [streams]
-    assert _groups(streams[:1], 4) == [[0]]
-    assert _groups([], 2) == []
+    assert neighbour_runs(streams, 2) == [[0, 1, 2], [3, 4]]
+    assert neighbour_runs(streams, 1) == [streams]
+    assert neighbour_runs(streams[:1], 4) == [[0]]
+    assert neighbour_runs([], 2) == []
 
 
 def test_a_stream_s_windows_share_one_floor_as_in_whisper_s_own_transcribe() -> None:
