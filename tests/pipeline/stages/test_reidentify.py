@@ -83,7 +83,8 @@ def test_talks_filed_unknown_move_to_their_person_once_enrolled(archive):
     assert all(r["speaker"] == MISC for r in before.values())
     # Nobody to compare with, so no speaker model while filing: each voice is heard once
     # after the queue, from the filed copy, and kept.
-    assert all(r["voices"] == 3 for r in before.values()), {k: (r["voices"], r["duration"]) for k, r in before.items()}
+    assert all(r["voices"] == 3 for r in before.values()), {
+        name: (r["voices"], r["duration"]) for name, r in before.items()}
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout)
     after = ledger_rows(home)
