@@ -162,6 +162,11 @@ def test_mlx_word_times_agree_with_ctranslate2_s(tmp_path: Path) -> None:
         assert all(0.0 <= w.start <= w.end <= seconds + 0.02 for w in words)
         assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
         assert words[-1].start > words[0].start + 1.0  # spread over the clip, not heaped
+        # The same text and times twice (the windows at pauses' "same text twice" on mlx:
+        # the encoder is the cursor loop's, heard twice in test_windows.py).
+        again = windows.decode([encoded], GREEDY, 0, timestamps=False)[0]
+        assert again.tokens == plain.tokens
+        assert windows.word_times(encoded, again.tokens, frames) == words
 
         # CTranslate2's alignment of the same tokens, from its own encoder output.
         fw.load()
