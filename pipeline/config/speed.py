@@ -1,28 +1,26 @@
-"""[transcription] speed: how the engine uses the cores it is given, as one choice.
+"""[transcription] speed: how the engine hears a chunk and uses its cores, as one choice.
 
-Three things decide a worker's speed and memory, and they interact: streams (a chunk's
-speech cut at pauses into pieces heard at once, faster-whisper on threads of its own), the
-batch (windows of several streams through the decoder together) and threads (the cores).
-A person picks what they want — the fastest that stays within the memory target, or the
-least memory — and this module turns it into the three; `streams` and `batch_size`, when
-set, override it (expert settings, and what configs written by earlier versions hold).
+Four things decide a worker's speed and memory, and they interact: how a chunk's speech is
+cut into windows (from a cursor, Whisper's own loop, asr/windows.py; or at pauses, windows
+independent of each other, asr/pause_windows.py), streams (the cursor loop's speech cut into
+pieces heard at once, faster-whisper on threads of its own), the batch (windows through the
+decoder together) and threads (the cores). A person picks what they want — the fastest that
+stays within the memory target, or the least memory — and this module turns it into the
+four. `streams` and `batch_size`, when set, pick the cursor loop with those counts (expert
+settings, and what configs written by earlier versions hold: they run as they did).
 
-What was measured (tiny.en int8, 2 cores, the bench's 10-min talks; docs/how-it-works.md,
-Engines; benchmarks/speed_levers.md):
+What was measured (tiny.en int8, 2 cores; benchmarks/window_modes.md, speed_levers.md,
+batched_prototype.md; docs/how-it-works.md, Engines):
 
-| faster-whisper | time | WER | tree peak |
-|---|---:|---:|---:|
-| 2 streams, batch 1 | 0.67× of 1 stream | +0.5 point | 291 MB |
-| 1 stream, batch 1 | 1 | | 260 MB |
-| 1 stream, batch 4 | 0.78× | +0.66 point | 297 MB |
-| 2 streams of 4 windows at once (issue 34) | slower than 2 streams | | 384 MB (one worker) |
+- windows at pauses, four decoded at once, one worker on both cores: the lowest WER of the
+  ways tried (the decoder hears whole sentences) and faster than the cursor loop's two
+  streams; its memory above the model about theirs (four windows' keys and values fit under
+  what the VAD's pass had already reached). Eight at once rose ~100 MB more for no time.
+- the cursor loop, two streams of one core each: what "fastest" was before; one stream, one
+  window at a time: the least memory ("lean").
 
-A batch lost to two streams every time on this machine: the encoder, one 30-s window at a
-time, is ~half a worker's time, and streams let one thread encode while the other decodes;
-a batch only shares the decoder's steps, and each window in it holds its cross-attention
-keys and values (~18 MB for tiny.en). So "fastest" is two streams on faster-whisper; mlx
-runs one group of streams on its one device queue, so there it is the same two streams as
-one batch of two (the Apple GPU decodes two windows in about the time of one).
+The encoder takes one window at a time in every way: its attention over 1500 positions is
+the largest block a worker holds, and a batch there gained no time.
 """
 
 from __future__ import annotations
