@@ -100,16 +100,25 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_corpus(folder: Path) -> Path:
-    """Two talks of 3 chunks each, and two enrolled people; made once per harness run."""
+# The talks' lengths: 3 chunks of 10 s each, two workers a talk (chunks_per_worker = 2).
+FULL_TALKS = (22.0, 21.0)
+# 2 chunks each, one worker a talk: enough for the points that do not count chunks or
+# workers (filing, relabel, speakers), each batch a third quicker (`make test`'s short run).
+SHORT_TALKS = (14.0, 13.0)
+
+
+def make_corpus(folder: Path, seconds: tuple[float, float] = FULL_TALKS) -> Path:
+    """Two multi-chunk talks of about `seconds`, and two enrolled people; made once per
+    harness run."""
     from tests.support.speech import TALKS, make_long_talk, make_talk
 
     corpus = folder / "corpus"
     if (corpus / "done").exists():
         return corpus
-    make_long_talk(corpus / "inbox" / "bees and honey.mp3", 22, topics=["bees"], year=2019)
-    make_long_talk(corpus / "inbox" / "Été" / "lighthouses.m4a", 21, topics=["lighthouses"],
-                   seed=3)
+    make_long_talk(corpus / "inbox" / "bees and honey.mp3", seconds[0], topics=["bees"],
+                   year=2019)
+    make_long_talk(corpus / "inbox" / "Été" / "lighthouses.m4a", seconds[1],
+                   topics=["lighthouses"], seed=3)
     make_talk(corpus / "library" / "Sarah Lane.wav", TALKS["sourdough"][:2], tool="flite",
               voice="slt")
     make_talk(corpus / "library" / "Sarah Lane_1.wav", TALKS["bees"][4:6], tool="flite",
@@ -342,12 +351,13 @@ def put_in_readme(text: str) -> None:
 
 
 def run(trials: int, seed: int, work: Path | None = None, readme: bool = False,
-        say=print, points: list[str] | None = None) -> list[Trial]:
+        say=print, points: list[str] | None = None,
+        talk_seconds: tuple[float, float] = FULL_TALKS) -> list[Trial]:
     began = time.monotonic()
     work = work or Path(tempfile.mkdtemp(prefix="talks-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TALKS_STATE_DIR", str(work / "state"))
-    corpus = make_corpus(work)
+    corpus = make_corpus(work, talk_seconds)
     done: list[Trial] = []
     for n, trial in enumerate(plan(trials, seed, points), start=1):
         run_trial(trial, corpus, work)
