@@ -85,14 +85,17 @@ def test_cancel_between_chunks_then_resume(tmp_path):
     first = process_file(rec, config, on_event, cancel)
     assert first.status == "cancelled"
     done_first = [e.index for e in seen if isinstance(e, ChunkDone)]
-    assert done_first == [0]
+    # The worker looks for the stop before each chunk, and the parent sets it only once it
+    # has read chunk 0's message: on a loaded machine chunk 1 is under way by then, and it is
+    # finished (stop after the current chunk), never a chunk after it.
+    assert done_first in ([0], [0, 1]), done_first
     events: list = []
     second = process_file(rec, config, events.append)
     assert second.status == "filed"
     plan = next(e for e in events if isinstance(e, ChunkPlanned))
-    assert plan.already_done == 1
+    assert plan.already_done == len(done_first) < plan.total
     assert [e.index for e in events if isinstance(e, ChunkDone)] == \
-        list(range(1, plan.total))
+        list(range(len(done_first), plan.total))
 
 
 def _labels(events: list, label: str) -> int:
