@@ -56,12 +56,23 @@ def _without_pauses(words: list[Word]) -> list[Word]:
     """A word's end is where the next word starts, so a pause after it counts as the word:
     a cue would then hold the pause, and the speaker stage, which samples voices from the
     cues' time, would take silence for speech. As Whisper's own word timestamps do, a word
-    is held to twice the median word's length (that median taken as at most 0.7 s)."""
+    is held to twice the median word's length (that median taken as at most 0.7 s): from its
+    start, or, for a sentence's first word, back from its end, since the pause before a
+    sentence (and the VAD's padding before a window's speech) is where the path lingers."""
     lengths = sorted(w.end - w.start for w in words if w.end > w.start)
     if not lengths:
         return words
     longest = 2 * min(MEDIAN_WORD_CAP_S, lengths[len(lengths) // 2])
-    return [Word(w.start, min(w.end, w.start + longest), w.text) for w in words]
+    out = []
+    for k, w in enumerate(words):
+        opens = k == 0 or words[k - 1].text.rstrip().endswith((".", "?", "!"))
+        if w.end - w.start <= longest:
+            out.append(w)
+        elif opens:
+            out.append(Word(w.end - longest, w.end, w.text))
+        else:
+            out.append(Word(w.start, w.start + longest, w.text))
+    return out
 
 
 def cues_of(words: Sequence[Word], to_chunk: Callable[[float, bool], float], offset: float,

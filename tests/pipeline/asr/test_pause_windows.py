@@ -66,6 +66,21 @@ def test_a_word_runs_from_where_the_path_first_reaches_it_to_the_next_word() -> 
     assert words == [Word(0.0, 0.5, " w5"), Word(0.5, 1.0, " w6"), Word(1.0, 2.0, " w7")]
 
 
+def test_a_long_word_loses_the_pause_after_it_or_before_its_sentence() -> None:
+    # Words 0.4 s long (cap: 0.8 s); the path lingers 2 s on " w6", which ends a sentence
+    # (its end runs into the pause after it), and on " w7", which opens the next.
+    class Sentences(SplitTokenizer):
+        def split_to_word_tokens(self, tokens):
+            words, pieces = super().split_to_word_tokens(tokens)
+            return [w + "." if w == " w6" else w for w in words], pieces
+
+    path = [(0, 0), (1, 20), (2, 120), (3, 220), (4, 240), (5, 260), (6, 280)]
+    words = words_from_path(Sentences(), [5, 6, 7, 8, 9, 10], path)
+    assert (words[1].start, words[1].end) == (0.4, 1.2)  # ended 0.8 s after its start
+    assert words[2].start == pytest.approx(3.6) and words[2].end == 4.4  # began 0.8 s before
+    assert all(w.end - w.start <= 0.8 + 1e-9 for w in words)
+
+
 def test_a_token_the_path_skips_takes_the_time_before_it() -> None:
     path = [(0, 0), (2, 40), (3, 60)]
     words = words_from_path(SplitTokenizer(), [5, 6, 7], path)
