@@ -76,7 +76,7 @@ def test_a_long_word_loses_the_pause_after_it_or_before_its_sentence() -> None:
 
     path = [(0, 0), (1, 20), (2, 120), (3, 220), (4, 240), (5, 260), (6, 280)]
     words = words_from_path(Sentences(), [5, 6, 7, 8, 9, 10], path)
-    assert (words[1].start, words[1].end) == (0.4, 1.2)  # ended 0.8 s after its start
+    assert (words[1].start, words[1].end) == pytest.approx((0.4, 1.2))  # ended 0.8 s on
     assert words[2].start == pytest.approx(3.6) and words[2].end == 4.4  # began 0.8 s before
     assert all(w.end - w.start <= 0.8 + 1e-9 for w in words)
 
