@@ -82,15 +82,18 @@ def test_talks_filed_unknown_move_to_their_person_once_enrolled(archive):
     assert first.returncode == 0, first.stderr
     assert all(r["speaker"] == MISC for r in before.values())
     # Nobody to compare with, so no speaker model while filing: each voice is heard once
-    # after the queue, from the filed copy, and kept.
-    assert all(r["voices"] == 3 for r in before.values()), {
+    # after the queue, from the filed copy, and kept: several samples of each ~20-s talk
+    # (up to sample_count = 3 of 5 s, from the speech its cues cover: fewer, longer ones
+    # when the cues cover less than 15 s).
+    assert all(2 <= r["voices"] <= 3 for r in before.values()), {
         name: (r["voices"], r["duration"]) for name, r in before.items()}
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout)
     after = ledger_rows(home)
     for who in (A, B):
         row = after[f"{who} talk.wav"]
-        assert row["voices"] == 3  # as kept by the first run: not heard again
+        # As kept by the first run: not heard again.
+        assert row["voices"] == before[f"{who} talk.wav"]["voices"]
         assert row["evidence"]["candidates"][0][0] == NAMES[who]  # never someone else first
         if row["speaker_decision"] == "match":
             assert row["speaker"] == NAMES[who] and not row["needs_review"]
@@ -132,7 +135,8 @@ def test_identified_again_is_decided_as_a_new_talk_would_be(archive, tmp_path):
     assert done.returncode == 0, done.stderr
     again, new = ledger_rows(home), ledger_rows(fresh)
     for name in new:
-        assert new[name]["voices"] == 3  # a new talk's voice is kept as it is identified
+        # A new talk's voice is kept as it is identified: a vector for each of its samples.
+        assert new[name]["voices"] == len(new[name]["evidence"]["samples"]) >= 2
         assert new[name]["speaker_decision"] == again[name]["speaker_decision"]
         ranked_new = new[name]["evidence"]["candidates"]
         ranked_again = again[name]["evidence"]["candidates"]
