@@ -68,19 +68,15 @@ def engines(names: list[str]) -> dict[str, object]:
 
 
 def peer(engine) -> Callable[[Path], list]:
-    from faster_whisper import BatchedInferencePipeline, WhisperModel
+    """The batched pipeline (batch 8) on the engine's int8 weights, as the prototype runs it."""
+    from faster_whisper import WhisperModel
 
-    from pipeline.asr.base import Segment
+    from benchmarks.batched_prototype import BATCH, run_fw_batched
 
+    assert BATCH == PEER_BATCH
     model = WhisperModel(engine._weights(), device="cpu", compute_type="int8",
                          cpu_threads=THREADS, num_workers=1, local_files_only=True)
-
-    def run(audio: Path) -> list:
-        found, _ = BatchedInferencePipeline(model).transcribe(
-            str(audio), language="en", beam_size=1, best_of=1, batch_size=PEER_BATCH)
-        return [Segment(s.start, s.end, s.text.strip()) for s in found]
-
-    return run
+    return lambda audio: run_fw_batched(model, audio)[0]
 
 
 def mlx_own() -> Callable[[Path], list]:

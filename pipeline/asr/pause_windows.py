@@ -39,6 +39,7 @@ from pipeline.asr.windows import (
     WindowDecoder,
     fall_back,
     neighbour_runs,
+    span_text,
 )
 from pipeline.asr.word_times import Word, cues_of
 
@@ -174,7 +175,7 @@ def _hear(decoder: WindowDecoder, window: Window, frames: np.ndarray, features: 
         seconds = window.samples / SAMPLE_RATE
         words = decoder.word_times(features, tokens, len(frames))
         if not words:  # no alignment (it found no path): the text as one cue, not lost
-            log.info("window %s: no word times; its text is one cue", _span(window, offset))
+            log.info("window %s: no word times; its text is one cue", span_text(window, offset))
             cues.append(Segment(offset + window.chunk_time(0.0),
                                 offset + window.chunk_time(seconds, True),
                                 decoder.text_of(tokens).strip()))
@@ -185,7 +186,7 @@ def _hear(decoder: WindowDecoder, window: Window, frames: np.ndarray, features: 
             rows = frames[round(a * SAMPLE_RATE / HOP):round(b * SAMPLE_RATE / HOP)]
             if part.samples >= HOP and len(rows):
                 log.info("window %s: %.1f s of it has no words; heard again",
-                         _span(window, offset), b - a)
+                         span_text(window, offset), b - a)
                 todo.append((part, rows, None, None))
     return sorted(cues, key=lambda cue: cue.start)
 
@@ -200,7 +201,3 @@ def unheard(words: list[Word], seconds: float) -> list[tuple[float, float]]:
     edges = [0.0, *(t for w in words for t in (w.start, w.end)), seconds]
     return [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= UNHEARD_S]
 
-
-def _span(window: Window, offset: float) -> str:
-    return (f"{offset + window.first / SAMPLE_RATE:.2f}–"
-            f"{offset + window.last / SAMPLE_RATE:.2f} s")

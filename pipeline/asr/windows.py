@@ -242,7 +242,8 @@ def best_attempt(attempts: Sequence[Attempt], checks: Checks = WHISPER_CHECKS) -
     return max(not_loops or attempts, key=lambda a: a.avg_logprob)
 
 
-def _span(window: Window, offset: float) -> str:
+def span_text(window: Window, offset: float) -> str:
+    """A window's time range in the recording, as the log names it."""
     return f"{offset + window.first / SAMPLE_RATE:.2f}–{offset + window.last / SAMPLE_RATE:.2f} s"
 
 
@@ -255,13 +256,13 @@ def fall_back(decoder: WindowDecoder, window: Window, features: Any, offset: flo
         seed = window_seed(window, offset, strategy)
         attempt = decoder.decode([features], strategy, seed, timestamps=timestamps)[0]
         if attempt.passes(checks):
-            log.info("window %s: decoded again (%s) after %s", _span(window, offset),
+            log.info("window %s: decoded again (%s) after %s", span_text(window, offset),
                      strategy, _why(first_try, checks))
             return attempt
         attempts.append(attempt)
     best = best_attempt(attempts, checks)
     log.warning("window %s: no decoding passed Whisper's checks (%s); kept the most probable "
-                "one (%s, log-probability %.2f, compression %.2f)", _span(window, offset),
+                "one (%s, log-probability %.2f, compression %.2f)", span_text(window, offset),
                 _why(first_try, checks), best.strategy, best.avg_logprob,
                 best.compression_ratio)
     return best
