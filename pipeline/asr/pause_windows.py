@@ -41,7 +41,7 @@ from pipeline.asr.windows import (
     neighbour_runs,
     span_text,
 )
-from pipeline.asr.word_times import Word, cues_of
+from pipeline.asr.word_times import WORDLESS_S, Word, cues_of
 
 log = logging.getLogger("talks")
 
@@ -51,7 +51,7 @@ WINDOW_LIMIT = round(WINDOW_SECONDS * SAMPLE_RATE) - HOP
 # A stretch of a window this long with no words is heard again on its own (see unheard), at
 # most MAX_REHEARINGS times a window: a VAD stretch holds pauses under 0.7 s and 0.4 s of
 # padding at its ends, so 3 s without a word is speech the decoding left out.
-UNHEARD_S = 3.0
+UNHEARD_S = WORDLESS_S  # and a cue never spans such a stretch (word_times.cues_of)
 MAX_REHEARINGS = 4
 
 

@@ -18,6 +18,10 @@ from pipeline.asr.base import Segment
 ENCODER_POSITIONS_PER_SECOND = 50  # Whisper's encoder: 100 mel frames a second, stride 2
 CUE_SECONDS = 7.0  # a cue is cut before the word that would make it longer
 SENTENCE_CUE_SECONDS = 1.5  # a sentence's end closes a cue at least this long
+# A cue never runs over this long without a word: in a window cut at pauses such a stretch is
+# speech the decoding left out, heard again on its own (pause_windows.unheard), and the cues
+# of that second hearing must fall between the cues around it, not inside one of them.
+WORDLESS_S = 3.0
 MEDIAN_WORD_CAP_S = 0.7
 
 
@@ -78,7 +82,8 @@ def _without_pauses(words: list[Word]) -> list[Word]:
 def cues_of(words: Sequence[Word], to_chunk: Callable[[float, bool], float], offset: float,
             limit: float = CUE_SECONDS) -> list[Segment]:
     """Cues of at most `limit` seconds of the window's audio: closed at a sentence's end once
-    they hold SENTENCE_CUE_SECONDS, otherwise before the word that would overrun. `to_chunk`
+    they hold SENTENCE_CUE_SECONDS, otherwise before the word that would overrun or after
+    WORDLESS_S without a word. `to_chunk`
     maps a time in the window's audio to seconds from the chunk's start (Window.chunk_time);
     `offset` is where the chunk starts in the recording."""
     cues: list[Segment] = []
@@ -92,7 +97,7 @@ def cues_of(words: Sequence[Word], to_chunk: Callable[[float, bool], float], off
         held.clear()
 
     for word in words:
-        if held and word.end - held[0].start > limit:
+        if held and (word.end - held[0].start > limit or word.start - held[-1].end >= WORDLESS_S):
             close()
         held.append(word)
         if (word.text.rstrip().endswith((".", "?", "!"))

@@ -100,6 +100,18 @@ def test_cues_end_at_a_sentence_or_before_they_overrun() -> None:
     assert check(cues, 200.0) == []
 
 
+def test_a_cue_never_spans_a_stretch_heard_again() -> None:
+    # A gap of UNHEARD_S between two words is heard again, and its cues go between these.
+    window = Window(((0, 60 * R),))
+    words = [Word(0.0, 1.0, " Before"), Word(1.0 + UNHEARD_S, 5.0 + UNHEARD_S, " after.")]
+    cues = cues_of(words, window.chunk_time, offset=0.0)
+    assert [(c.start, c.end, c.text) for c in cues] == [
+        (0.0, 1.0, "Before"), (1.0 + UNHEARD_S, 5.0 + UNHEARD_S, "after.")]
+    # A shorter pause stays inside its cue.
+    close = [Word(0.0, 1.0, " Before"), Word(1.0 + UNHEARD_S / 2, 4.0, " after.")]
+    assert len(cues_of(close, window.chunk_time, offset=0.0)) == 1
+
+
 def test_cue_times_cross_the_pause_the_window_left_out() -> None:
     window = Window(((2 * R, 5 * R), (9 * R, 11 * R)))  # 3 s, a 4-s pause, 2 s
     cues = cues_of([Word(0.0, 2.9, " Before."), Word(3.0, 4.5, " After.")],

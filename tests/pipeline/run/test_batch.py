@@ -328,7 +328,12 @@ def test_killed_batch_resumes_at_the_next_chunk_without_duplicates(tmp_path, eng
     assert len(talks) == 1
     assert len(files_under(tmp_path / "out" / "transcripts")) == 4
     text = next(p for p in files_under(tmp_path / "out" / "transcripts") if p.suffix == ".txt")
-    assert wer(spoken, text.read_text(encoding="utf-8")) <= MAX_WER
+    heard = text.read_text(encoding="utf-8")
+    # tiny.en hears this talk's "lighthouse" as "light has" and 10-s chunks cut words at
+    # their edges (0.16 here), so the bound is looser than MAX_WER; a chunk lost or heard
+    # twice is ~25 of the talk's ~150 words, which the word count catches.
+    assert wer(spoken, heard) <= 0.22
+    assert abs(len(heard.split()) - len(spoken.split())) <= 0.1 * len(spoken.split())
 
 
 def backup_of(home: Path) -> Path:
