@@ -103,7 +103,9 @@ def _mlx_whisper(args: argparse.Namespace) -> int:
     phase("done")
     print("result " + json.dumps({"load_s": 0.0, "decode_s": decode_s,
                                   "decode_and_transcribe_s": took,
-                                  "audio_s": len(pcm) / 16000, "text": result["text"]}),
+                                  "audio_s": len(pcm) / 16000, "text": result["text"],
+                                  "segments": [(x["start"], x["end"], x["text"].strip())
+                                               for x in result["segments"]]}),
           flush=True)
     return 0
 

@@ -91,6 +91,33 @@ def _module_fixture_group(item: pytest.Item) -> str | None:
                                                    if n in params])
 
 
+# The longest units of work (an xdist group, or a test of its own), longest first, from the
+# suite's --durations on this 2-core machine: the workers hand out units in collection order,
+# so these start first and the short tests fill in around them, instead of one of them
+# starting last and running on alone (~40 s of the suite's end with one worker busy). Only the
+# order depends on this list: a stale entry costs time, never a result.
+LONG_FIRST = (
+    "real-speech",  # ~245 s: real council voices through the real program
+    "cluster",  # ~95 s: a local Ray cluster
+    "test_chaos.py::test_killed_runs_lose_nothing",  # ~80 s
+    "test_batch.py",  # ~70 s: a filed library, both engines
+    "test_windows.py",
+    "test_tui_tmux.py::test_the_app_files_the_demo",  # ~55 s
+    "test_batch_languages.py",
+    "test_relabel.py",
+    "test_tui_tmux.py::test_a_queue_started_in_the_app",  # ~45 s
+    "test_inputs.py",
+    "test_watch.py::test_a_recording_copied_in_slowly",
+    "test_pause_windows.py",
+)
+
+
+def _long_first_rank(item: pytest.Item) -> int:
+    group = next((m.args[0] for m in item.iter_markers("xdist_group") if m.args), "")
+    return next((rank for rank, unit in enumerate(LONG_FIRST)
+                 if unit == group or unit in item.nodeid), len(LONG_FIRST))
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -104,6 +131,7 @@ def pytest_collection_modifyitems(config, items):
         group = group or _module_fixture_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_long_first_rank)  # stable: each module's own order is kept
 
 
 @pytest.fixture(autouse=True, scope="session")
