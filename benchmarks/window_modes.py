@@ -44,6 +44,7 @@ MODES = {  # name: (windows, batch, workers); mlx-*: the mlx engine
     "cursor": ("cursor", 1, 2),
     "mlx-cursor": ("cursor", 2, 1),
     "mlx-pauses-b4": ("pauses", 4, 1),
+    "mlx-pauses-b2": ("pauses", 2, 1),
     "pauses-b4-p1": ("pauses", 4, 1),
     "pauses-b4-p2": ("pauses", 4, 2),
     "pauses-b8-p1": ("pauses", 8, 1),

@@ -1,9 +1,10 @@
 """The second way to hear a chunk: windows cut at pauses, decoded in batches without timestamps.
 
 windows.py hears a chunk's speech from a cursor: each window's place depends on where the one
-before it ended, so windows follow one another. Here the VAD's stretches of speech (a stretch
-over 30 s split at its longest inner pause) are packed, neighbours together, into windows of
-up to 30 s of speech, each ending at a pause the VAD heard. Such windows do not depend on each
+before it ended, so windows follow one another. Here the VAD's pieces of speech (cut at every
+pause of 0.3 s or more) are packed, neighbours together, into windows of up to 30 s of speech,
+each ending at a pause the VAD heard: at a long one (0.8 s or more, where audio is left out)
+unless that leaves the window well short of full (see pause_windows). Such windows do not depend on each
 other, so `batch_size` of them go through the decoder at once (the encoder still takes one at a
 time: its attention is the largest thing a worker holds, and a batch there gained no time,
 benchmarks/batched_prototype.md).
@@ -53,27 +54,69 @@ WINDOW_LIMIT = round(WINDOW_SECONDS * SAMPLE_RATE) - HOP
 # padding at its ends, so 3 s without a word is speech the decoding left out.
 UNHEARD_S = WORDLESS_S  # and a cue never spans such a stretch (word_times.cues_of)
 MAX_REHEARINGS = 4
+# Where a window may end: a pause of at least SHORT_PAUSE_S (the VAD's pieces), best at one of
+# 0.8 s or more (where the VAD's padding leaves audio out, between runs of pieces). A window
+# that already holds FULL_ENOUGH of the limit ends at such a long pause rather than cut a run.
+SHORT_PAUSE_S = 0.3
+FULL_ENOUGH = 0.8
+MEET = SAMPLE_RATE // 10  # pieces this close are one run (the padding meets in a pause's middle)
 
 
-def pause_windows(stretches: Sequence[tuple[int, int]],
+def pause_windows(pieces: Sequence[tuple[int, int]],
                   limit: int = WINDOW_LIMIT) -> list[Window]:
-    """Neighbouring stretches together while their speech fits in `limit` samples (the
-    pauses between them are not heard, so they do not count). A stretch longer than the limit
-    (the VAD was asked to split them, so only by its padding) is cut into pieces of it."""
-    windows: list[list[tuple[int, int]]] = []
+    """The VAD's pieces of speech, cut at every pause of SHORT_PAUSE_S or more, packed in order
+    into windows of at most `limit` samples of speech (the pauses between them are not heard,
+    so they do not count).
+
+    Pieces that meet (a pause under 0.8 s: the VAD's padding joins them) make a run, about a
+    sentence or more. A window takes whole runs while they fit; one that does not fit ends
+    the window there when the window is already FULL_ENOUGH, and otherwise the window takes
+    as many of its pieces as fit first (so it ends at a shorter pause, not at a sentence's
+    end). Windows filled this way are fewer: real speech at long pauses alone filled them to
+    ~21 s on average, each costing a whole 30-s pass of the encoder. A piece longer than the
+    limit (the VAD was asked to split them, so only by its padding) is cut into pieces of it.
+    """
+    windows: list[list[tuple[int, int]]] = [[]]
     held = 0
-    for a, b in stretches:
-        while b - a > limit:
-            windows.append([(a, a + limit)])
-            a += limit
-            held = limit
-        if windows and held + (b - a) <= limit:
-            windows[-1].append((a, b))
-            held += b - a
-        else:
-            windows.append([(a, b)])
-            held = b - a
-    return [Window(tuple(w)) for w in windows]
+
+    def close() -> None:
+        nonlocal held
+        if windows[-1]:
+            windows.append([])
+        held = 0
+
+    for run in _runs(pieces, limit):
+        size = run[-1][1] - run[0][0]
+        if held + size > limit and held >= FULL_ENOUGH * limit:
+            close()
+        while run:
+            # The most of the run's pieces that fit in what is left of this window.
+            fits = 0
+            while fits < len(run) and run[fits][1] - run[0][0] <= limit - held:
+                fits += 1
+            if fits == 0:
+                close()
+                continue
+            windows[-1].append((run[0][0], run[fits - 1][1]))
+            held += run[fits - 1][1] - run[0][0]
+            run = run[fits:]
+            if run:
+                close()
+    return [Window(tuple(w)) for w in windows if w]
+
+
+def _runs(pieces: Sequence[tuple[int, int]], limit: int) -> list[list[tuple[int, int]]]:
+    """Pieces that meet (within MEET samples) as runs; a piece over `limit` cut into pieces
+    of it first."""
+    runs: list[list[tuple[int, int]]] = []
+    for a, b in pieces:
+        cut = [(x, min(b, x + limit)) for x in range(a, b, limit)]
+        for piece in cut:
+            if runs and piece[0] - runs[-1][-1][1] <= MEET:
+                runs[-1].append(piece)
+            else:
+                runs.append([piece])
+    return runs
 
 
 @dataclass
@@ -95,8 +138,8 @@ def paused_speech(pcm: np.ndarray, features: Callable[[np.ndarray], np.ndarray]
     The frames are computed once over all the speech, so every window has the same floor."""
     from pipeline.asr.lean_frontend import speech_stretches
 
-    stretches = speech_stretches(pcm, max_speech_s=WINDOW_SECONDS)
-    windows = pause_windows(stretches)
+    pieces = speech_stretches(pcm, max_speech_s=WINDOW_SECONDS, min_pause_s=SHORT_PAUSE_S)
+    windows = pause_windows(pieces)
     if not windows:
         return PausedSpeech([], np.zeros((0, 0), np.float32), [])
     all_speech = Window(tuple(p for w in windows for p in w.pieces))

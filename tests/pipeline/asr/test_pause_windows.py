@@ -15,6 +15,7 @@ import pytest
 from common.media import decode_range
 from pipeline.asr.base import SAMPLE_RATE
 from pipeline.asr.pause_windows import (
+    FULL_ENOUGH,
     UNHEARD_S,
     WINDOW_LIMIT,
     decode_paused,
@@ -38,6 +39,27 @@ def test_stretches_are_packed_with_their_neighbours_while_their_speech_fits() ->
     assert [w.pieces for w in windows] == [((0, 10 * R), (12 * R, 25 * R)),
                                            ((30 * R, 40 * R), (41 * R, 45 * R))]
     assert all(w.samples <= 30 * R for w in windows)
+
+
+def seconds(windows) -> list[list[tuple[float, float]]]:
+    return [[(a / R, b / R) for a, b in w.pieces] for w in windows]
+
+
+def test_a_window_short_of_full_takes_the_next_sentence_up_to_a_short_pause() -> None:
+    # Two runs of pieces that meet (short pauses inside sentences), a long pause between them.
+    pieces = [(0, 8 * R), (8 * R, 16 * R), (18 * R, 26 * R), (26 * R, 31 * R), (31 * R, 45 * R)]
+    windows = pause_windows(pieces, limit=30 * R)
+    # 16 s is short of full: the next run gives the window its pieces up to 29 s of speech,
+    # the rest of that run starts the next window.
+    assert seconds(windows) == [[(0, 16), (18, 31)], [(31, 45)]]
+
+
+def test_a_window_full_enough_ends_at_a_long_pause_rather_than_cut_a_sentence() -> None:
+    pieces = [(0, 12 * R), (12 * R, 25 * R), (27 * R, 29 * R), (29 * R, 40 * R)]
+    windows = pause_windows(pieces, limit=30 * R)
+    # 25 s is at least FULL_ENOUGH of 30: the window ends at the pause, not 2 s further.
+    assert 25 >= FULL_ENOUGH * 30
+    assert seconds(windows) == [[(0, 25)], [(27, 40)]]
 
 
 def test_a_stretch_longer_than_a_window_is_cut_into_windows_and_loses_no_sample() -> None:
