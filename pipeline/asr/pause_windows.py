@@ -4,10 +4,10 @@ windows.py hears a chunk's speech from a cursor: each window's place depends on 
 before it ended, so windows follow one another. Here the VAD's pieces of speech (cut at every
 pause of 0.3 s or more) are packed, neighbours together, into windows of up to 30 s of speech,
 each ending at a pause the VAD heard: at a long one (0.8 s or more, where audio is left out)
-unless that leaves the window well short of full (see pause_windows). Such windows do not depend on each
-other, so `batch_size` of them go through the decoder at once (the encoder still takes one at a
-time: its attention is the largest thing a worker holds, and a batch there gained no time,
-benchmarks/batched_prototype.md).
+unless that leaves the window well short of full (see pause_windows). Such windows do not
+depend on each other, so `batch_size` of them go through the decoder at once (the encoder
+still takes one at a time: its attention is the largest thing a worker holds, and a batch
+there gained no time, benchmarks/batched_prototype.md).
 
 Each window's text is taken whole, so it is decoded without timestamps: with timestamps,
 Whisper leaves a sentence that runs to the window's end for the next window (it was trained
