@@ -50,8 +50,8 @@ log = logging.getLogger("talks")
 # encoder's 3000 (Whisper pads a window to exactly that).
 WINDOW_LIMIT = round(WINDOW_SECONDS * SAMPLE_RATE) - HOP
 # A stretch of a window this long with no words is heard again on its own (see unheard), at
-# most MAX_REHEARINGS times a window: a VAD stretch holds pauses under 0.7 s and 0.4 s of
-# padding at its ends, so 3 s without a word is speech the decoding left out.
+# most MAX_REHEARINGS times a window: a window holds pauses under 0.8 s and 0.4 s of the VAD's
+# padding at the ends of its runs, so 3 s without a word is speech the decoding left out.
 UNHEARD_S = WORDLESS_S  # and a cue never spans such a stretch (word_times.cues_of)
 MAX_REHEARINGS = 4
 # Where a window may end: a pause of at least SHORT_PAUSE_S (the VAD's pieces), best at one of
@@ -237,7 +237,7 @@ def _hear(decoder: WindowDecoder, window: Window, frames: np.ndarray, features: 
 def unheard(words: list[Word], seconds: float) -> list[tuple[float, float]]:
     """Stretches of a window's audio (seconds in it) of at least UNHEARD_S that none of its
     words covers: at its start, between two words, or after the last. A window ends at
-    pauses and holds speech throughout (the VAD left out pauses over 0.7 s), so such a
+    pauses and holds speech throughout (the VAD left out pauses over 0.8 s), so such a
     stretch is speech the decoding left out: a fallback that may not repeat itself where the
     speech does repeat, or a model that ended early. With no cursor to hear it in the next
     window, it is heard again here."""

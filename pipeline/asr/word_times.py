@@ -83,9 +83,9 @@ def cues_of(words: Sequence[Word], to_chunk: Callable[[float, bool], float], off
             limit: float = CUE_SECONDS) -> list[Segment]:
     """Cues of at most `limit` seconds of the window's audio: closed at a sentence's end once
     they hold SENTENCE_CUE_SECONDS, otherwise before the word that would overrun or after
-    WORDLESS_S without a word. `to_chunk`
-    maps a time in the window's audio to seconds from the chunk's start (Window.chunk_time);
-    `offset` is where the chunk starts in the recording."""
+    WORDLESS_S without a word. `to_chunk` maps a time in the window's audio to seconds from
+    the chunk's start (Window.chunk_time); `offset` is where the chunk starts in the
+    recording."""
     cues: list[Segment] = []
     held: list[Word] = []
 
