@@ -2,13 +2,20 @@
 # Makes sure the system programs talks needs are installed: apt-get on Debian/Ubuntu, brew on
 # macOS. Usage: scripts/ensure-tools.sh ffmpeg [espeak-ng …]
 # Each argument is a program name; the package has the same name in apt and brew, or is named
-# after a colon: crontab:cron.
+# after a colon: crontab:cron. A name starting with / is a file the package puts there (a
+# library): /usr/lib/…/libopenblas.so.0:libopenblas0-serial.
 set -euo pipefail
+present() {
+  case "$1" in
+    /*) [ -e "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
 missing=()
 programs=()
 for spec in "$@"; do
   tool="${spec%%:*}"
-  command -v "$tool" >/dev/null 2>&1 || { missing+=("${spec#*:}"); programs+=("$tool"); }
+  present "$tool" || { missing+=("${spec#*:}"); programs+=("$tool"); }
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -30,5 +37,5 @@ else
   exit 1
 fi
 for tool in "${programs[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "Installing $tool did not put it on PATH: install it by hand, then try again." >&2; exit 1; }
+  present "$tool" || { echo "Installing $tool did not put it on PATH: install it by hand, then try again." >&2; exit 1; }
 done

@@ -12,16 +12,10 @@ set -euo pipefail
 [ "$(uname -s)" = Linux ] || exit 0
 arch="$(uname -m)-linux-gnu"
 lib="/usr/lib/$arch/openblas-serial/libopenblas.so.0"
-if [ ! -e "$lib" ] && command -v apt-get >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  if [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1; then
-    echo "Installing libopenblas0-serial (mlx on this CPU) …" >&2
-    { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-serial \
-        || { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-             $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-serial; }
-    } >/dev/null 2>&1 || true
-  fi
+if command -v apt-get >/dev/null 2>&1; then
+  # stdout is the answer: what installing says goes to stderr; failing leaves mlx slow, not
+  # broken, and is said below.
+  "$(dirname "$0")/ensure-tools.sh" "$lib:libopenblas0-serial" >&2 || true
 fi
 if [ -e "$lib" ]; then
   echo "$lib"
