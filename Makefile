@@ -39,17 +39,24 @@ PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
 # recipe runs, after tools-test.
 MLX_BLAS = LD_PRELOAD="$$(scripts/mlx-blas.sh)"
 
+# Python caches what it compiles (talks' modules, and pytest's rewritten test modules), even
+# where the environment says not to (PYTHONDONTWRITEBYTECODE, set on this machine and in CI):
+# the suite starts ~750 Python processes, and each compiled talks' modules again (~0.1 s of
+# CPU a batch's start), each pytest worker all the test modules (~5 s).
+WRITE_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
 test: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
 	$(BIN)/lint-imports
-	$(MLX_BLAS) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15 $(PYTEST_PARALLEL)
+	$(MLX_BLAS) $(WRITE_BYTECODE) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15 \
+		$(PYTEST_PARALLEL)
 
 # The inner loop: every test that needs no model, mlx, tmux or long wait (markers in
 # pyproject.toml), in about two minutes. The speech is fetched: the title test reads it.
 test-fast: $(VENV)/.dev-installed $(SPEAKER_MODEL) tools-test
 	scripts/fetch-test-speech.sh
 	$(BIN)/lint-imports
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=10 $(PYTEST_PARALLEL) \
+	$(WRITE_BYTECODE) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=10 $(PYTEST_PARALLEL) \
 		-m "not models and not mlx and not tmux and not slow"
 
 # Memory and speed per talk length (benchmarks/results.md), what a worker holds per engine and

@@ -99,7 +99,6 @@ def _module_fixture_group(item: pytest.Item) -> str | None:
 LONG_FIRST = (
     "real-speech",  # ~245 s: real council voices through the real program
     "cluster",  # ~95 s: a local Ray cluster
-    "test_chaos.py::test_killed_runs_lose_nothing",  # ~80 s
     "test_batch.py",  # ~70 s: a filed library, both engines
     "test_windows.py",
     "test_tui_tmux.py::test_the_app_files_the_demo",  # ~55 s
@@ -107,6 +106,7 @@ LONG_FIRST = (
     "test_relabel.py",
     "test_tui_tmux.py::test_a_queue_started_in_the_app",  # ~45 s
     "test_inputs.py",
+    "test_chaos.py::test_runs_killed_while_filing",  # ~35 s
     "test_watch.py::test_a_recording_copied_in_slowly",
     "test_pause_windows.py",
 )

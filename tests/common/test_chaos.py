@@ -13,23 +13,30 @@ from tests.support import chaos
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
-POINTS = ["transcribe.chunk", "organize.fsync", "organize.committed", "organize.release",
-          "relabel.unlink", "speakers.add"]
 
-
-def test_killed_runs_lose_nothing_and_a_clean_run_completes(tmp_path):
+def killed_runs(work, points: list[str], talk_seconds: tuple[float, float]) -> None:
     lines: list[str] = []
-    # Talks of two chunks: transcribe.chunk is killed at its first commit (seed 7), inside
-    # the second chunk, as with three; the other points do not count chunks.
-    trials = chaos.run(len(POINTS), seed=7, work=tmp_path, say=lines.append, points=POINTS,
-                       talk_seconds=chaos.SHORT_TALKS)
+    trials = chaos.run(len(points), seed=7, work=work, say=lines.append, points=points,
+                       talk_seconds=talk_seconds)
     print("\n".join(lines))
-    assert {t.moment.point for t in trials} == set(POINTS)
-    assert sum(t.killed for t in trials) >= len(POINTS) - 1, lines  # each kill point reached
+    assert {t.moment.point for t in trials} == set(points)
+    assert sum(t.killed for t in trials) >= max(1, len(points) - 1), lines  # points reached
     for trial in trials:
         assert trial.sound, (trial.moment.point, trial.problems, lines)
     assert sum(t.losses for t in trials) == 0
     assert sum(t.duplicates for t in trials) == 0
+
+
+def test_a_run_killed_mid_transcription_loses_nothing_and_a_clean_run_completes(tmp_path):
+    # Talks of two chunks: seed 7 kills 0.6 s after the third chunk's commit (the second
+    # talk's first), so inside the second talk's second chunk.
+    killed_runs(tmp_path, ["transcribe.chunk"], chaos.SHORT_TALKS)
+
+
+def test_runs_killed_while_filing_or_changing_the_library_lose_nothing(tmp_path):
+    # These points come after transcription or outside a batch: talks of one chunk do.
+    killed_runs(tmp_path, ["organize.fsync", "organize.committed", "organize.release",
+                           "relabel.unlink", "speakers.add"], chaos.ONE_CHUNK_TALKS)
 
 
 def test_a_rename_killed_between_two_clips_is_finished_by_the_same_command(tmp_path,
@@ -39,7 +46,7 @@ def test_a_rename_killed_between_two_clips_is_finished_by_the_same_command(tmp_p
     # said the same, so the library stayed split between the two names.
     moment = next(m for m in chaos.MOMENTS if m.point == "speakers.rename")
     monkeypatch.setenv("TALKS_STATE_DIR", str(tmp_path / "state"))
-    corpus = chaos.make_corpus(tmp_path, chaos.SHORT_TALKS)  # renames: any length
+    corpus = chaos.make_corpus(tmp_path, chaos.ONE_CHUNK_TALKS)  # renames: any length
     trial = chaos.run_trial(chaos.Trial(moment, nth=1, delay_ms=0), corpus, tmp_path)
     assert trial.killed, trial.problems
     assert trial.sound, trial.problems
@@ -50,7 +57,7 @@ def test_a_batch_run_finishes_a_rename_killed_half_way_before_it_files(tmp_path,
     # Killed over SSH between two clips; the next thing to run is cron's `talks --batch`. It
     # must not file new talks while the library is split between the old and the new name.
     monkeypatch.setenv("TALKS_STATE_DIR", str(tmp_path / "state"))
-    corpus = chaos.make_corpus(tmp_path, chaos.SHORT_TALKS)  # renames: any length
+    corpus = chaos.make_corpus(tmp_path, chaos.ONE_CHUNK_TALKS)  # renames: any length
     home = chaos.new_home(corpus, tmp_path / "trial", move=False)
     (tmp_path / "chaos").mkdir()
     killed = chaos.talks(home, "speakers", "rename", "Sarah Lane", "Sarah Moss",

@@ -72,6 +72,7 @@ def run(tmp_path_factory):
     config = home / "config.toml"
     config.write_text('[input]\nfolders = ["inbox"]\nsettle_seconds = 0.5\n'
                       '[output]\nroot = "out"\n[speakers]\nfolder = "library"\n'
+                      '[transcription]\ncheck_language = false\n'  # English: not heard first
                       '[logging]\nfile = "out/log"\n', encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "tui.cli", "--config", str(config),
                              "--batch"], cwd=ROOT, capture_output=True, text=True,

@@ -105,6 +105,9 @@ FULL_TALKS = (22.0, 21.0)
 # 2 chunks each, one worker a talk: enough for the points that do not count chunks or
 # workers (filing, relabel, speakers), each batch a third quicker (`make test`'s short run).
 SHORT_TALKS = (14.0, 13.0)
+# One chunk each: for the points that happen after transcription or outside a batch (filing,
+# relabel, speakers), whose trials then cost half the transcription.
+ONE_CHUNK_TALKS = (9.0, 8.0)
 
 
 def make_corpus(folder: Path, seconds: tuple[float, float] = FULL_TALKS) -> Path:

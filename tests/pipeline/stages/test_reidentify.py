@@ -33,6 +33,7 @@ def write_config(home: Path, filed_audio: str) -> Path:
     path.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\nsettle_seconds = 0.5\n'
                     f'[output]\nroot = "out"\nfiled_audio = "{filed_audio}"\n'
                     '[speakers]\nfolder = "library"\nsample_count = 3\nsample_seconds = 5.0\n'
+                    '[transcription]\ncheck_language = false\n'  # English: not heard first
                     '[logging]\nfile = "out/log"\n', encoding="utf-8")
     return path
 

@@ -54,7 +54,9 @@ def archive(tmp_path_factory):
     config = home / "config.toml"
     config.write_text('[input]\nfolders = ["inbox"]\nmin_duration_s = 1.0\n'
                       'settle_seconds = 0.5\n[output]\nroot = "out"\n'
-                      '[speakers]\nfolder = "library"\n', encoding="utf-8")
+                      '[speakers]\nfolder = "library"\n'
+                      '[transcription]\ncheck_language = false\n',  # English: not heard first
+                      encoding="utf-8")
     first = talks(config, "--batch", "--json")
     grouped_first = groups(home)
     make_meeting_talk(home / "inbox", *LATER)
