@@ -2,7 +2,7 @@
 
 faster-whisper imports PyAV (`av`) at its own import, for `decode_audio`, which talks never
 calls: ffmpeg decodes every recording (common/media.py). PyAV brings its own FFmpeg
-libraries, ~16 MB of a process's memory and ~0.05-0.2 s of CPU at each worker's start. So
+libraries, ~17 MB of a process's memory and ~0.05-0.2 s of CPU at each worker's start. So
 `av` starts as a stand-in module: faster-whisper's `import av` finds it, and the real PyAV
 is imported at the first use of any of its names (a benchmark's peer decoding a file).
 (importlib's LazyLoader would not do: in Python 3.11 the `import av` statement itself reads
