@@ -27,6 +27,14 @@ def long_talk(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def three_chunk_talk(tmp_path_factory) -> Path:
+    """Three chunks of 10 s: one done before the signal, one going, one never started."""
+    path = tmp_path_factory.mktemp("talk") / "three chunks.mp3"
+    make_long_talk(path, 30, topics=["lighthouses"], year=2020)
+    return path
+
+
 def home_for(tmp_path: Path, talk: Path, chunk_seconds: int = 10) -> Path:
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / talk.name).write_bytes(talk.read_bytes())
@@ -92,8 +100,8 @@ def resumes_and_files(home: Path, before: list[tuple[int, int]]) -> None:
 
 
 @pytest.mark.parametrize(("how", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_first_signal_stops_after_the_current_chunk(tmp_path, long_talk, how, code):
-    home = home_for(tmp_path, long_talk)
+def test_first_signal_stops_after_the_current_chunk(tmp_path, three_chunk_talk, how, code):
+    home = home_for(tmp_path, three_chunk_talk)
     proc = start(home)
     wait_for_chunks(proc, home, 1)
     seen = len(done_chunks(home))
