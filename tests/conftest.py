@@ -101,12 +101,12 @@ LONG_FIRST = (
     "cluster",  # ~95 s: a local Ray cluster
     "test_batch.py",  # ~70 s: a filed library, both engines
     "test_windows.py",
-    "test_tui_tmux.py::test_the_app_files_the_demo",  # ~55 s
+    "test_tui_tmux.py::test_the_app_files_the_demo",  # ~60 s
     "test_batch_languages.py",
     "test_relabel.py",
-    "test_tui_tmux.py::test_a_queue_started_in_the_app",  # ~45 s
+    "test_tui_tmux.py::test_a_queue_started_in_the_app",  # ~60 s
     "test_inputs.py",
-    "test_chaos.py::test_runs_killed_while_filing",  # ~35 s
+    "test_chaos.py::test_runs_killed_while_filing",  # ~50 s
     "test_watch.py::test_a_recording_copied_in_slowly",
     "test_pause_windows.py",
 )

@@ -6,6 +6,7 @@ full harness (tests/support/chaos.py) over every moment."""
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.support import chaos
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 
-def killed_runs(work, points: list[str], talk_seconds: tuple[float, float]) -> None:
+def killed_runs(work: Path, points: list[str], talk_seconds: tuple[float, float]) -> None:
     lines: list[str] = []
     trials = chaos.run(len(points), seed=7, work=work, say=lines.append, points=points,
                        talk_seconds=talk_seconds)

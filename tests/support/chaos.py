@@ -102,8 +102,8 @@ def sha(path: Path) -> str:
 
 # The talks' lengths: 3 chunks of 10 s each, two workers a talk (chunks_per_worker = 2).
 FULL_TALKS = (22.0, 21.0)
-# 2 chunks each, one worker a talk: enough for the points that do not count chunks or
-# workers (filing, relabel, speakers), each batch a third quicker (`make test`'s short run).
+# 2 chunks each, one worker a talk: enough for a kill between chunks (`make test`'s short run
+# of transcribe.chunk), each batch a third quicker.
 SHORT_TALKS = (14.0, 13.0)
 # One chunk each: for the points that happen after transcription or outside a batch (filing,
 # relabel, speakers), whose trials then cost half the transcription.
